@@ -1,0 +1,219 @@
+"""Fixtures shared by every app's tests."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from dealers.roles import Role
+from dealers.staff import save_staff
+from dealers.tests.factories import OfficeFactory
+
+BASE_DIR = Path(__file__).resolve().parent
+PASSWORD = "pw-123456"
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings, tmp_path):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.AXES_ENABLED = False
+
+
+@pytest.fixture
+def office(db):
+    return OfficeFactory(code="SH", name="上海办事处")
+
+
+@pytest.fixture
+def other_office(db):
+    return OfficeFactory(code="BJ", name="北京办事处")
+
+
+@pytest.fixture
+def make_staff(db):
+    """make_staff("name", Role.X, office=office) → a saved user with that role."""
+
+    def make(username, *roles, office=None, email=None):
+        user, _ = save_staff(
+            username=username,
+            password=PASSWORD,
+            roles=[str(r) for r in roles],
+            email=email or f"{username}@example.com",
+            name=username,
+            office_code=office.code if office else None,
+        )
+        return user
+
+    return make
+
+
+@pytest.fixture
+def office_manager(make_staff, office):
+    return make_staff("om", Role.OFFICE_MANAGER, office=office)
+
+
+@pytest.fixture
+def business_manager(make_staff, office):
+    return make_staff("bm", Role.BUSINESS_MANAGER, office=office)
+
+
+@pytest.fixture
+def statistician(make_staff, office):
+    return make_staff("stat", Role.STATISTICIAN, office=office)
+
+
+@pytest.fixture
+def planner(make_staff):
+    return make_staff("planner", Role.SALES_PLANNING)
+
+
+@pytest.fixture
+def vp(make_staff):
+    return make_staff("vp", Role.MARKETING_VP)
+
+
+# A real Celery worker ---------------------------------------------------------
+
+
+def _database_url():
+    s = connection.settings_dict
+    if connection.vendor != "postgresql":
+        pytest.skip("the Celery worker tests need PostgreSQL (set DATABASE_URL)")
+    return f"postgres://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.fixture
+def worker_process(transactional_db, settings):
+    """Start `celery worker` processes on Redis against the test database.
+
+    Returns a function `start(concurrency=1)` → Popen; the fixture points the
+    in-process Celery app at the same broker and queue, so `.delay()` in the
+    test goes to those workers, and stops them afterwards.
+    """
+    from evalsys.celery import app
+
+    redis_url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    previous = {
+        k: app.conf[k] for k in ("broker_url", "result_backend", "task_always_eager", "task_default_queue")
+    }
+    app.conf.update(
+        broker_url=redis_url, result_backend=redis_url, task_always_eager=False, task_default_queue=queue
+    )
+    app.pool.force_close_all()
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "REDIS_URL": redis_url,
+        "CELERY_QUEUE": queue,
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": str(settings.MEDIA_ROOT / "mail"),
+    }
+    processes = []
+
+    def start(concurrency=1, name=None):
+        name = name or f"w{len(processes)}-{queue}"
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "evalsys",
+                "worker",
+                "-Q",
+                queue,
+                "-c",
+                str(concurrency),
+                "-n",
+                f"{name}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-l",
+                "INFO",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        processes.append(process)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"celery worker exited:\n{process.stdout.read()}")
+            replies = app.control.ping(destination=[f"{name}@{os.uname().nodename}"], timeout=0.5)
+            if replies:
+                return process
+        raise RuntimeError("celery worker did not answer within 60 s")
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    app.conf.update(previous)
+    app.pool.force_close_all()
+
+
+# The system Chromium ------------------------------------------------------------
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    executable = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    if not Path(executable).exists():
+        pytest.fail(f"browser tests need the system Chromium at {executable} (apt-get install chromium)")
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def login(live_server):
+    """login(page, user): sign in through the login form."""
+
+    def do_login(page, user, password=PASSWORD):
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("input[name=username]", user.username)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{live_server.url}/")
+
+    return do_login

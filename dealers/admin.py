@@ -1,0 +1,118 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+from import_export import fields, resources
+from import_export.admin import ImportExportModelAdmin
+from import_export.widgets import ForeignKeyWidget
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import AnnualAgreement, Dealer, MonthlySales, MonthlyTarget, Notification, Office, StaffProfile
+
+
+class ScopedAdmin(SimpleHistoryAdmin):
+    """Admin pages narrowed by `visible_to`, like every other view (DESIGN.md §1)."""
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.related_model in (Office, Dealer):
+            kwargs["queryset"] = db_field.related_model.objects.visible_to(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ScopedImportExportAdmin(ImportExportModelAdmin, ScopedAdmin):
+    def get_export_queryset(self, request):
+        return self.get_queryset(request)
+
+
+class OfficeResource(resources.ModelResource):
+    class Meta:
+        model = Office
+        import_id_fields = ["code"]
+        fields = ["code", "name", "region"]
+
+
+class DealerResource(resources.ModelResource):
+    office = fields.Field("office", "office", ForeignKeyWidget(Office, "code"))
+
+    class Meta:
+        model = Dealer
+        import_id_fields = ["code"]
+        fields = [
+            "code",
+            "name",
+            "kind",
+            "office",
+            "tier",
+            "joined",
+            "status",
+            "churned_on",
+            "contact",
+            "phone",
+            "region",
+        ]
+
+
+@admin.register(Office)
+class OfficeAdmin(ScopedImportExportAdmin):
+    resource_classes = [OfficeResource]
+    list_display = ["code", "name", "region"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(Dealer)
+class DealerAdmin(ScopedImportExportAdmin):
+    resource_classes = [DealerResource]
+    list_display = ["code", "name", "kind", "office", "tier", "status", "joined"]
+    list_filter = ["kind", "status", "office"]
+    search_fields = ["code", "name"]
+    list_select_related = ["office"]
+    raw_id_fields = ["business_manager"]
+
+
+@admin.register(StaffProfile)
+class StaffProfileAdmin(ScopedAdmin):
+    list_display = ["user", "office"]
+    list_select_related = ["user", "office"]
+    search_fields = ["user__username", "user__first_name"]
+
+
+@admin.register(AnnualAgreement)
+class AnnualAgreementAdmin(ScopedAdmin):
+    list_display = ["dealer", "year", "signed_on", "annual_target"]
+    list_select_related = ["dealer"]
+    search_fields = ["dealer__code", "dealer__name"]
+    raw_id_fields = ["dealer"]
+
+
+@admin.register(MonthlyTarget)
+class MonthlyTargetAdmin(ScopedAdmin):
+    list_display = ["dealer", "month", "status", "agreed_amount", "late"]
+    list_select_related = ["dealer"]
+    list_filter = ["status", "late"]
+    search_fields = ["dealer__code"]
+    raw_id_fields = ["dealer", "agreed_by"]
+
+
+@admin.register(MonthlySales)
+class MonthlySalesAdmin(ScopedAdmin):
+    list_display = ["dealer", "month", "amount"]
+    list_select_related = ["dealer"]
+    search_fields = ["dealer__code"]
+    raw_id_fields = ["dealer"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["user", "title", "created_at", "read_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "title"]
+    raw_id_fields = ["user"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset if request.user.is_superuser else queryset.filter(user=request.user)
+
+
+admin.site.site_header = _("Dealer evaluation system")
+admin.site.site_title = _("Dealer evaluation system")

@@ -1,0 +1,274 @@
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from .roles import office_id_of, sees_all_offices
+
+
+class ScopedQuerySet(models.QuerySet):
+    """Office scoping (DESIGN.md §1) for every model that belongs to an office.
+
+    `office_field` is the lookup path from the model to its office id. Every
+    view, export and admin narrows its queryset with `visible_to(user)`.
+    """
+
+    office_field = "office"
+
+    def visible_to(self, user):
+        if sees_all_offices(user):
+            return self
+        office_id = office_id_of(user)
+        if office_id is None:
+            return self.none()
+        return self.filter(**{f"{self.office_field}_id": office_id})
+
+
+class OfficeQuerySet(ScopedQuerySet):
+    def visible_to(self, user):
+        if sees_all_offices(user):
+            return self
+        return self.filter(pk=office_id_of(user))
+
+
+class Office(models.Model):
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    region = models.CharField(_("region"), max_length=100, blank=True)
+
+    objects = OfficeQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("office")
+        verbose_name_plural = _("offices")
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+
+class DealerKind(models.TextChoices):
+    EXCLUSIVE = "exclusive", _("Exclusive dealer")
+    LOGISTICS = "logistics", _("Logistics distributor")
+
+
+class DealerStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    SUSPENDED = "suspended", _("Suspended")
+    CHURNED = "churned", _("Churned")
+
+
+class DealerQuerySet(ScopedQuerySet):
+    def in_network_on(self, day: datetime.date):
+        """Dealers in the network on `day` (DESIGN.md §5); suspended ones count."""
+        return self.filter(in_network_q(day))
+
+
+def in_network_q(day: datetime.date, prefix: str = "") -> Q:
+    return Q(**{f"{prefix}joined__lte": day}) & (
+        Q(**{f"{prefix}churned_on__isnull": True}) | Q(**{f"{prefix}churned_on__gt": day})
+    )
+
+
+class Dealer(models.Model):
+    code = models.CharField(_("code"), max_length=30, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=20, choices=DealerKind.choices)
+    office = models.ForeignKey(
+        Office, on_delete=models.PROTECT, related_name="dealers", verbose_name=_("office")
+    )
+    tier = models.CharField(_("tier"), max_length=30, blank=True)
+    business_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="managed_dealers",
+        verbose_name=_("business manager"),
+    )
+    joined = models.DateField(_("joined"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=DealerStatus.choices, default=DealerStatus.ACTIVE
+    )
+    churned_on = models.DateField(_("churned on"), null=True, blank=True)
+    contact = models.CharField(_("contact"), max_length=100, blank=True)
+    phone = models.CharField(_("phone"), max_length=50, blank=True)
+    region = models.CharField(_("region"), max_length=100, blank=True)
+
+    objects = DealerQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("dealer")
+        verbose_name_plural = _("dealers")
+        indexes = [models.Index(fields=["office", "kind", "code"]), models.Index(fields=["status"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="churned") | Q(churned_on__isnull=False),
+                name="churned_dealer_has_churn_date",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+    def get_absolute_url(self):
+        return reverse("dealers:customer_file", args=[self.code])
+
+
+class StaffProfile(models.Model):
+    """A user's membership of an office; roles are the user's groups."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="staff_profile",
+        verbose_name=_("user"),
+    )
+    office = models.ForeignKey(
+        Office,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+        verbose_name=_("office"),
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("staff membership")
+        verbose_name_plural = _("staff memberships")
+
+    def __str__(self):
+        return f"{self.user.get_username()} @ {self.office or '-'}"
+
+
+class DealerScopedQuerySet(ScopedQuerySet):
+    office_field = "dealer__office"
+
+
+class AnnualAgreement(models.Model):
+    dealer = models.ForeignKey(
+        Dealer, on_delete=models.CASCADE, related_name="agreements", verbose_name=_("dealer")
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    signed_on = models.DateField(_("signed"))
+    annual_target = models.DecimalField(_("annual target"), max_digits=14, decimal_places=2)
+
+    objects = DealerScopedQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["dealer__code", "year"]
+        verbose_name = _("annual agreement")
+        verbose_name_plural = _("annual agreements")
+        constraints = [
+            models.UniqueConstraint(fields=["dealer", "year"], name="one_agreement_per_dealer_year")
+        ]
+
+    def __str__(self):
+        return f"{self.dealer.code} {self.year}"
+
+
+class TargetStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    PROPOSED = "proposed", _("Proposed")
+    AGREED = "agreed", _("Agreed")
+
+
+class MonthlyTarget(models.Model):
+    """One dealer's sales target for one month; `month` is the month's first day."""
+
+    dealer = models.ForeignKey(
+        Dealer, on_delete=models.CASCADE, related_name="targets", verbose_name=_("dealer")
+    )
+    month = models.DateField(_("month"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=TargetStatus.choices, default=TargetStatus.DRAFT
+    )
+    proposed_amount = models.DecimalField(
+        _("proposed"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    counter_amount = models.DecimalField(
+        _("counter-proposal"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    agreed_amount = models.DecimalField(
+        _("agreed target"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    agreed_at = models.DateTimeField(_("agreed at"), null=True, blank=True)
+    agreed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    late = models.BooleanField(_("late"), default=False)
+    version = models.PositiveIntegerField(default=1)
+
+    objects = DealerScopedQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["dealer__code", "month"]
+        verbose_name = _("monthly target")
+        verbose_name_plural = _("monthly targets")
+        constraints = [
+            models.UniqueConstraint(fields=["dealer", "month"], name="one_target_per_dealer_month")
+        ]
+        indexes = [models.Index(fields=["month", "status"])]
+
+    def __str__(self):
+        return f"{self.dealer.code} {self.month:%Y-%m}"
+
+
+class MonthlySales(models.Model):
+    """A dealer's actual sales for one month, as imported by the statistician."""
+
+    dealer = models.ForeignKey(
+        Dealer, on_delete=models.CASCADE, related_name="sales", verbose_name=_("dealer")
+    )
+    month = models.DateField(_("month"))
+    amount = models.DecimalField(_("sales amount"), max_digits=14, decimal_places=2)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = DealerScopedQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["dealer__code", "month"]
+        verbose_name = _("monthly sales")
+        verbose_name_plural = _("monthly sales")
+        constraints = [
+            models.UniqueConstraint(fields=["dealer", "month"], name="one_sales_row_per_dealer_month")
+        ]
+        indexes = [models.Index(fields=["month", "dealer"])]
+
+    def __str__(self):
+        return f"{self.dealer.code} {self.month:%Y-%m}"
+
+
+class Notification(models.Model):
+    """An in-app message; `key` makes sending the same message twice a no-op."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    key = models.CharField(max_length=200)
+    title = models.CharField(_("title"), max_length=300)
+    body = models.TextField(_("message"), blank=True)
+    url = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="one_notification_per_user_key")]
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+    def __str__(self):
+        return self.title

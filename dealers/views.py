@@ -1,0 +1,168 @@
+import io
+
+from django.contrib.auth.decorators import login_not_required
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from evalsys.imports_view import import_page
+from evalsys.tabular import write_table
+
+from .access import get_dealer_for_user, role_required
+from .filters import DealerFilterForm
+from .imports import DealerImporter
+from .models import Dealer, Notification
+from .roles import Role, sees_all_offices
+
+# Panels of the dashboard and sections of the customer file, in page order.
+# Each is a function returning a dict with "template" and its context, or None
+# when it has nothing to show for this user. Later features add their own.
+DASHBOARD_PANELS = [
+    "dealers.panels.dealer_counts",
+]
+CUSTOMER_FILE_SECTIONS = [
+    "dealers.panels.master_data",
+    "dealers.panels.dealer_history",
+]
+
+IMPORT_ROLES = (Role.STATISTICIAN, Role.SALES_PLANNING)
+
+
+def _render_panels(paths, *args):
+    panels = []
+    for path in paths:
+        panel = import_string(path)(*args)
+        if panel:
+            panels.append(panel)
+    return panels
+
+
+def dashboard(request):
+    return render(request, "dealers/dashboard.html", {"panels": _render_panels(DASHBOARD_PANELS, request)})
+
+
+def dealer_list(request):
+    form = DealerFilterForm(request.GET or None, user=request.user)
+    dealers = form.apply(Dealer.objects.visible_to(request.user).select_related("office", "business_manager"))
+    page = Paginator(dealers, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    sort_query = query.copy()
+    sort_query.pop("sort", None)
+    return render(
+        request,
+        "dealers/dealer_list.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "sort_query": sort_query.urlencode(),
+            "sort": request.GET.get("sort", "code"),
+            "show_office": sees_all_offices(request.user),
+        },
+    )
+
+
+EXPORT_COLUMNS = [
+    "code",
+    "name",
+    "kind",
+    "office",
+    "tier",
+    "business_manager",
+    "joined",
+    "status",
+    "churned_on",
+    "contact",
+    "phone",
+    "region",
+]
+
+
+def dealer_export(request):
+    form = DealerFilterForm(request.GET or None, user=request.user)
+    dealers = form.apply(Dealer.objects.visible_to(request.user).select_related("office", "business_manager"))
+    xlsx = request.GET.get("format") == "xlsx"
+    rows = (
+        [
+            d.code,
+            d.name,
+            d.kind,
+            d.office.code,
+            d.tier,
+            d.business_manager.username if d.business_manager else None,
+            d.joined,
+            d.status,
+            d.churned_on,
+            d.contact,
+            d.phone,
+            d.region,
+        ]
+        for d in dealers.iterator(chunk_size=2000)
+    )
+    buffer = io.BytesIO()
+    write_table(EXPORT_COLUMNS, rows, buffer, xlsx=xlsx)
+    filename = f"dealers-{timezone.localdate():%Y%m%d}.{'xlsx' if xlsx else 'csv'}"
+    content_type = (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        if xlsx
+        else "text/csv; charset=utf-8"
+    )
+    response = HttpResponse(buffer.getvalue(), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def customer_file(request, code):
+    dealer = get_dealer_for_user(
+        request.user, code, Dealer.objects.select_related("office", "business_manager")
+    )
+    return render(
+        request,
+        "dealers/customer_file.html",
+        {"dealer": dealer, "sections": _render_panels(CUSTOMER_FILE_SECTIONS, request, dealer)},
+    )
+
+
+@role_required(*IMPORT_ROLES)
+def dealer_import(request):
+    return import_page(
+        request,
+        DealerImporter(user=request.user),
+        title=_("Import dealers"),
+        columns_help=_(
+            "kind: exclusive/专营 or logistics/物流; status: active/正常, suspended/暂停, churned/流失"
+        ),
+        done_url=reverse("dealers:list"),
+    )
+
+
+def notification_list(request):
+    notifications = Notification.objects.filter(user=request.user)
+    page = Paginator(notifications, 30).get_page(request.GET.get("page"))
+    return render(request, "dealers/notifications.html", {"page": page})
+
+
+@require_POST
+def notification_open(request, pk):
+    notification = get_object_or_404(Notification, pk=pk, user=request.user)
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return redirect(notification.url or "dealers:notifications")
+
+
+@require_POST
+def notifications_read_all(request):
+    Notification.objects.filter(user=request.user, read_at__isnull=True).update(read_at=timezone.now())
+    return redirect("dealers:notifications")
+
+
+@login_not_required
+def healthz(request):
+    return HttpResponse("ok", content_type="text/plain")

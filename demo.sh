@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Set up evalsys on a fresh machine and start it with demo data on http://127.0.0.1:8000
+# (SQLite, Celery tasks in-process). Needs Python 3.11+ and npm (Node.js).
+set -euo pipefail
+cd "$(dirname "$0")"
+PYTHON=${PYTHON:-python3}
+
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+npm install --no-audit --no-fund --silent
+
+export DEBUG=${DEBUG:-true}
+.venv/bin/python manage.py migrate --noinput
+.venv/bin/python manage.py seed_demo
+echo
+echo "evalsys is starting on http://127.0.0.1:8000 (Ctrl+C stops it)"
+exec .venv/bin/python manage.py runserver 127.0.0.1:8000

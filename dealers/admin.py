@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
 from import_export.admin import ImportExportModelAdmin
@@ -6,6 +8,7 @@ from import_export.widgets import ForeignKeyWidget
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import AnnualAgreement, Dealer, MonthlySales, MonthlyTarget, Notification, Office, StaffProfile
+from .roles import sees_all_offices
 
 
 class ScopedAdmin(SimpleHistoryAdmin):
@@ -19,10 +22,27 @@ class ScopedAdmin(SimpleHistoryAdmin):
             kwargs["queryset"] = db_field.related_model.objects.visible_to(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def _require_visible(self, request, object_id):
+        # simple_history's views fall back to the history table, which is not scoped.
+        if not self.get_queryset(request).filter(pk=unquote(object_id)).exists():
+            raise Http404
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._require_visible(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._require_visible(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
 
 class ScopedImportExportAdmin(ImportExportModelAdmin, ScopedAdmin):
     def get_export_queryset(self, request):
         return self.get_queryset(request)
+
+    def has_import_permission(self, request):
+        # An admin import may touch any office, so only company-wide users may run one.
+        return sees_all_offices(request.user) and self.has_change_permission(request)
 
 
 class OfficeResource(resources.ModelResource):

@@ -328,6 +328,21 @@ def export_cell(value):
     return value
 
 
+def _xlsx_cell(sheet, value):
+    """Numbers stay numbers in Excel, shown with two places (decimals) or none (counts)."""
+    from openpyxl.cell import WriteOnlyCell
+
+    if isinstance(value, Decimal):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = "0.00"
+        return cell
+    if isinstance(value, int):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = "0"
+        return cell
+    return value
+
+
 def write_table(columns: Sequence[str], rows: Iterable[Sequence], target, *, xlsx: bool = False) -> None:
     """Write an export to a binary file object, as CSV with BOM or as xlsx."""
     if xlsx:
@@ -337,8 +352,7 @@ def write_table(columns: Sequence[str], rows: Iterable[Sequence], target, *, xls
         sheet = workbook.create_sheet()
         sheet.append(list(columns))
         for row in rows:
-            cells = [export_cell(v) for v in row]
-            sheet.append([float(c) if isinstance(c, Decimal) else c for c in cells])
+            sheet.append([_xlsx_cell(sheet, export_cell(v)) for v in row])
         workbook.save(target)
         return
     stream = io.TextIOWrapper(target, encoding="utf-8-sig", newline="", write_through=True)

@@ -9,3 +9,11 @@ def get_item(mapping, key):
     if mapping is None:
         return None
     return mapping.get(key)
+
+
+@register.filter
+def person(user):
+    """A user's full name, else the username; empty for no user."""
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()

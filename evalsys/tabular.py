@@ -42,7 +42,7 @@ class Column:
     def clean(self, raw):
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             if self.required:
-                raise CellError(_("%(column)s is required") % {"column": self.name})
+                raise CellError(_("required"))
             return None
         value = raw.strip() if isinstance(raw, str) else raw
         return self.parse(value) if self.parse else text(value)

@@ -225,7 +225,7 @@ def test_export_cells_follow_the_export_rules():
 
 
 ROWS = [
-    ["SH001", Decimal("1234.5"), 3, True, None, "=HYPERLINK(\"x\")", Decimal("-0.125")],
+    ["SH001", Decimal("1234.5"), 3, True, None, '=HYPERLINK("x")', Decimal("-0.125")],
     ["SH002", Decimal("0"), 0, False, "备注", "-", None],
 ]
 COLUMNS = ["dealer", "amount", "count", "flag", "note", "text", "score"]
@@ -240,7 +240,7 @@ def test_csv_exports_have_a_bom_two_place_decimals_and_escaped_formulas():
     assert content.startswith(b"\xef\xbb\xbf")
     assert content.decode("utf-8-sig").splitlines() == [
         "dealer,amount,count,flag,note,text,score",
-        "SH001,1234.50,3,yes,,\"'=HYPERLINK(\"\"x\"\")\",-0.13",
+        'SH001,1234.50,3,yes,,"\'=HYPERLINK(""x"")",-0.13',
         "SH002,0.00,0,no,备注,'-,",
     ]
 
@@ -253,9 +253,7 @@ def test_xlsx_exports_keep_numbers_as_numbers_with_number_formats():
     sheet = load_workbook(io.BytesIO(buffer.getvalue())).worksheets[0]
     header, first, second = sheet.iter_rows()
     assert [c.value for c in header] == COLUMNS
-    assert [c.value for c in first] == [
-        "SH001", 1234.5, 3, "yes", None, "'=HYPERLINK(\"x\")", -0.13
-    ]
+    assert [c.value for c in first] == ["SH001", 1234.5, 3, "yes", None, '\'=HYPERLINK("x")', -0.13]
     assert first[1].data_type == "n" and first[1].number_format == "0.00"
     assert first[2].data_type == "n" and first[2].number_format == "0"
     assert first[6].number_format == "0.00"

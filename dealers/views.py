@@ -16,8 +16,8 @@ from evalsys.tabular import write_table
 from .access import get_dealer_for_user, role_required
 from .filters import DealerFilterForm
 from .imports import DealerImporter
-from .models import Dealer, Notification
-from .roles import Role, sees_all_offices
+from .models import Dealer, Notification, Office
+from .roles import Role, office_id_of, roles_of, sees_all_offices
 
 # Panels of the dashboard and sections of the customer file, in page order.
 # Each is a function returning a dict with "template" and its context, or None
@@ -43,7 +43,16 @@ def _render_panels(paths, *args):
 
 
 def dashboard(request):
-    return render(request, "dealers/dashboard.html", {"panels": _render_panels(DASHBOARD_PANELS, request)})
+    roles = roles_of(request.user)
+    return render(
+        request,
+        "dealers/dashboard.html",
+        {
+            "office": Office.objects.filter(pk=office_id_of(request.user)).first(),
+            "role_labels": [label for value, label in Role.choices if value in roles],
+            "panels": _render_panels(DASHBOARD_PANELS, request),
+        },
+    )
 
 
 def dealer_list(request):

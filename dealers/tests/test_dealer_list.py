@@ -99,3 +99,20 @@ def test_the_list_is_paginated_by_50(client, office, office_manager):
     client.force_login(office_manager)
     second = client.get("/dealers/", {"page": 2})
     assert len(second.context["page"]) == 10
+
+
+@pytest.mark.django_db
+def test_the_tier_filter_offers_the_tiers_in_use_and_ignores_an_unknown_one(client, office, office_manager):
+    # given
+    DealerFactory(code="A", office=office, tier="一级")
+    DealerFactory(code="B", office=office, tier="二级")
+    client.force_login(office_manager)
+    # when
+    response = client.get("/dealers/", {"tier": "五级", "q": "B"})
+    # then
+    assert [value for value, _label in response.context["form"].fields["tier"].choices] == [
+        "",
+        "一级",
+        "二级",
+    ]
+    assert codes_on(response) == ["B"]

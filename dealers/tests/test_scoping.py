@@ -159,3 +159,41 @@ def test_office_staff_cannot_import_in_the_admin(client, admin_office_manager):
     response = client.get("/admin/dealers/dealer/import/")
     # then
     assert response.status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_staff_admin_and_its_export_show_only_the_own_office(
+    client, office, other_office, admin_office_manager, make_staff
+):
+    # given
+    make_staff("bm_sh", "business_manager", office=office)
+    make_staff("bm_bj", "business_manager", office=other_office)
+    for codename in ("view_staffprofile", "view_user"):
+        admin_office_manager.user_permissions.add(Permission.objects.get(codename=codename))
+    client.force_login(admin_office_manager)
+    # when
+    profiles = client.get("/admin/dealers/staffprofile/")
+    users = client.get("/admin/auth/user/")
+    export = client.post(
+        "/admin/dealers/staffprofile/export/",
+        {
+            "format": "0",
+            "resource": "0",
+            "staffprofileresource_username": "on",
+            "staffprofileresource_roles": "on",
+        },
+    )
+    # then
+    for response in (profiles, users):
+        assert "bm_sh" in response.text
+        assert "bm_bj" not in response.text
+    lines = export.content.decode("utf-8-sig").splitlines()
+    assert lines[0] == "username,roles"
+    assert sorted(lines[1:]) == ["bm_sh,business_manager", "om,office_manager"]
+
+
+@pytest.mark.django_db
+def test_an_administrator_sets_a_users_office_on_the_user_page(admin_client, office, office_manager):
+    response = admin_client.get(f"/admin/auth/user/{office_manager.pk}/change/")
+    assert response.status_code == 200
+    assert 'name="staff_profile-0-office"' in response.text

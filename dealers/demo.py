@@ -164,7 +164,7 @@ def seed_master_data(*, stdout, today: datetime.date):
                 kind=kind,
                 office=offices[code],
                 tier="一级" if n % 3 else "二级",
-                business_manager=managers[code][n % 2],
+                business_manager=rng.choice(managers[code]),
                 joined=joined,
                 status=status,
                 churned_on=churned_on,

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 TWO_PLACES = Decimal("0.01")
 FORMULA_PREFIXES = ("=", "+", "-", "@")
@@ -38,6 +38,11 @@ class Column:
     zh: str
     required: bool = True
     parse: Callable[[Any], Any] = None
+
+    @property
+    def label(self) -> str:
+        """The header as a user reading the current language would write it."""
+        return self.zh if (get_language() or "").startswith("zh") else self.name
 
     def clean(self, raw):
         if raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -277,7 +282,7 @@ class Importer:
                 try:
                     row.values[column.name] = column.clean(raw)
                 except CellError as exc:
-                    row.errors.append(f"{column.name}: {exc}")
+                    row.errors.append(f"{column.label}: {exc}")
             rows.append(row)
         if not rows:
             return ImportResult(rows=[], file_errors=[_("The file has a header but no rows.")])

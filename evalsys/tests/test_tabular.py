@@ -267,3 +267,9 @@ def test_an_export_reads_back_through_the_import_reader():
     headers, rows = read_table(buffer.getvalue(), "x.csv")
     assert headers == COLUMNS
     assert rows[0][1][:4] == ["SH001", "1234.50", "3", "yes"]
+
+
+def test_cell_errors_name_the_column_in_the_readers_language():
+    with translation.override("zh-hans"):
+        result = FruitImporter().parse("code,price\n苹果,贵\n".encode(), "f.csv")
+    assert result.errors == [(2, "价格: 不是数字：贵")]

@@ -42,7 +42,12 @@ def _upload_dir() -> Path:
 def import_page(request, importer, *, title, columns_help, done_url, template="imports/import.html"):
     """Handle GET (form), POST file (preview) and POST token (confirm) for one importer."""
     session_key = f"import:{importer.__class__.__name__}"
-    context = {"title": title, "columns": importer.columns, "columns_help": columns_help}
+    context = {
+        "title": title,
+        "columns": importer.columns,
+        "column_labels": {column.name: column.label for column in importer.columns},
+        "columns_help": columns_help,
+    }
     if request.method == "POST" and "token" in request.POST:
         stored = request.session.get(session_key)
         if not stored or stored["token"] != request.POST["token"]:

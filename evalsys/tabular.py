@@ -59,6 +59,7 @@ class Row:
     values: dict
     errors: list = field(default_factory=list)
     action: str = ""  # new / changed / unchanged, set by the importer
+    changes: list = field(default_factory=list)  # names of the columns a "changed" row changes
 
     @property
     def ok(self):

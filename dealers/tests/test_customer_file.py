@@ -10,7 +10,10 @@ def test_the_customer_file_shows_master_data_and_readable_history(
 ):
     # given: a dealer moved to another office and renamed by an import
     dealer = DealerFactory(code="SH001", name="旧名称", office=office, business_manager=business_manager)
-    csv = "code,name,kind,office,joined,status,churned_on\nSH001,新名称,logistics,BJ,2020-01-01,churned,2026-03-31\n"
+    csv = (
+        "code,name,kind,office,joined,status,churned_on,business_manager\n"
+        "SH001,新名称,logistics,BJ,2020-01-01,churned,2026-03-31,\n"
+    )
     assert DealerImporter(user=planner).run(csv.encode(), "d.csv").saved
     client.force_login(planner)
     # when

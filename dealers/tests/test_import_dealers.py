@@ -255,3 +255,43 @@ def test_a_file_missing_required_columns_names_them(tmp_path, office):
         call_command("import_dealers", str(path), stdout=io.StringIO(), stderr=err)
     assert "kind/类型" in err.getvalue()
     assert "joined/加入日期" in err.getvalue()
+
+
+@pytest.mark.django_db
+def test_columns_left_out_of_the_file_keep_what_a_known_dealer_has(tmp_path, office, business_manager):
+    # given
+    dealer = DealerFactory(
+        code="SH601",
+        office=office,
+        tier="一级",
+        business_manager=business_manager,
+        status=DealerStatus.CHURNED,
+        churned_on=datetime.date(2025, 6, 30),
+        phone="021-1234",
+    )
+    path = write_csv(tmp_path, ["code,name,kind,office,joined", "SH601,新名称,exclusive,SH,2020-01-01"])
+    # when
+    out, _err = run(path)
+    # then
+    assert "1 changed" in out
+    dealer.refresh_from_db()
+    assert dealer.name == "新名称"
+    assert (dealer.tier, dealer.business_manager, dealer.status, dealer.churned_on, dealer.phone) == (
+        "一级",
+        business_manager,
+        DealerStatus.CHURNED,
+        datetime.date(2025, 6, 30),
+        "021-1234",
+    )
+
+
+@pytest.mark.django_db
+def test_an_empty_cell_clears_the_field(tmp_path, office, business_manager):
+    dealer = DealerFactory(code="SH602", office=office, tier="一级", business_manager=business_manager)
+    path = write_csv(
+        tmp_path,
+        ["code,name,kind,office,joined,tier,business_manager", "SH602,x,exclusive,SH,2020-01-01,,"],
+    )
+    run(path)
+    dealer.refresh_from_db()
+    assert (dealer.tier, dealer.business_manager) == ("", None)

@@ -36,6 +36,7 @@ def test_a_statistician_previews_every_row_then_confirms_the_import(client, offi
     preview = upload(client, ["SH1,新名称,exclusive,SH,2020-01-01", "SH2,新客户,logistics,SH,2024-01-01"])
     # then: every row is shown, nothing is saved yet
     assert [(row.line, row.action) for row in preview.context["preview_rows"]] == [(2, "changed"), (3, "new")]
+    assert "changed: name<" in preview.text
     assert 'data-testid="confirm-import"' in preview.text
     assert Dealer.objects.get(code="SH1").name == "旧名称"
     assert not Dealer.objects.filter(code="SH2").exists()

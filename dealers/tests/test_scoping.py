@@ -1,5 +1,8 @@
+import re
+
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from dealers.models import Dealer
 from dealers.tests.factories import DealerFactory
@@ -197,3 +200,21 @@ def test_an_administrator_sets_a_users_office_on_the_user_page(admin_client, off
     response = admin_client.get(f"/admin/auth/user/{office_manager.pk}/change/")
     assert response.status_code == 200
     assert 'name="staff_profile-0-office"' in response.text
+
+
+@pytest.mark.django_db
+def test_an_administrator_imports_dealers_in_the_admin_after_a_preview(admin_client, office):
+    # given
+    upload = SimpleUploadedFile(
+        "d.csv", b"code,name,kind,office,joined,status\nSH9,admin import,exclusive,SH,2020-01-01,active\n"
+    )
+    # when: uploaded, then confirmed
+    preview = admin_client.post(
+        "/admin/dealers/dealer/import/", {"import_file": upload, "format": "0", "resource": "0"}
+    )
+    assert not Dealer.objects.exists()
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', preview.text))
+    admin_client.post("/admin/dealers/dealer/process_import/", hidden)
+    # then
+    dealer = Dealer.objects.get(code="SH9")
+    assert (dealer.name, dealer.office) == ("admin import", office)

@@ -131,3 +131,12 @@ def test_confirming_rechecks_the_file(client, office, statistician):
     assert response.status_code == 200
     assert "you may not import dealers of office SH" in response.text
     assert not Dealer.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_file_above_the_upload_limit_is_refused(client, settings, office, statistician):
+    settings.IMPORT_MAX_UPLOAD_BYTES = 2**20
+    client.force_login(statistician)
+    response = upload(client, ["SH1,新客户,exclusive,SH,2020-01-01"] * 40000)
+    assert "The file is larger than 1 MB." in response.text
+    assert not Dealer.objects.exists()

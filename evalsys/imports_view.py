@@ -6,6 +6,7 @@ confirmation re-reads and re-checks it, so nothing is saved that was not shown.
 """
 
 import secrets
+import time
 from pathlib import Path
 
 from django import forms
@@ -16,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 PREVIEW_LIMIT = 2000
+STALE_UPLOAD_SECONDS = 24 * 3600
 
 
 class UploadForm(forms.Form):
@@ -37,6 +39,14 @@ def _upload_dir() -> Path:
     path = Path(settings.MEDIA_ROOT) / "imports"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _forget_stale_uploads(directory: Path) -> None:
+    """Previews nobody confirmed are dropped after a day."""
+    cutoff = time.time() - STALE_UPLOAD_SECONDS
+    for path in directory.iterdir():
+        if path.is_file() and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
 
 
 def import_page(request, importer, *, title, columns_help, done_url, template="imports/import.html"):
@@ -80,7 +90,12 @@ def import_page(request, importer, *, title, columns_help, done_url, template="i
             upload = form.cleaned_data["file"]
             content = upload.read()
             token = secrets.token_hex(16) + Path(upload.name).suffix.lower()
-            (_upload_dir() / token).write_bytes(content)
+            directory = _upload_dir()
+            _forget_stale_uploads(directory)
+            previous = request.session.get(session_key)
+            if previous:
+                (directory / previous["token"]).unlink(missing_ok=True)
+            (directory / token).write_bytes(content)
             request.session[session_key] = {"token": token, "filename": upload.name}
             result = importer.run(content, upload.name, dry_run=True)
             context.update(

@@ -1,4 +1,6 @@
+import os
 import re
+import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -140,3 +142,23 @@ def test_a_file_above_the_upload_limit_is_refused(client, settings, office, stat
     response = upload(client, ["SH1,新客户,exclusive,SH,2020-01-01"] * 40000)
     assert "The file is larger than 1 MB." in response.text
     assert not Dealer.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_new_upload_replaces_the_previous_preview_and_old_ones_are_dropped(
+    client, settings, office, statistician
+):
+    # given: an abandoned upload from two days ago and a current preview
+    client.force_login(statistician)
+    directory = settings.MEDIA_ROOT / "imports"
+    directory.mkdir(parents=True)
+    abandoned = directory / "abandoned.csv"
+    abandoned.write_text("x")
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(abandoned, (two_days_ago, two_days_ago))
+    first = token_of(upload(client, ["SH1,新客户,exclusive,SH,2020-01-01"]))
+    # when
+    second = token_of(upload(client, ["SH2,新客户,exclusive,SH,2020-01-01"]))
+    # then
+    assert sorted(p.name for p in directory.iterdir()) == [second]
+    assert first != second

@@ -68,3 +68,11 @@ def test_mark_all_as_read_clears_the_bell(client, office_manager, planner):
     client.post("/notifications/read-all/")
     assert not Notification.objects.filter(user=office_manager, read_at__isnull=True).exists()
     assert Notification.objects.filter(user=planner, read_at__isnull=True).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_notification_never_leads_off_the_site(client, office_manager):
+    notify(user=office_manager, key="a", title="外部链接", url="https://evil.example.com/")
+    client.force_login(office_manager)
+    response = client.post(f"/notifications/{Notification.objects.get().pk}/open/")
+    assert response["Location"] == "/notifications/"

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -89,11 +90,23 @@ def _database_url():
     return f"postgres://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
+def _reconnect(app):
+    """Drop the app's cached broker connections and result backend, so it uses its current settings."""
+    from kombu import pools
+
+    pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None
+    app._backend_cache = None
+    app._local = threading.local()
+
+
 @pytest.fixture
 def worker_process(transactional_db, settings):
     """Start `celery worker` processes on Redis against the test database.
 
-    Returns a function `start(concurrency=1)` → Popen; the fixture points the
+    Returns a function `start(concurrency=1, include=())` → Popen (`include`:
+    extra task modules for the worker to import); the fixture points the
     in-process Celery app at the same broker and queue, so `.delay()` in the
     test goes to those workers, and stops them afterwards.
     """
@@ -107,7 +120,7 @@ def worker_process(transactional_db, settings):
     app.conf.update(
         broker_url=redis_url, result_backend=redis_url, task_always_eager=False, task_default_queue=queue
     )
-    app.pool.force_close_all()
+    _reconnect(app)
     settings.CELERY_TASK_ALWAYS_EAGER = False
     env = {
         **os.environ,
@@ -119,8 +132,9 @@ def worker_process(transactional_db, settings):
     }
     processes = []
 
-    def start(concurrency=1, name=None):
+    def start(concurrency=1, name=None, include=()):
         name = name or f"w{len(processes)}-{queue}"
+        extra = [f"--include={','.join(include)}"] if include else []
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -140,6 +154,7 @@ def worker_process(transactional_db, settings):
                 "--without-heartbeat",
                 "-l",
                 "INFO",
+                *extra,
             ],
             cwd=BASE_DIR,
             env=env,
@@ -167,7 +182,7 @@ def worker_process(transactional_db, settings):
         except subprocess.TimeoutExpired:
             process.kill()
     app.conf.update(previous)
-    app.pool.force_close_all()
+    _reconnect(app)
 
 
 # The system Chromium ------------------------------------------------------------

@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3}
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+  || { echo "demo.sh needs Python 3.11 or newer as \$PYTHON (now: $PYTHON)" >&2; exit 1; }
+command -v npm >/dev/null || { echo "demo.sh needs npm (Node.js), e.g. apt-get install npm" >&2; exit 1; }
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt

@@ -1,11 +1,16 @@
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
-from import_export.admin import ImportExportModelAdmin
+from import_export.admin import ExportMixin, ImportExportModelAdmin
 from import_export.widgets import ForeignKeyWidget
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import AnnualAgreement, Dealer, MonthlySales, MonthlyTarget, Notification, Office, StaffProfile
+from .roles import Role, office_id_of, sees_all_offices
 
 
 class ScopedAdmin(SimpleHistoryAdmin):
@@ -19,10 +24,27 @@ class ScopedAdmin(SimpleHistoryAdmin):
             kwargs["queryset"] = db_field.related_model.objects.visible_to(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def _require_visible(self, request, object_id):
+        # simple_history's views fall back to the history table, which is not scoped.
+        if not self.get_queryset(request).filter(pk=unquote(object_id)).exists():
+            raise Http404
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._require_visible(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._require_visible(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
 
 class ScopedImportExportAdmin(ImportExportModelAdmin, ScopedAdmin):
     def get_export_queryset(self, request):
         return self.get_queryset(request)
+
+    def has_import_permission(self, request):
+        # An admin import may touch any office, so only company-wide users may run one.
+        return sees_all_offices(request.user) and self.has_change_permission(request)
 
 
 class OfficeResource(resources.ModelResource):
@@ -70,11 +92,71 @@ class DealerAdmin(ScopedImportExportAdmin):
     raw_id_fields = ["business_manager"]
 
 
+class StaffProfileResource(resources.ModelResource):
+    username = fields.Field("user__username", "username", readonly=True)
+    name = fields.Field("user__first_name", "name", readonly=True)
+    email = fields.Field("user__email", "email", readonly=True)
+    office = fields.Field("office", "office", ForeignKeyWidget(Office, "code"), readonly=True)
+    roles = fields.Field(column_name="roles", readonly=True)
+
+    class Meta:
+        model = StaffProfile
+        fields = ["username", "name", "email", "office", "roles"]
+
+    def dehydrate_roles(self, profile):
+        return " ".join(sorted(group.name for group in profile.user.groups.all()))
+
+
 @admin.register(StaffProfile)
-class StaffProfileAdmin(ScopedAdmin):
-    list_display = ["user", "office"]
+class StaffProfileAdmin(ExportMixin, ScopedAdmin):
+    resource_classes = [StaffProfileResource]
+    list_display = ["user", "user_full_name", "office", "roles"]
     list_select_related = ["user", "office"]
+    list_filter = ["office"]
     search_fields = ["user__username", "user__first_name"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("user__groups")
+
+    def get_export_queryset(self, request):
+        return self.get_queryset(request)
+
+    @admin.display(description=_("name"))
+    def user_full_name(self, profile):
+        return profile.user.get_full_name()
+
+    @admin.display(description=_("roles"))
+    def roles(self, profile):
+        labels = dict(Role.choices)
+        return ", ".join(str(labels.get(group.name, group.name)) for group in profile.user.groups.all())
+
+
+class StaffProfileInline(admin.StackedInline):
+    model = StaffProfile
+    can_delete = False
+    verbose_name_plural = _("office")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.related_model is Office:
+            kwargs["queryset"] = Office.objects.visible_to(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class StaffUserAdmin(UserAdmin):
+    """Users with their office; roles are the user's groups. Office staff see their office's users."""
+
+    inlines = [StaffProfileInline]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if sees_all_offices(request.user):
+            return queryset
+        return queryset.filter(staff_profile__office_id=office_id_of(request.user))
 
 
 @admin.register(AnnualAgreement)

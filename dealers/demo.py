@@ -79,7 +79,8 @@ GIVEN = [
     "建华",
     "志强",
 ]
-DEALERS_PER_OFFICE = 43
+# Offices differ in size, as real ones do (about 300 dealers in all).
+DEALERS_PER_OFFICE = {"SH": 52, "BJ": 48, "GZ": 46, "CD": 40, "WH": 42, "XA": 35, "SY": 37}
 
 OFFICE_STAFF = [
     ("om", Role.OFFICE_MANAGER, "经理"),
@@ -143,7 +144,7 @@ def seed_master_data(*, stdout, today: datetime.date):
     existing = set(Dealer.objects.values_list("code", flat=True))
     new = []
     for code, *_rest in OFFICES:
-        for n in range(1, DEALERS_PER_OFFICE + 1):
+        for n in range(1, DEALERS_PER_OFFICE[code] + 1):
             dealer_code = f"{code}{n:03d}"
             kind = DealerKind.LOGISTICS if n % 4 == 0 else DealerKind.EXCLUSIVE
             city = rng.choice(CITIES[code])
@@ -152,13 +153,18 @@ def seed_master_data(*, stdout, today: datetime.date):
             status, churned_on = DealerStatus.ACTIVE, None
             if n % 17 == 0:
                 status = DealerStatus.SUSPENDED
+            elif n % 13 == 0:
+                status, churned_on = (
+                    DealerStatus.CHURNED,
+                    today - datetime.timedelta(days=rng.randint(20, 700)),
+                )
             dealer = Dealer(
                 code=dealer_code,
                 name=f"{city}{rng.choice(WORDS)}{suffix}",
                 kind=kind,
                 office=offices[code],
                 tier="一级" if n % 3 else "二级",
-                business_manager=managers[code][n % 2],
+                business_manager=rng.choice(managers[code]),
                 joined=joined,
                 status=status,
                 churned_on=churned_on,

@@ -4,7 +4,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .models import DealerKind, DealerStatus, Office
+from .models import Dealer, DealerKind, DealerStatus, Office
 
 SORTS = {
     "code": "code",
@@ -29,27 +29,30 @@ class DealerFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Status"), choices=[("", _("All statuses"))] + DealerStatus.choices, required=False
     )
-    tier = forms.CharField(label=_("Tier"), required=False)
+    tier = forms.ChoiceField(label=_("Tier"), required=False)
     sort = forms.ChoiceField(choices=[(k, k) for k in SORTS], required=False)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["office"].queryset = Office.objects.visible_to(user)
         self.fields["office"].empty_label = _("All offices")
+        tiers = (
+            Dealer.objects.visible_to(user)
+            .exclude(tier="")
+            .order_by("tier")
+            .values_list("tier", flat=True)
+            .distinct()
+        )
+        self.fields["tier"].choices = [("", _("All tiers"))] + [(tier, tier) for tier in tiers]
 
     def apply(self, queryset):
-        if not self.is_valid():
-            return queryset.order_by("code")
-        data = self.cleaned_data
-        if data["q"]:
+        """Narrow by the fields that are valid; a bad value in one field does not drop the others."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        if data.get("q"):
             queryset = queryset.filter(Q(code__icontains=data["q"]) | Q(name__icontains=data["q"]))
-        if data["office"]:
-            queryset = queryset.filter(office=data["office"])
-        if data["kind"]:
-            queryset = queryset.filter(kind=data["kind"])
-        if data["status"]:
-            queryset = queryset.filter(status=data["status"])
-        if data["tier"]:
-            queryset = queryset.filter(tier=data["tier"])
-        sort = SORTS.get(data["sort"] or "code", "code")
+        for field in ("office", "kind", "status", "tier"):
+            if data.get(field):
+                queryset = queryset.filter(**{field: data[field]})
+        sort = SORTS.get(data.get("sort") or "code", "code")
         return queryset.order_by(sort, "code")

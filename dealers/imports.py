@@ -27,14 +27,13 @@ STATUSES = {
 }
 
 
-def _diff(instance, values: dict) -> bool:
-    """Apply `values` to `instance`; True when anything changed."""
-    changed = False
+def _apply(row, instance, values: dict) -> None:
+    """Apply `values` to `instance`; set the row's action and the names of what changed."""
     for name, value in values.items():
         if getattr(instance, name) != value:
             setattr(instance, name, value)
-            changed = True
-    return changed
+            row.changes.append(name)
+    row.action = "changed" if row.changes else "unchanged"
 
 
 class OfficeImporter(Importer):
@@ -50,13 +49,15 @@ class OfficeImporter(Importer):
         existing = Office.objects.in_bulk([r.values["code"] for r in rows], field_name="code")
         self._pending = []
         for row in rows:
-            values = {"name": row.values["name"], "region": row.values.get("region") or ""}
+            values = {"name": row.values["name"]}
+            if "region" in row.values:  # a file without the column keeps the regions
+                values["region"] = row.values["region"] or ""
             office = existing.get(row.values["code"])
             if office is None:
                 row.action = "new"
                 self._pending.append((row, Office(code=row.values["code"], **values)))
             else:
-                row.action = "changed" if _diff(office, values) else "unchanged"
+                _apply(row, office, values)
                 self._pending.append((row, office))
 
     def save(self, rows):
@@ -83,6 +84,9 @@ DEALER_FIELDS = [
     "phone",
     "region",
 ]
+
+
+OPTIONAL_TEXT_FIELDS = ["tier", "contact", "phone", "region"]
 
 
 class DealerImporter(Importer):
@@ -121,6 +125,7 @@ class DealerImporter(Importer):
         self._pending = []
         for row in rows:
             v = row.values
+            dealer = existing.get(v["code"])
             office = offices.get(v["office"])
             if office is None:
                 row.errors.append(_("office: unknown office code %(code)s") % {"code": v["office"]})
@@ -128,15 +133,29 @@ class DealerImporter(Importer):
                 row.errors.append(
                     _("office: you may not import dealers of office %(code)s") % {"code": office.code}
                 )
-            manager = None
-            if v.get("business_manager"):
-                manager = users.get(v["business_manager"])
-                if manager is None:
-                    row.errors.append(
-                        _("business_manager: unknown user %(name)s") % {"name": v["business_manager"]}
-                    )
+            if (
+                dealer is not None
+                and allowed_offices is not None
+                and dealer.office.code not in allowed_offices
+            ):
+                row.errors.append(_("code: dealer %(code)s belongs to another office") % {"code": v["code"]})
+            values = {"name": v["name"], "kind": v["kind"], "office": office, "joined": v["joined"]}
+            # A column the file leaves out keeps what a known dealer has; an empty cell clears it.
+            for name in OPTIONAL_TEXT_FIELDS:
+                if name in v:
+                    values[name] = v[name] or ""
+            if "business_manager" in v:
+                values["business_manager"] = None
+                if v["business_manager"]:
+                    values["business_manager"] = users.get(v["business_manager"])
+                    if values["business_manager"] is None:
+                        row.errors.append(
+                            _("business_manager: unknown user %(name)s") % {"name": v["business_manager"]}
+                        )
             status = v.get("status") or DealerStatus.ACTIVE
-            churned_on = v.get("churned_on")
+            if "status" not in v and dealer is not None:
+                status = dealer.status
+            churned_on = v.get("churned_on") if "churned_on" in v or dealer is None else dealer.churned_on
             if status == DealerStatus.CHURNED and churned_on is None:
                 row.errors.append(_("churned_on: required when the status is churned"))
             if status != DealerStatus.CHURNED and churned_on is not None:
@@ -145,30 +164,12 @@ class DealerImporter(Importer):
                 row.errors.append(_("churned_on: before the joined date"))
             if row.errors:
                 continue
-            values = {
-                "name": v["name"],
-                "kind": v["kind"],
-                "office": office,
-                "tier": v.get("tier") or "",
-                "business_manager": manager,
-                "joined": v["joined"],
-                "status": status,
-                "churned_on": churned_on,
-                "contact": v.get("contact") or "",
-                "phone": v.get("phone") or "",
-                "region": v.get("region") or "",
-            }
-            dealer = existing.get(v["code"])
+            values.update(status=status, churned_on=churned_on)
             if dealer is None:
                 row.action = "new"
                 self._pending.append((row, Dealer(code=v["code"], **values)))
             else:
-                if allowed_offices is not None and dealer.office.code not in allowed_offices:
-                    row.errors.append(
-                        _("code: dealer %(code)s belongs to another office") % {"code": v["code"]}
-                    )
-                    continue
-                row.action = "changed" if _diff(dealer, values) else "unchanged"
+                _apply(row, dealer, values)
                 self._pending.append((row, dealer))
 
     def save(self, rows):

@@ -1,18 +1,48 @@
 """Dashboard panels and customer-file sections of the dealers app."""
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count
 
-from .models import Dealer, DealerKind, DealerStatus
+from .models import Dealer, DealerKind, DealerStatus, Office
+from .roles import sees_all_offices
 
 
 def dealer_counts(request):
-    offices = office_counts(request.user)
-    totals = {}
-    for office in offices:
-        for key, value in office.items():
-            if isinstance(value, int):
-                totals[key] = totals.get(key, 0) + value
-    return {"template": "dealers/panels/dealer_counts.html", "offices": offices, "totals": totals}
+    """The user's dealers by kind and status; per office for those who see every office."""
+    user = request.user
+    rows = list(
+        Dealer.objects.visible_to(user)
+        .values("office_id", "office__code", "office__name", "kind", "status")
+        .annotate(n=Count("id"))
+        .order_by("office__code")
+    )
+    matrix = {kind: dict.fromkeys(DealerStatus.values, 0) for kind in DealerKind.values}
+    for row in rows:
+        matrix[row["kind"]][row["status"]] += row["n"]
+    totals = {"total": sum(row["n"] for row in rows)}
+    for kind in DealerKind.values:
+        totals[kind] = sum(matrix[kind].values())
+    for status in DealerStatus.values:
+        totals[status] = sum(matrix[kind][status] for kind in DealerKind.values)
+    by_kind = [
+        {
+            "kind": kind,
+            "label": label,
+            "total": totals[kind],
+            "statuses": [matrix[kind][status] for status in DealerStatus.values],
+        }
+        for kind, label in DealerKind.choices
+    ]
+    all_offices = sees_all_offices(user)
+    return {
+        "template": "dealers/panels/dealer_counts.html",
+        "totals": totals,
+        "by_kind": by_kind,
+        "statuses": DealerStatus.choices,
+        "status_totals": [totals[status] for status in DealerStatus.values],
+        "offices": _per_office(rows) if all_offices else [],
+        "all_offices": all_offices,
+    }
 
 
 def master_data(request, dealer):
@@ -23,23 +53,54 @@ def dealer_history(request, dealer):
     records = list(
         dealer.history.select_related("history_user").order_by("-history_date", "-history_id")[:51]
     )
-    changes = []
+    diffs = []
     for newer, older in zip(records, records[1:] + [None], strict=False):
-        if older is None:
-            changes.append({"record": newer, "diff": None})
-        else:
-            changes.append({"record": newer, "diff": newer.diff_against(older).changes})
-    return {"template": "dealers/sections/history.html", "changes": changes[:50]}
+        diffs.append(newer.diff_against(older).changes if older is not None else [])
+    display = _display_values(diffs)
+    changes = [
+        {
+            "record": record,
+            "diff": [
+                {
+                    "field": Dealer._meta.get_field(change.field).verbose_name,
+                    "old": display(change.field, change.old),
+                    "new": display(change.field, change.new),
+                }
+                for change in diff
+            ],
+        }
+        for record, diff in zip(records[:50], diffs, strict=False)
+    ]
+    return {"template": "dealers/sections/history.html", "changes": changes}
 
 
-def office_counts(user):
-    """Dealers of the offices the user sees, by kind and status: one aggregate query."""
-    rows = (
-        Dealer.objects.visible_to(user)
-        .values("office_id", "office__code", "office__name", "kind", "status")
-        .annotate(n=Count("id"))
-        .order_by("office__code")
-    )
+def _display_values(diffs):
+    """How a changed value reads: labels for choices, names for offices and users (two queries)."""
+    ids = {"office": set(), "business_manager": set()}
+    for diff in diffs:
+        for change in diff:
+            if change.field in ids:
+                ids[change.field].update(v for v in (change.old, change.new) if v is not None)
+    offices = Office.objects.in_bulk(ids["office"]) if ids["office"] else {}
+    users = get_user_model().objects.in_bulk(ids["business_manager"]) if ids["business_manager"] else {}
+    choices = {"kind": dict(DealerKind.choices), "status": dict(DealerStatus.choices)}
+
+    def display(field, value):
+        if value is None or value == "":
+            return None
+        if field == "office":
+            return offices.get(value, value)
+        if field == "business_manager":
+            user = users.get(value)
+            return (user.get_full_name() or user.get_username()) if user else value
+        if field in choices:
+            return choices[field].get(value, value)
+        return value
+
+    return display
+
+
+def _per_office(rows):
     offices = {}
     for row in rows:
         office = offices.setdefault(

@@ -6,6 +6,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -16,8 +17,8 @@ from evalsys.tabular import write_table
 from .access import get_dealer_for_user, role_required
 from .filters import DealerFilterForm
 from .imports import DealerImporter
-from .models import Dealer, Notification
-from .roles import Role, sees_all_offices
+from .models import Dealer, Notification, Office
+from .roles import Role, office_id_of, roles_of, sees_all_offices
 
 # Panels of the dashboard and sections of the customer file, in page order.
 # Each is a function returning a dict with "template" and its context, or None
@@ -43,7 +44,16 @@ def _render_panels(paths, *args):
 
 
 def dashboard(request):
-    return render(request, "dealers/dashboard.html", {"panels": _render_panels(DASHBOARD_PANELS, request)})
+    roles = roles_of(request.user)
+    return render(
+        request,
+        "dealers/dashboard.html",
+        {
+            "office": Office.objects.filter(pk=office_id_of(request.user)).first(),
+            "role_labels": [label for value, label in Role.choices if value in roles],
+            "panels": _render_panels(DASHBOARD_PANELS, request),
+        },
+    )
 
 
 def dealer_list(request):
@@ -154,7 +164,11 @@ def notification_open(request, pk):
     if notification.read_at is None:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])
-    return redirect(notification.url or "dealers:notifications")
+    if notification.url and url_has_allowed_host_and_scheme(
+        notification.url, allowed_hosts={request.get_host()}
+    ):
+        return redirect(notification.url)
+    return redirect("dealers:notifications")
 
 
 @require_POST

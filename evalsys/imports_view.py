@@ -6,6 +6,7 @@ confirmation re-reads and re-checks it, so nothing is saved that was not shown.
 """
 
 import secrets
+import time
 from pathlib import Path
 
 from django import forms
@@ -16,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 PREVIEW_LIMIT = 2000
+STALE_UPLOAD_SECONDS = 24 * 3600
 
 
 class UploadForm(forms.Form):
@@ -39,10 +41,23 @@ def _upload_dir() -> Path:
     return path
 
 
+def _forget_stale_uploads(directory: Path) -> None:
+    """Previews nobody confirmed are dropped after a day."""
+    cutoff = time.time() - STALE_UPLOAD_SECONDS
+    for path in directory.iterdir():
+        if path.is_file() and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+
+
 def import_page(request, importer, *, title, columns_help, done_url, template="imports/import.html"):
     """Handle GET (form), POST file (preview) and POST token (confirm) for one importer."""
     session_key = f"import:{importer.__class__.__name__}"
-    context = {"title": title, "columns": importer.columns, "columns_help": columns_help}
+    context = {
+        "title": title,
+        "columns": importer.columns,
+        "column_labels": {column.name: column.label for column in importer.columns},
+        "columns_help": columns_help,
+    }
     if request.method == "POST" and "token" in request.POST:
         stored = request.session.get(session_key)
         if not stored or stored["token"] != request.POST["token"]:
@@ -75,7 +90,12 @@ def import_page(request, importer, *, title, columns_help, done_url, template="i
             upload = form.cleaned_data["file"]
             content = upload.read()
             token = secrets.token_hex(16) + Path(upload.name).suffix.lower()
-            (_upload_dir() / token).write_bytes(content)
+            directory = _upload_dir()
+            _forget_stale_uploads(directory)
+            previous = request.session.get(session_key)
+            if previous:
+                (directory / previous["token"]).unlink(missing_ok=True)
+            (directory / token).write_bytes(content)
             request.session[session_key] = {"token": token, "filename": upload.name}
             result = importer.run(content, upload.name, dry_run=True)
             context.update(

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 TWO_PLACES = Decimal("0.01")
 FORMULA_PREFIXES = ("=", "+", "-", "@")
@@ -39,10 +39,15 @@ class Column:
     required: bool = True
     parse: Callable[[Any], Any] = None
 
+    @property
+    def label(self) -> str:
+        """The header as a user reading the current language would write it."""
+        return self.zh if (get_language() or "").startswith("zh") else self.name
+
     def clean(self, raw):
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             if self.required:
-                raise CellError(_("%(column)s is required") % {"column": self.name})
+                raise CellError(_("required"))
             return None
         value = raw.strip() if isinstance(raw, str) else raw
         return self.parse(value) if self.parse else text(value)
@@ -54,6 +59,7 @@ class Row:
     values: dict
     errors: list = field(default_factory=list)
     action: str = ""  # new / changed / unchanged, set by the importer
+    changes: list = field(default_factory=list)  # names of the columns a "changed" row changes
 
     @property
     def ok(self):
@@ -277,7 +283,7 @@ class Importer:
                 try:
                     row.values[column.name] = column.clean(raw)
                 except CellError as exc:
-                    row.errors.append(f"{column.name}: {exc}")
+                    row.errors.append(f"{column.label}: {exc}")
             rows.append(row)
         if not rows:
             return ImportResult(rows=[], file_errors=[_("The file has a header but no rows.")])
@@ -328,6 +334,21 @@ def export_cell(value):
     return value
 
 
+def _xlsx_cell(sheet, value):
+    """Numbers stay numbers in Excel, shown with two places (decimals) or none (counts)."""
+    from openpyxl.cell import WriteOnlyCell
+
+    if isinstance(value, Decimal):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = "0.00"
+        return cell
+    if isinstance(value, int):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = "0"
+        return cell
+    return value
+
+
 def write_table(columns: Sequence[str], rows: Iterable[Sequence], target, *, xlsx: bool = False) -> None:
     """Write an export to a binary file object, as CSV with BOM or as xlsx."""
     if xlsx:
@@ -337,8 +358,7 @@ def write_table(columns: Sequence[str], rows: Iterable[Sequence], target, *, xls
         sheet = workbook.create_sheet()
         sheet.append(list(columns))
         for row in rows:
-            cells = [export_cell(v) for v in row]
-            sheet.append([float(c) if isinstance(c, Decimal) else c for c in cells])
+            sheet.append([_xlsx_cell(sheet, export_cell(v)) for v in row])
         workbook.save(target)
         return
     stream = io.TextIOWrapper(target, encoding="utf-8-sig", newline="", write_through=True)

@@ -19,12 +19,48 @@ BASE_DIR = Path(__file__).resolve().parent
 PASSWORD = "pw-123456"
 
 
+def pytest_collection_modifyitems(items):
+    """Give every transactional test (live server, real workers, `transaction=True`) serialized rollback.
+
+    A transactional test ends by flushing every table, which would also drop the rows
+    that data migrations create (role groups, the indicator catalogue, default weights,
+    policies and points tiers) for every test after it. Serialized rollback restores them.
+    """
+    transactional_fixtures = {"transactional_db", "live_server", "worker_process"}
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        names = getattr(item, "fixturenames", [])
+        if marker is not None:
+            if (
+                marker.kwargs.get("transaction")
+                or (marker.args and marker.args[0])
+                or (transactional_fixtures.intersection(names))
+            ):
+                kwargs = {**marker.kwargs, "serialized_rollback": True}
+                item.add_marker(pytest.mark.django_db(*marker.args, **kwargs), append=False)
+        elif transactional_fixtures.intersection(names) and "django_db_serialized_rollback" not in names:
+            names.append("django_db_serialized_rollback")
+
+
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.AXES_ENABLED = False
+
+
+@pytest.fixture
+def count_queries(db):
+    """count_queries(fn) → (number of SQL queries fn ran, fn's result)."""
+    from django.test.utils import CaptureQueriesContext
+
+    def count(fn):
+        with CaptureQueriesContext(connection) as captured:
+            result = fn()
+        return len(captured), result
+
+    return count
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ def test_seed_demo_loads_offices_dealers_and_staff_of_every_role():
     call_command("seed_demo", stdout=out)
     # then
     assert Office.objects.count() >= 6
-    assert 280 <= Dealer.objects.count() <= 320
+    assert 280 <= Dealer.objects.count() <= 360  # ~300, plus dealers that join during the demo quarters
     assert set(Dealer.objects.values_list("kind", flat=True)) == set(DealerKind.values)
     for office in Office.objects.all():
         roles = set(

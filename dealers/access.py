@@ -25,4 +25,4 @@ def role_required(*roles):
 
 
 def get_dealer_for_user(user, code, queryset=None):
-    return get_object_or_404((queryset or Dealer.objects).visible_to(user), code=code)
+    return get_object_or_404((Dealer.objects if queryset is None else queryset).visible_to(user), code=code)

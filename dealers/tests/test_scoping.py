@@ -218,3 +218,17 @@ def test_an_administrator_imports_dealers_in_the_admin_after_a_preview(admin_cli
     # then
     dealer = Dealer.objects.get(code="SH9")
     assert (dealer.name, dealer.office) == ("admin import", office)
+
+
+@pytest.mark.django_db
+def test_a_narrowed_lookup_never_falls_back_to_every_visible_dealer(office, office_manager):
+    # given a dealer of the user's own office, and a narrowed queryset that excludes it
+    from django.http import Http404
+
+    from dealers.access import get_dealer_for_user
+
+    dealer = DealerFactory(office=office)
+    narrowed = Dealer.objects.filter(business_manager__username="nobody")
+    # when / then
+    with pytest.raises(Http404):
+        get_dealer_for_user(office_manager, dealer.code, narrowed)

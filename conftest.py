@@ -241,7 +241,19 @@ def browser():
     if not Path(executable).exists():
         pytest.fail(f"browser tests need the system Chromium at {executable} (apt-get install chromium)")
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # Playwright's sync API leaves an event loop running in this thread, and Django
+    # then keeps its database connections per async context: new connection objects
+    # that lack the snapshot serialized rollback restores from. Carry it over.
+    from django.db import connections
+
+    snapshots = {
+        alias: connections[alias]._test_serialized_contents
+        for alias in connections
+        if hasattr(connections[alias], "_test_serialized_contents")
+    }
     with playwright_api.sync_playwright() as p:
+        for alias, snapshot in snapshots.items():
+            connections[alias]._test_serialized_contents = snapshot
         browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
         yield browser
         browser.close()

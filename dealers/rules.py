@@ -132,3 +132,18 @@ def attainment_streak(attainments: Sequence[Decimal | None]) -> int:
             break
         streak += 1
     return streak
+
+
+# Reminders -----------------------------------------------------------------
+
+HEADS_UP = "heads_up"
+DEADLINE = "deadline"
+
+
+def reminder_kind(day: datetime.date, deadline_day: int, heads_up_days: int) -> str | None:
+    """Which target reminder is due on `day`: the deadline one, the heads-up one, or none."""
+    if day.day == deadline_day:
+        return DEADLINE
+    if heads_up_days and day.day == deadline_day - heads_up_days:
+        return HEADS_UP
+    return None

@@ -13,6 +13,7 @@ from dealers.rules import (
     month_points,
     moving_average,
     points_rate,
+    reminder_kind,
     target_deadline,
     tiers_problems,
     yoy_growth,
@@ -136,3 +137,23 @@ def test_the_streak_counts_the_latest_months_at_or_above_100_percent():
     assert attainment_streak([D("120"), None, D("100")]) == 1
     assert attainment_streak([]) == 0
     assert attainment_streak([D("100"), D("100"), D("100")]) == 3
+
+
+@pytest.mark.parametrize(
+    ("day", "kind"),
+    [
+        (datetime.date(2026, 9, 25), "deadline"),
+        (datetime.date(2026, 9, 20), "heads_up"),
+        (datetime.date(2026, 9, 19), None),
+        (datetime.date(2026, 9, 24), None),
+        (datetime.date(2026, 9, 26), None),
+        (datetime.date(2026, 12, 25), "deadline"),
+    ],
+)
+def test_the_reminder_is_due_on_the_deadline_day_and_the_heads_up_day(day, kind):
+    assert reminder_kind(day, deadline_day=25, heads_up_days=5) == kind
+
+
+def test_no_heads_up_when_its_days_are_zero():
+    assert reminder_kind(datetime.date(2026, 9, 25), deadline_day=25, heads_up_days=0) == "deadline"
+    assert reminder_kind(datetime.date(2026, 9, 20), deadline_day=25, heads_up_days=0) is None

@@ -107,7 +107,7 @@ def worker_process(transactional_db, settings):
     app.conf.update(
         broker_url=redis_url, result_backend=redis_url, task_always_eager=False, task_default_queue=queue
     )
-    app.pool.force_close_all()
+    app.close()  # drop the broker connection pool; the next use opens one on the new broker
     settings.CELERY_TASK_ALWAYS_EAGER = False
     env = {
         **os.environ,
@@ -167,7 +167,7 @@ def worker_process(transactional_db, settings):
         except subprocess.TimeoutExpired:
             process.kill()
     app.conf.update(previous)
-    app.pool.force_close_all()
+    app.close()  # drop the broker connection pool; the next use opens one on the new broker
 
 
 # The system Chromium ------------------------------------------------------------

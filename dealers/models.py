@@ -361,8 +361,9 @@ class PointsEntry(models.Model):
     )
     created_at = models.DateTimeField(_("entered at"), auto_now_add=True)
 
+    # No simple-history here: the ledger is append-only (who and when are on each entry)
+    # and earned entries are recomputed set-wise from the sales and targets, which keep history.
     objects = DealerScopedQuerySet.as_manager()
-    history = HistoricalRecords()
 
     class Meta:
         ordering = ["dealer__code", "month", "id"]

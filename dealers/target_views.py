@@ -7,7 +7,7 @@ from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -96,7 +96,8 @@ def target_step(request, code, month):
         month = parse_month(month)
     except ValueError:
         raise Http404 from None
-    dealer = get_dealer_for_user(request.user, code, negotiable_dealers(request.user))
+    # negotiable_dealers is already narrowed by visible_to; an empty one must stay empty.
+    dealer = get_object_or_404(negotiable_dealers(request.user), code=code)
     back = reverse("targets:next_month") + f"?month={format_month(month)}#dealer-{dealer.code}"
     form = TargetStepForm(request.POST)
     if not form.is_valid():

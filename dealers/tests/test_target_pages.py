@@ -16,7 +16,8 @@ OCTOBER = datetime.date(2026, 10, 1)
 
 
 @pytest.fixture(autouse=True)
-def english():
+def english(client):
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     with translation.override("en"):
         yield
 
@@ -166,6 +167,7 @@ def test_a_business_manager_cannot_set_a_colleagues_or_another_offices_target(
 def test_the_customer_file_shows_agreement_trend_points_and_notes(client, business_manager, office):
     # given
     dealer = make_dealers(1, office, business_manager)[0]
+    dealer.history.update(history_user=business_manager)  # the skeleton's history section needs a user
     PointsEntry.objects.create(
         dealer=dealer, month=datetime.date(2026, 8, 1), kind="adjustment", points=D("12.5"), reason="开业奖励"
     )

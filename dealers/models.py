@@ -379,7 +379,7 @@ class PointsEntry(models.Model):
                 condition=Q(kind="earned") | ~Q(reason=""), name="points_adjustment_has_reason"
             ),
         ]
-        indexes = [models.Index(fields=["dealer", "month"]), models.Index(fields=["month", "kind"])]
+        indexes = [models.Index(fields=["month", "kind"])]
 
     def __str__(self):
         return f"{self.dealer.code} {self.month:%Y-%m} {self.points}"

@@ -1,5 +1,6 @@
 """Importers for annual agreements, agreed monthly targets and actual sales (DESIGN.md §6.2)."""
 
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -16,6 +17,7 @@ from evalsys.tabular import (
     parse_month_cell,
 )
 
+from .bulk import insert_rows, narrowed
 from .models import (
     AnnualAgreement,
     Dealer,
@@ -219,7 +221,11 @@ class TargetImporter(DealerRowsImporter):
 
 class SalesImporter(DealerRowsImporter):
     """Monthly actual sales; a month imported again replaces its figures (kept in history)
-    and recomputes that month's earned points."""
+    and recomputes that month's earned points.
+
+    Written for 100,000-row files: tuples instead of model instances, one upsert per
+    batch and one set-wise statement for the history rows.
+    """
 
     title = gettext_lazy("Import monthly sales")
     columns = (
@@ -234,10 +240,12 @@ class SalesImporter(DealerRowsImporter):
         months = {r.values["month"] for r in rows}
         today = timezone.localdate()
         existing = {
-            (s.dealer_id, s.month): s
-            for s in MonthlySales.objects.filter(dealer_id__in=ids.values(), month__in=months).iterator(
-                chunk_size=5000
+            (dealer_id, month): amount
+            for dealer_id, month, amount in narrowed(
+                MonthlySales.objects.filter(month__in=months), "dealer_id", ids.values()
             )
+            .values_list("dealer_id", "month", "amount")
+            .iterator(chunk_size=10000)
         }
         self._pending = []
         for row in rows:
@@ -248,36 +256,50 @@ class SalesImporter(DealerRowsImporter):
                 )
             if row.errors:
                 continue
-            dealer_id = ids[v["dealer"]]
-            sales = existing.get((dealer_id, v["month"]))
-            if sales is None:
+            key = (ids[v["dealer"]], v["month"])
+            if key not in existing:
                 row.action = "new"
-                sales = MonthlySales(dealer_id=dealer_id, month=v["month"], amount=v["amount"])
-            elif sales.amount != v["amount"]:
+            elif existing[key] != v["amount"]:
                 row.action = "changed"
-                sales.amount = v["amount"]
             else:
                 row.action = "unchanged"
-            self._pending.append((row, sales))
+            self._pending.append((row.action, key, v["amount"]))
 
     def save(self, rows):
         now = timezone.now()
-        new, changed = [], []
-        for row, sales in self._pending:
-            if row.action == "new":
-                sales.updated_at = now
-                new.append(sales)
-            elif row.action == "changed":
-                sales.updated_at = now
-                changed.append(sales)
-        bulk_create_with_history(new, MonthlySales, batch_size=BATCH, default_user=self.user)
-        if changed:
-            bulk_update_with_history(
-                changed, MonthlySales, ["amount", "updated_at"], batch_size=BATCH, default_user=self.user
+        stamp = connection.ops.adapt_datetimefield_value(now)
+        months = sorted({key[1] for _action, key, _amount in self._pending})
+        touched = [(d, m, amount, stamp) for action, (d, m), amount in self._pending if action != "unchanged"]
+        insert_rows(
+            MonthlySales._meta.db_table,
+            ["dealer_id", "month", "amount", "updated_at"],
+            touched,
+            conflict=["dealer_id", "month"],
+            update=["amount", "updated_at"],
+        )
+        _record_sales_history(months=months, stamp=stamp, user=self.user)
+        for month in months:
+            recompute_points(
+                months=[month], dealer_ids=[key[0] for _a, key, _v in self._pending if key[1] == month]
             )
-        touched = {}
-        for _row, sales in self._pending:
-            touched.setdefault(sales.month, []).append(sales.dealer_id)
-        for month, dealer_ids in sorted(touched.items()):
-            recompute_points(months=[month], dealer_ids=dealer_ids)
-        return {"new": len(new), "changed": len(changed)}
+        counts = {"new": 0, "changed": 0}
+        for action, _key, _amount in self._pending:
+            if action in counts:
+                counts[action] += 1
+        return counts
+
+
+def _record_sales_history(*, months, stamp, user) -> None:
+    """One history row per sales row this import wrote (those stamped `stamp`): created or changed."""
+    sales = MonthlySales._meta.db_table
+    history = MonthlySales.history.model._meta.db_table
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(history)} (id, dealer_id, month, amount, updated_at, history_date, "
+            "history_change_reason, history_type, history_user_id) "
+            f"SELECT s.id, s.dealer_id, s.month, s.amount, s.updated_at, %s, NULL, "
+            f"CASE WHEN EXISTS (SELECT 1 FROM {quote(history)} h WHERE h.id = s.id) THEN '~' ELSE '+' END, %s "
+            f"FROM {quote(sales)} s WHERE s.updated_at = %s AND s.month IN ({', '.join(['%s'] * len(months))})",
+            [stamp, user.pk if user else None, stamp, *months],
+        )

@@ -5,13 +5,14 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from evalsys.periods import Quarter, add_months, format_month
 
+from .bulk import IN_LIST_LIMIT, insert_rows
 from .models import (
     AnnualAgreement,
     Dealer,
@@ -183,28 +184,36 @@ def recompute_points(*, months: Iterable[datetime.date], dealer_ids: Iterable[in
         return 0
     scope = Q(month__in=months)
     if dealer_ids is not None:
-        scope &= Q(dealer_id__in=list(dealer_ids))
+        dealer_ids = set(dealer_ids)
+        # For very many dealers the whole months are recomputed instead: the others'
+        # entries come out the same, and a huge IN list costs more than it saves.
+        if len(dealer_ids) <= IN_LIST_LIMIT:
+            scope &= Q(dealer_id__in=dealer_ids)
     tiers = current_tiers()
     targets = {
         (dealer_id, month): amount
         for dealer_id, month, amount in MonthlyTarget.objects.filter(scope, status=TargetStatus.AGREED)
         .values_list("dealer_id", "month", "agreed_amount")
-        .iterator(chunk_size=5000)
+        .iterator(chunk_size=10000)
     }
+    stamp = connection.ops.adapt_datetimefield_value(timezone.now())
     entries = [
-        PointsEntry(
-            dealer_id=dealer_id,
-            month=month,
-            kind=PointsEntryKind.EARNED,
-            points=month_points(amount, targets.get((dealer_id, month)), tiers),
+        (
+            dealer_id,
+            month,
+            PointsEntryKind.EARNED.value,
+            month_points(amount, targets.get((dealer_id, month)), tiers),
+            "",
+            stamp,
         )
         for dealer_id, month, amount in MonthlySales.objects.filter(scope)
         .values_list("dealer_id", "month", "amount")
-        .iterator(chunk_size=5000)
+        .iterator(chunk_size=10000)
     ]
     PointsEntry.objects.filter(scope, kind=PointsEntryKind.EARNED).delete()
-    PointsEntry.objects.bulk_create(entries, batch_size=2000)
-    return len(entries)
+    return insert_rows(
+        PointsEntry._meta.db_table, ["dealer_id", "month", "kind", "points", "reason", "created_at"], entries
+    )
 
 
 @transaction.atomic

@@ -162,3 +162,42 @@ def test_export_points_writes_the_documented_columns_by_dealer_code(
         "2026-09,BJ001,北京甲,BJ,100000.00,99996.00,100.00,50.00,57.50",
         "2026-09,SH002,'=恶意,SH,,5000.00,,0.00,0.00",
     ]
+
+
+@pytest.mark.django_db
+def test_large_files_take_the_whole_month_path_with_the_same_result(tmp_path, office, monkeypatch):
+    # given more dealers in the file than an IN list is used for
+    monkeypatch.setattr("dealers.bulk.IN_LIST_LIMIT", 1)
+    monkeypatch.setattr("dealers.targets.IN_LIST_LIMIT", 1)
+    a, b = DealerFactory(code="SH001", office=office), DealerFactory(code="SH002", office=office)
+    bystander = DealerFactory(code="SH003", office=office)
+    for dealer in (a, b, bystander):
+        TargetFactory(dealer=dealer, month=SEPTEMBER, agreed_amount=D("100000"))
+    SalesFactory(dealer=bystander, month=SEPTEMBER, amount=D("95000"))
+    SalesFactory(dealer=b, month=SEPTEMBER, amount=D("1"))
+    path = write(
+        tmp_path, "s.csv", "dealer,month,amount\nSH001,2026-09,100000\nSH002,2026-09,90000\nSH404,2026-09,1\n"
+    )
+    # when a bad row stops the first attempt and the corrected file goes through
+    with pytest.raises(CommandError):
+        call_command("import_sales", path, stderr=io.StringIO())
+    run(
+        "import_sales",
+        write(tmp_path, "ok.csv", "dealer,month,amount\nSH001,2026-09,100000\nSH002,2026-09,90000\n"),
+    )
+    # then
+    assert dict(MonthlySales.objects.values_list("dealer__code", "amount")) == {
+        "SH001": D("100000"),
+        "SH002": D("90000"),
+        "SH003": D("95000"),
+    }
+    assert dict(PointsEntry.objects.values_list("dealer__code", "points")) == {
+        "SH001": D("100.00"),
+        "SH002": D("45.00"),
+        "SH003": D("47.50"),
+    }
+    assert [h.history_type for h in MonthlySales.history.filter(dealer=b).order_by("history_id")] == [
+        "+",
+        "~",
+    ]
+    assert [h.history_type for h in MonthlySales.history.filter(dealer=a)] == ["+"]

@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import IntegrityError
+from django.utils import translation
 
 from dealers.models import (
     MonthlyTarget,
@@ -30,6 +31,12 @@ SEPTEMBER = datetime.date(2026, 9, 1)
 
 def at(*args):
     return datetime.datetime(*args, tzinfo=SHANGHAI)
+
+
+@pytest.fixture(autouse=True)
+def english():
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -218,3 +218,17 @@ def test_a_real_celery_worker_runs_the_reminder_job_once_per_person(worker_proce
     assert bodies.count("To: bm@example.com") == 1
     assert bodies.count("To: bm_bj@example.com") == 1
     assert ReminderLog.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_the_deadline_day_and_the_heads_up_are_configurable(dealers, business_manager, settings):
+    # given
+    settings.TARGET_REMINDER_DAY = 20
+    settings.TARGET_HEADS_UP_DAYS = 3
+    # when
+    on_17th = send_target_reminders(today=datetime.date(2026, 9, 17))
+    on_20th = send_target_reminders(today=datetime.date(2026, 9, 20))
+    on_25th = send_target_reminders(today=DEADLINE_DAY)
+    # then
+    assert (on_17th["kind"], on_20th["kind"], on_25th["kind"]) == ("heads_up", "deadline", None)
+    assert "2026-09-20" in mails_to("bm")[-1].subject

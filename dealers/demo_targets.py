@@ -92,7 +92,7 @@ def seed_targets(*, stdout, today: datetime.date):
             dealer=d,
             year=year,
             signed_on=datetime.date(year - 1, 12, signed_days[(d.pk, year)]),
-            annual_target=monthly_base[d.pk] * Decimal("13"),
+            annual_target=monthly_base[d.pk] * Decimal("14"),
         )
         for d in dealers
         for year in years

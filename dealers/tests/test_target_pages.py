@@ -262,3 +262,26 @@ def test_the_points_export_in_the_browser_is_scoped_to_the_office(
     text = response.content.decode("utf-8-sig")
     assert text.splitlines()[0] == "month,dealer,name,office,target,actual,attainment,points,balance"
     assert "SH001" in text and "BJ001" not in text
+
+
+@pytest.mark.django_db
+def test_sales_planning_imports_agreements_and_targets_in_the_browser(
+    client, planner, office, business_manager
+):
+    # given
+    DealerFactory(code="SH001", office=office)
+    client.force_login(planner)
+    agreements = SimpleUploadedFile(
+        "a.csv", b"dealer,year,signed,annual_target\nSH001,2026,2025-12-20,1200000\n"
+    )
+    targets = SimpleUploadedFile("t.csv", b"dealer,month,target\nSH001,2026-09,100000\nSH001,2027-01,5\n")
+    # when
+    token = client.post("/targets/agreements/import/", {"file": agreements}).context["token"]
+    client.post("/targets/agreements/import/", {"token": token})
+    refused = client.post("/targets/import/", {"file": targets})
+    # then
+    assert refused.context["token"] is None
+    assert "SH001 has no annual agreement for 2027" in refused.content.decode()
+    assert not MonthlyTarget.objects.exists()
+    client.force_login(business_manager)
+    assert client.get("/targets/agreements/import/").status_code == 404

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from celery.schedules import crontab
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core import mail
 from django.core.management import call_command
 from django.db import connection
@@ -19,6 +20,13 @@ from dealers.tests.factories import AgreementFactory, DealerFactory, TargetFacto
 
 DEADLINE_DAY = datetime.date(2026, 9, 25)
 OCTOBER = datetime.date(2026, 10, 1)
+
+
+@pytest.fixture
+def role_groups(db):
+    """The role groups, which an earlier transactional test may have flushed with the rest."""
+    for role in Role:
+        Group.objects.get_or_create(name=role)
 
 
 @pytest.fixture
@@ -133,7 +141,7 @@ def test_no_reminder_for_someone_with_nothing_missing(office, business_manager):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_runs_send_one_email_per_person(dealers, office_manager):
+def test_concurrent_runs_send_one_email_per_person(role_groups, dealers, office_manager):
     # given
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL's row locks")
@@ -204,7 +212,9 @@ def test_the_heads_up_beat_fires_five_days_before_at_9():
 
 
 @pytest.mark.celery_worker
-def test_a_real_celery_worker_runs_the_reminder_job_once_per_person(worker_process, dealers, settings):
+def test_a_real_celery_worker_runs_the_reminder_job_once_per_person(
+    worker_process, role_groups, dealers, settings
+):
     # given
     start = worker_process
     start()

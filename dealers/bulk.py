@@ -16,16 +16,20 @@ def insert_rows(
     rows: Iterable[Sequence],
     *,
     conflict: Sequence[str] = (),
+    conflict_where: str = "",
     update: Sequence[str] = (),
 ) -> int:
     """INSERT `rows` (tuples in `columns` order) into `table`; with `conflict` and `update`,
-    a row whose `conflict` columns already exist updates those `update` columns instead."""
+    a row whose `conflict` columns already exist updates those `update` columns instead
+    (`conflict_where` names the predicate of a partial unique index)."""
     quote = connection.ops.quote_name
     head = f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) VALUES "
     tail = ""
     if conflict:
         assignments = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in update)
-        tail = f" ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO UPDATE SET {assignments}"
+        target = ", ".join(quote(c) for c in conflict)
+        where = f" WHERE {conflict_where}" if conflict_where else ""
+        tail = f" ON CONFLICT ({target}){where} DO UPDATE SET {assignments}"
     placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
     limit = connection.features.max_query_params or 100_000
     batch = max(1, min(2000, limit // len(columns)))

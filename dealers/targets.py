@@ -177,8 +177,8 @@ def current_tiers() -> list[Tier]:
 
 @transaction.atomic
 def recompute_points(*, months: Iterable[datetime.date], dealer_ids: Iterable[int] | None = None) -> int:
-    """Replace the earned points entries of `months` (of `dealer_ids`, or every dealer)
-    by what the current tiers give; returns the number of entries written."""
+    """Make the earned points entries of `months` (of `dealer_ids`, or every dealer) what the
+    current tiers give, one per dealer and month; returns the number of entries written."""
     months = sorted({m.replace(day=1) for m in months})
     if not months:
         return 0
@@ -196,23 +196,32 @@ def recompute_points(*, months: Iterable[datetime.date], dealer_ids: Iterable[in
         .values_list("dealer_id", "month", "agreed_amount")
         .iterator(chunk_size=10000)
     }
+    earned = {
+        (dealer_id, month): (pk, points)
+        for pk, dealer_id, month, points in PointsEntry.objects.filter(scope, kind=PointsEntryKind.EARNED)
+        .values_list("pk", "dealer_id", "month", "points")
+        .iterator(chunk_size=10000)
+    }
     stamp = connection.ops.adapt_datetimefield_value(timezone.now())
-    entries = [
-        (
-            dealer_id,
-            month,
-            PointsEntryKind.EARNED.value,
-            month_points(amount, targets.get((dealer_id, month)), tiers),
-            "",
-            stamp,
-        )
-        for dealer_id, month, amount in MonthlySales.objects.filter(scope)
+    entries = []
+    for dealer_id, month, amount in (
+        MonthlySales.objects.filter(scope)
         .values_list("dealer_id", "month", "amount")
         .iterator(chunk_size=10000)
-    ]
-    PointsEntry.objects.filter(scope, kind=PointsEntryKind.EARNED).delete()
+    ):
+        points = month_points(amount, targets.get((dealer_id, month)), tiers)
+        _pk, before = earned.pop((dealer_id, month), (None, None))
+        if points != before:  # only what changed is written
+            entries.append((dealer_id, month, PointsEntryKind.EARNED.value, points, "", stamp))
+    if earned:  # entries whose sales figure is gone
+        PointsEntry.objects.filter(pk__in=[pk for pk, _points in earned.values()]).delete()
     return insert_rows(
-        PointsEntry._meta.db_table, ["dealer_id", "month", "kind", "points", "reason", "created_at"], entries
+        PointsEntry._meta.db_table,
+        ["dealer_id", "month", "kind", "points", "reason", "created_at"],
+        entries,
+        conflict=["dealer_id", "month"],
+        conflict_where="kind = 'earned'",
+        update=["points", "created_at"],
     )
 
 

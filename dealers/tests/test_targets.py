@@ -241,3 +241,20 @@ def test_the_negotiation_rows_show_history_and_the_remaining_annual_amount(deale
     assert row["previous"] == [None, None, D("140000")]
     assert row["remaining"] == D("950000")
     assert row["target"].status == TargetStatus.PROPOSED
+
+
+@pytest.mark.django_db
+def test_recomputing_drops_the_earned_entry_of_a_removed_figure_and_keeps_unchanged_ones(dealer, office):
+    # given two dealers with points for September
+    other = DealerFactory(office=office)
+    for d in (dealer, other):
+        TargetFactory(dealer=d, month=SEPTEMBER, agreed_amount=D("100000"))
+        SalesFactory(dealer=d, month=SEPTEMBER, amount=D("100000"))
+    recompute_points(months=[SEPTEMBER])
+    kept = PointsEntry.objects.get(dealer=other)
+    # when one figure is removed and the month recomputed
+    dealer.sales.all().delete()
+    written = recompute_points(months=[SEPTEMBER])
+    # then
+    assert written == 0
+    assert list(PointsEntry.objects.values_list("pk", "points")) == [(kept.pk, D("100.00"))]

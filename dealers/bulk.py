@@ -18,10 +18,12 @@ def insert_rows(
     conflict: Sequence[str] = (),
     conflict_where: str = "",
     update: Sequence[str] = (),
-) -> int:
+    returning: Sequence[str] = (),
+) -> int | list[tuple]:
     """INSERT `rows` (tuples in `columns` order) into `table`; with `conflict` and `update`,
     a row whose `conflict` columns already exist updates those `update` columns instead
-    (`conflict_where` names the predicate of a partial unique index)."""
+    (`conflict_where` names the predicate of a partial unique index). With `returning`,
+    the list of those columns of every row written; otherwise the number of rows."""
     quote = connection.ops.quote_name
     head = f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) VALUES "
     tail = ""
@@ -30,21 +32,28 @@ def insert_rows(
         target = ", ".join(quote(c) for c in conflict)
         where = f" WHERE {conflict_where}" if conflict_where else ""
         tail = f" ON CONFLICT ({target}){where} DO UPDATE SET {assignments}"
+    if returning:
+        tail += f" RETURNING {', '.join(quote(c) for c in returning)}"
     placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
     limit = connection.features.max_query_params or 100_000
     batch = max(1, min(2000, limit // len(columns)))
-    written, chunk = 0, []
+    written, returned, chunk = 0, [], []
+
+    def flush(cursor):
+        cursor.execute(head + ", ".join([placeholder] * len(chunk)) + tail, _flat(chunk))
+        if returning:
+            returned.extend(cursor.fetchall())
+        return len(chunk)
+
     with connection.cursor() as cursor:
         for row in rows:
             chunk.append(row)
             if len(chunk) == batch:
-                cursor.execute(head + ", ".join([placeholder] * len(chunk)) + tail, _flat(chunk))
-                written += len(chunk)
+                written += flush(cursor)
                 chunk = []
         if chunk:
-            cursor.execute(head + ", ".join([placeholder] * len(chunk)) + tail, _flat(chunk))
-            written += len(chunk)
-    return written
+            written += flush(cursor)
+    return returned if returning else written
 
 
 def _flat(chunk):

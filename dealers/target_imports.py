@@ -1,5 +1,7 @@
 """Importers for annual agreements, agreed monthly targets and actual sales (DESIGN.md §6.2)."""
 
+import datetime
+
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -269,37 +271,49 @@ class SalesImporter(DealerRowsImporter):
         now = timezone.now()
         stamp = connection.ops.adapt_datetimefield_value(now)
         months = sorted({key[1] for _action, key, _amount in self._pending})
+        actions = {key: action for action, key, _amount in self._pending}
+        amounts = {key: amount for _action, key, amount in self._pending}
         touched = [(d, m, amount, stamp) for action, (d, m), amount in self._pending if action != "unchanged"]
-        insert_rows(
+        written = insert_rows(
             MonthlySales._meta.db_table,
             ["dealer_id", "month", "amount", "updated_at"],
             touched,
             conflict=["dealer_id", "month"],
             update=["amount", "updated_at"],
+            returning=["id", "dealer_id", "month"],
         )
-        _record_sales_history(months=months, stamp=stamp, user=self.user)
+        # The history rows simple-history would write, one per row written.
+        user_id = self.user.pk if self.user else None
+        history = []
+        for pk, dealer_id, month in written:
+            key = (dealer_id, _as_date(month))
+            kind = "+" if actions[key] == "new" else "~"
+            history.append((pk, dealer_id, key[1], amounts[key], stamp, stamp, kind, user_id))
+        insert_rows(
+            MonthlySales.history.model._meta.db_table,
+            [
+                "id",
+                "dealer_id",
+                "month",
+                "amount",
+                "updated_at",
+                "history_date",
+                "history_type",
+                "history_user_id",
+            ],
+            history,
+        )
         for month in months:
             recompute_points(
                 months=[month], dealer_ids=[key[0] for _a, key, _v in self._pending if key[1] == month]
             )
         counts = {"new": 0, "changed": 0}
-        for action, _key, _amount in self._pending:
+        for action in actions.values():
             if action in counts:
                 counts[action] += 1
         return counts
 
 
-def _record_sales_history(*, months, stamp, user) -> None:
-    """One history row per sales row this import wrote (those stamped `stamp`): created or changed."""
-    sales = MonthlySales._meta.db_table
-    history = MonthlySales.history.model._meta.db_table
-    quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(history)} (id, dealer_id, month, amount, updated_at, history_date, "
-            "history_change_reason, history_type, history_user_id) "
-            f"SELECT s.id, s.dealer_id, s.month, s.amount, s.updated_at, %s, NULL, "
-            f"CASE WHEN EXISTS (SELECT 1 FROM {quote(history)} h WHERE h.id = s.id) THEN '~' ELSE '+' END, %s "
-            f"FROM {quote(sales)} s WHERE s.updated_at = %s AND s.month IN ({', '.join(['%s'] * len(months))})",
-            [stamp, user.pk if user else None, stamp, *months],
-        )
+def _as_date(value) -> datetime.date:
+    """SQLite hands back dates from raw SQL as text."""
+    return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(value)

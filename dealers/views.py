@@ -24,10 +24,12 @@ from .roles import Role, sees_all_offices
 # when it has nothing to show for this user. Later features add their own.
 DASHBOARD_PANELS = [
     "dealers.panels.dealer_counts",
+    "scoring.panels.evaluation_progress",
 ]
 CUSTOMER_FILE_SECTIONS = [
     "dealers.panels.master_data",
     "dealers.panels.dealer_history",
+    "scoring.panels.quarterly_history",
 ]
 
 IMPORT_ROLES = (Role.STATISTICIAN, Role.SALES_PLANNING)

@@ -280,7 +280,7 @@ def save_grid(*, round: EvaluationRound, entries: dict[int, dict], user) -> int:
     with transaction.atomic():
         sheets = {
             s.pk: s
-            for s in ScoreSheet.objects.select_for_update()
+            for s in ScoreSheet.objects.select_for_update(of=("self",))
             .filter(round=round, pk__in=entries)
             .select_related("dealer", "updated_by")
         }

@@ -88,7 +88,7 @@ def test_open_regrade_publish_and_export(small, tmp_path):
         "yes",
     ]
     assert QuarterGrading.objects.get().status == GradingStatus.PUBLISHED
-    with pytest.raises(CommandError, match="published"):
+    with pytest.raises(CommandError, match="2026Q3"):
         run("regrade", "2026Q3")
     target = tmp_path / "abc.xlsx"
     run("export_abc", "2026Q3", "-o", str(target))

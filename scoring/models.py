@@ -402,3 +402,24 @@ class Grade(models.Model):
 
     def __str__(self):
         return f"{self.dealer_id} {self.quarter} {self.final_class}"
+
+
+class SalesScore(models.Model):
+    """The computed indicators of one dealer for one quarter, staged by a re-grade.
+
+    Computed company-wide once per run (percentiles need every peer), then
+    copied into each office's score sheets inside that office's transaction.
+    """
+
+    quarter = QuarterField()
+    dealer = models.ForeignKey(Dealer, on_delete=models.CASCADE, related_name="+")
+    sales_volume = models.DecimalField(max_digits=5, decimal_places=2, null=True)
+    sales_attainment = models.DecimalField(max_digits=5, decimal_places=2, null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["quarter", "dealer"], name="one_sales_score_per_quarter")
+        ]
+
+    def __str__(self):
+        return f"{self.dealer_id} {self.quarter}"

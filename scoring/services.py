@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +21,7 @@ from dealers.notifications import notify
 from dealers.roles import Role
 from evalsys.periods import Quarter
 
-from . import rules
+from . import rules, sql
 from .bulk import update_rows
 from .models import (
     ClassificationPolicy,
@@ -197,15 +197,24 @@ def refresh_computed(*, round: EvaluationRound, values: dict[int, dict], config:
     return update_rows(Score, changed, ["value"], batch_size=BATCH)
 
 
-def open_quarter(*, quarter: Quarter) -> dict:
+def open_quarter(*, quarter: Quarter, engine: str | None = None) -> dict:
     """Open a round for every office, create the sheets, fill computed indicators, tell office managers."""
+    engine = engine or default_engine()
     config = config_for(quarter)
-    values = computed_scores(quarter)
+    values = None
+    if engine == "sql":
+        stage(quarter=quarter)
+    else:
+        values = computed_scores(quarter)
     rounds = ensure_rounds(quarter=quarter)
     for office_round in rounds.values():
         with transaction.atomic():
-            ensure_sheets(quarter=quarter, config=config, round=office_round)
-            refresh_computed(round=office_round, values=values, config=config)
+            if engine == "sql":
+                sql.ensure_sheets(quarter=quarter, config=config, round=office_round)
+                sql.refresh_computed(quarter=quarter, round=office_round)
+            else:
+                ensure_sheets(quarter=quarter, config=config, round=office_round)
+                refresh_computed(round=office_round, values=values, config=config)
     managers = (
         get_user_model()
         .objects.filter(groups__name=Role.OFFICE_MANAGER, staff_profile__office__in=rounds)
@@ -533,14 +542,44 @@ def _write_grades(*, quarter: Quarter, office_id: int, rows: list[dict], policy_
     update_rows(Grade, changed, fields, batch_size=BATCH, user=user)
 
 
-def grade_office(*, quarter: Quarter, office_id: int, config: Config | None = None, values=None) -> str:
+def default_engine() -> str:
+    """ "sql" (one set-based statement per step) on PostgreSQL, "python" (the rules applied row-wise) elsewhere."""
+    return "sql" if connection.vendor == "postgresql" else "python"
+
+
+def stage(*, quarter: Quarter) -> None:
+    """Compute the quarter's sales indicators company-wide once, for the office steps to copy."""
+    with transaction.atomic():
+        sql.stage_sales_scores(quarter=quarter)
+
+
+def _mark_office_done(quarter: Quarter, office_id: int) -> None:
+    grading = QuarterGrading.objects.select_for_update().get(quarter=str(quarter))
+    if office_id not in grading.offices_done:
+        grading.offices_done = sorted([*grading.offices_done, office_id])
+        grading.save(update_fields=["offices_done"])
+
+
+def grade_office(
+    *,
+    quarter: Quarter,
+    office_id: int,
+    config: Config | None = None,
+    values=None,
+    engine: str | None = None,
+    staged: bool = False,
+) -> str:
     """Re-grade one office atomically: refresh its computed indicators, totals and office ranks.
 
     Returns "graded", or "busy" when another run holds this office (it then does nothing).
     """
     _refuse_published(quarter)
+    engine = engine or default_engine()
     config = config or config_for(quarter)
-    values = values if values is not None else computed_scores(quarter)
+    if engine == "sql" and not staged:
+        stage(quarter=quarter)
+    if engine == "python" and values is None:
+        values = computed_scores(quarter)
     office_round = ensure_rounds(quarter=quarter)[office_id]
     with transaction.atomic():
         locked = (
@@ -548,25 +587,23 @@ def grade_office(*, quarter: Quarter, office_id: int, config: Config | None = No
         )
         if locked is None:
             return "busy"
-        ensure_sheets(quarter=quarter, config=config, round=locked)
-        refresh_computed(round=locked, values=values, config=config)
-        rows = office_grades(
-            quarter=quarter,
-            office_id=office_id,
-            config=config,
-            approved=locked.status == RoundStatus.APPROVED,
-        )
-        _write_grades(
-            quarter=quarter,
-            office_id=office_id,
-            rows=rows,
-            policy_id=config.policy.pk,
-            fields=[*GRADE_FIELDS, "company_rank", "computed_class", "change", "final_class"],
-        )
-        grading = QuarterGrading.objects.select_for_update().get(quarter=str(quarter))
-        if office_id not in grading.offices_done:
-            grading.offices_done = sorted([*grading.offices_done, office_id])
-            grading.save(update_fields=["offices_done"])
+        approved = locked.status == RoundStatus.APPROVED
+        if engine == "sql":
+            sql.ensure_sheets(quarter=quarter, config=config, round=locked)
+            sql.refresh_computed(quarter=quarter, round=locked)
+            sql.write_office_grades(quarter=quarter, round=locked, config=config, approved=approved)
+        else:
+            ensure_sheets(quarter=quarter, config=config, round=locked)
+            refresh_computed(round=locked, values=values, config=config)
+            rows = office_grades(quarter=quarter, office_id=office_id, config=config, approved=approved)
+            _write_grades(
+                quarter=quarter,
+                office_id=office_id,
+                rows=rows,
+                policy_id=config.policy.pk,
+                fields=[*GRADE_FIELDS, "company_rank", "computed_class", "change", "final_class"],
+            )
+        _mark_office_done(quarter, office_id)
     return "graded"
 
 
@@ -594,37 +631,43 @@ def classify(grades: list[Grade], policy: ClassificationPolicy) -> None:
             g.change = rules.class_change(g.previous_class, g.final_class)
 
 
-def finish_grading(*, quarter: Quarter, config: Config | None = None) -> int:
+def finish_grading(*, quarter: Quarter, config: Config | None = None, engine: str | None = None) -> None:
     """Company-wide part of grading: company ranks, classes, changes; tells sales planning once."""
     _refuse_published(quarter)
     config = config or config_for(quarter)
     with transaction.atomic():
         grading = QuarterGrading.objects.select_for_update().get(quarter=str(quarter))
-        grades = list(
-            Grade.objects.filter(quarter=str(quarter))
-            .select_related("dealer")
-            .only(
-                "id",
-                "dealer__code",
-                "kind",
-                "evaluated",
-                "total",
-                "sales_volume",
-                "previous_class",
-                "overridden",
-                *FINISH_FIELDS,
-            )
-        )
-        before = {g.pk: tuple(getattr(g, f) for f in FINISH_FIELDS) for g in grades}
-        classify(grades, config.policy)
-        changed = [g for g in grades if tuple(getattr(g, f) for f in FINISH_FIELDS) != before[g.pk]]
-        update_rows(Grade, changed, FINISH_FIELDS, batch_size=BATCH)
+        if (engine or default_engine()) == "sql":
+            sql.finish(quarter=quarter, policy=config.policy)
+        else:
+            _finish_in_python(quarter=quarter, config=config)
         grading.status = GradingStatus.GRADED
         grading.graded_at = timezone.now()
         grading.error = ""
         grading.save()
-        _tell_sales_planning(quarter, len(grades))
-    return len(changed)
+        _tell_sales_planning(quarter, Grade.objects.filter(quarter=str(quarter)).count())
+
+
+def _finish_in_python(*, quarter: Quarter, config: Config) -> None:
+    grades = list(
+        Grade.objects.filter(quarter=str(quarter))
+        .select_related("dealer")
+        .only(
+            "id",
+            "dealer__code",
+            "kind",
+            "evaluated",
+            "total",
+            "sales_volume",
+            "previous_class",
+            "overridden",
+            *FINISH_FIELDS,
+        )
+    )
+    before = {g.pk: tuple(getattr(g, f) for f in FINISH_FIELDS) for g in grades}
+    classify(grades, config.policy)
+    changed = [g for g in grades if tuple(getattr(g, f) for f in FINISH_FIELDS) != before[g.pk]]
+    update_rows(Grade, changed, FINISH_FIELDS, batch_size=BATCH)
 
 
 def _tell_sales_planning(quarter: Quarter, count: int) -> None:
@@ -655,19 +698,27 @@ def start_grading(*, quarter: Quarter) -> QuarterGrading:
     return grading
 
 
-def regrade_quarter(*, quarter: Quarter) -> dict:
+def regrade_quarter(*, quarter: Quarter, engine: str | None = None) -> dict:
     """Re-grade every office in this process, then finish company-wide."""
+    engine = engine or default_engine()
     start_grading(quarter=quarter)
     config = config_for(quarter)
-    values = computed_scores(quarter)
+    values = None
+    if engine == "sql":
+        stage(quarter=quarter)
+    else:
+        values = computed_scores(quarter)
     outcome = defaultdict(int)
     try:
         for office_id in Office.objects.order_by("code").values_list("pk", flat=True):
-            outcome[grade_office(quarter=quarter, office_id=office_id, config=config, values=values)] += 1
+            result = grade_office(
+                quarter=quarter, office_id=office_id, config=config, values=values, engine=engine, staged=True
+            )
+            outcome[result] += 1
     except Exception as exc:
         QuarterGrading.objects.filter(quarter=str(quarter)).update(error=str(exc)[:1000])
         raise
-    finish_grading(quarter=quarter, config=config)
+    finish_grading(quarter=quarter, config=config, engine=engine)
     return dict(outcome)
 
 

@@ -24,6 +24,8 @@ def regrade_quarter_task(quarter: str | None = None):
     """Coordinate a re-grade: one `regrade_office_task` per office, then `finish_grading_task`."""
     quarter = Quarter.parse(quarter) if quarter else quarter_just_ended()
     services.start_grading(quarter=quarter)
+    if services.default_engine() == "sql":
+        services.stage(quarter=quarter)
     offices = list(Office.objects.order_by("code").values_list("pk", flat=True))
     chord(regrade_office_task.si(str(quarter), office_id) for office_id in offices)(
         finish_grading_task.si(str(quarter))
@@ -33,7 +35,7 @@ def regrade_quarter_task(quarter: str | None = None):
 
 @shared_task
 def regrade_office_task(quarter: str, office_id: int):
-    return services.grade_office(quarter=Quarter.parse(quarter), office_id=office_id)
+    return services.grade_office(quarter=Quarter.parse(quarter), office_id=office_id, staged=True)
 
 
 @shared_task

@@ -207,12 +207,13 @@ def open_quarter(*, quarter: Quarter, engine: str | None = None) -> dict:
     else:
         values = computed_scores(quarter)
     rounds = ensure_rounds(quarter=quarter)
-    for office_round in rounds.values():
+    if engine == "sql":
         with transaction.atomic():
-            if engine == "sql":
-                sql.ensure_sheets(quarter=quarter, config=config, round=office_round)
-                sql.refresh_computed(quarter=quarter, round=office_round)
-            else:
+            sql.ensure_sheets(quarter=quarter, config=config, rounds=list(rounds.values()))
+            sql.refresh_computed(quarter=quarter, rounds=list(rounds.values()))
+    else:
+        for office_round in rounds.values():
+            with transaction.atomic():
                 ensure_sheets(quarter=quarter, config=config, round=office_round)
                 refresh_computed(round=office_round, values=values, config=config)
     managers = (
@@ -553,25 +554,27 @@ def stage(*, quarter: Quarter) -> None:
         sql.stage_sales_scores(quarter=quarter)
 
 
-def _mark_office_done(quarter: Quarter, office_id: int) -> None:
+def _mark_offices_done(quarter: Quarter, office_ids: list[int]) -> None:
     grading = QuarterGrading.objects.select_for_update().get(quarter=str(quarter))
-    if office_id not in grading.offices_done:
-        grading.offices_done = sorted([*grading.offices_done, office_id])
+    done = sorted(set(grading.offices_done) | set(office_ids))
+    if done != grading.offices_done:
+        grading.offices_done = done
         grading.save(update_fields=["offices_done"])
 
 
-def grade_office(
+def grade_offices(
     *,
     quarter: Quarter,
-    office_id: int,
+    office_ids: list[int],
     config: Config | None = None,
     values=None,
     engine: str | None = None,
     staged: bool = False,
-) -> str:
-    """Re-grade one office atomically: refresh its computed indicators, totals and office ranks.
+) -> dict:
+    """Re-grade offices in one transaction: refresh computed indicators, totals and office ranks.
 
-    Returns "graded", or "busy" when another run holds this office (it then does nothing).
+    An office whose round another run holds is skipped (that run grades it).
+    Returns {"graded": n, "busy": m}.
     """
     _refuse_published(quarter)
     engine = engine or default_engine()
@@ -580,31 +583,40 @@ def grade_office(
         stage(quarter=quarter)
     if engine == "python" and values is None:
         values = computed_scores(quarter)
-    office_round = ensure_rounds(quarter=quarter)[office_id]
+    round_ids = [
+        r.pk for office_id, r in ensure_rounds(quarter=quarter).items() if office_id in set(office_ids)
+    ]
     with transaction.atomic():
-        locked = (
-            EvaluationRound.objects.select_for_update(skip_locked=True).filter(pk=office_round.pk).first()
-        )
-        if locked is None:
-            return "busy"
-        approved = locked.status == RoundStatus.APPROVED
+        locked = list(EvaluationRound.objects.select_for_update(skip_locked=True).filter(pk__in=round_ids))
         if engine == "sql":
-            sql.ensure_sheets(quarter=quarter, config=config, round=locked)
-            sql.refresh_computed(quarter=quarter, round=locked)
-            sql.write_office_grades(quarter=quarter, round=locked, config=config, approved=approved)
+            sql.ensure_sheets(quarter=quarter, config=config, rounds=locked, only_new=True)
+            sql.refresh_computed(quarter=quarter, rounds=locked)
+            sql.write_grades(quarter=quarter, rounds=locked, config=config)
         else:
-            ensure_sheets(quarter=quarter, config=config, round=locked)
-            refresh_computed(round=locked, values=values, config=config)
-            rows = office_grades(quarter=quarter, office_id=office_id, config=config, approved=approved)
-            _write_grades(
-                quarter=quarter,
-                office_id=office_id,
-                rows=rows,
-                policy_id=config.policy.pk,
-                fields=[*GRADE_FIELDS, "company_rank", "computed_class", "change", "final_class"],
-            )
-        _mark_office_done(quarter, office_id)
-    return "graded"
+            for office_round in locked:
+                ensure_sheets(quarter=quarter, config=config, round=office_round)
+                refresh_computed(round=office_round, values=values, config=config)
+                rows = office_grades(
+                    quarter=quarter,
+                    office_id=office_round.office_id,
+                    config=config,
+                    approved=office_round.status == RoundStatus.APPROVED,
+                )
+                _write_grades(
+                    quarter=quarter,
+                    office_id=office_round.office_id,
+                    rows=rows,
+                    policy_id=config.policy.pk,
+                    fields=[*GRADE_FIELDS, "company_rank", "computed_class", "change", "final_class"],
+                )
+        _mark_offices_done(quarter, [r.office_id for r in locked])
+    return {"graded": len(locked), "busy": len(round_ids) - len(locked)}
+
+
+def grade_office(*, quarter: Quarter, office_id: int, **kwargs) -> str:
+    """Re-grade one office atomically: "graded", or "busy" when another run holds it (nothing done)."""
+    outcome = grade_offices(quarter=quarter, office_ids=[office_id], **kwargs)
+    return "graded" if outcome["graded"] else "busy"
 
 
 def classify(grades: list[Grade], policy: ClassificationPolicy) -> None:
@@ -708,13 +720,17 @@ def regrade_quarter(*, quarter: Quarter, engine: str | None = None) -> dict:
         stage(quarter=quarter)
     else:
         values = computed_scores(quarter)
+    offices = list(Office.objects.order_by("code").values_list("pk", flat=True))
+    # SQL grades the whole company in one transaction; the rules in Python go office by office.
+    batches = [offices] if engine == "sql" else [[office_id] for office_id in offices]
     outcome = defaultdict(int)
     try:
-        for office_id in Office.objects.order_by("code").values_list("pk", flat=True):
-            result = grade_office(
-                quarter=quarter, office_id=office_id, config=config, values=values, engine=engine, staged=True
+        for batch in batches:
+            result = grade_offices(
+                quarter=quarter, office_ids=batch, config=config, values=values, engine=engine, staged=True
             )
-            outcome[result] += 1
+            for key, count in result.items():
+                outcome[key] += count
     except Exception as exc:
         QuarterGrading.objects.filter(quarter=str(quarter)).update(error=str(exc)[:1000])
         raise

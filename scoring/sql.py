@@ -97,48 +97,72 @@ def _weights_values(config, *, with_rules=False) -> tuple[str, dict]:
     return ", ".join(rows), params
 
 
-def ensure_sheets(*, quarter: Quarter, config, round) -> None:
-    """A sheet and empty score rows for every office dealer in the network at quarter end."""
-    if not config.kinds:
+def _rounds_params(rounds) -> dict:
+    return {
+        "rounds": [r.pk for r in rounds],
+        "offices": [r.office_id for r in rounds],
+        "round_pairs": [f"{r.office_id}:{r.pk}" for r in rounds],
+    }
+
+
+def ensure_sheets(*, quarter: Quarter, config, rounds, only_new: bool = False) -> None:
+    """A sheet and empty score rows for every office dealer in the network at quarter end.
+
+    Sheets and their score rows are always created together, so with
+    `only_new` just the sheets created now get score rows.
+    """
+    if not config.kinds or not rounds:
         return
-    base = {"end": quarter.end, "office": round.office_id, "round": round.pk}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
+    base = {"end": quarter.end, **_rounds_params(rounds)}
+    values, params = _weights_values(config)
+    new_sheets = f"""
+        WITH r AS (
+            SELECT split_part(p, ':', 1)::bigint AS office_id, split_part(p, ':', 2)::bigint AS round_id
+            FROM unnest(%(round_pairs)s::text[]) AS p
+        ), sheets AS (
             INSERT INTO {_t(ScoreSheet)} (round_id, dealer_id, comment, version, updated_at, updated_by_id)
-            SELECT %(round)s, d.id, '', 1, now(), NULL FROM {_t(Dealer)} d
-            WHERE d.office_id = %(office)s AND {_in_network("d")}
+            SELECT r.round_id, d.id, '', 1, now(), NULL FROM {_t(Dealer)} d JOIN r ON r.office_id = d.office_id
+            WHERE {_in_network("d")}
             ON CONFLICT DO NOTHING
-            """,
-            base,
+            RETURNING id, dealer_id
         )
-        values, params = _weights_values(config)
+    """
+    if only_new:
+        source = f"sheets sh JOIN {_t(Dealer)} d ON d.id = sh.dealer_id"
+        where = "TRUE"
+    else:
+        source = f"{_t(ScoreSheet)} sh JOIN {_t(Dealer)} d ON d.id = sh.dealer_id"
+        where = f"sh.round_id = ANY(%(rounds)s) AND {_in_network('d')}"
+    with connection.cursor() as cursor:
+        if not only_new:
+            cursor.execute(new_sheets + "SELECT COUNT(*) FROM sheets", base)
         cursor.execute(
-            f"""
+            (new_sheets if only_new else "")
+            + f"""
             INSERT INTO {_t(Score)} (sheet_id, indicator_id, value, computed, override_value, override_reason,
                                      comment, photo)
             SELECT sh.id, w.indicator_id, NULL, w.computed, NULL, '', '', ''
-            FROM {_t(ScoreSheet)} sh JOIN {_t(Dealer)} d ON d.id = sh.dealer_id
+            FROM {source}
             JOIN (VALUES {values}) AS w(kind, indicator_id, computed) ON w.kind = d.kind
-            WHERE sh.round_id = %(round)s AND {_in_network("d")}
+            WHERE {where}
             ON CONFLICT DO NOTHING
             """,
             {**base, **params},
         )
 
 
-def refresh_computed(*, quarter: Quarter, round) -> None:
-    """Copy the staged computed indicators into the round's sheets; history for changed rows."""
+def refresh_computed(*, quarter: Quarter, rounds) -> None:
+    """Copy the staged computed indicators into the rounds' sheets; history for changed rows."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            WITH fresh AS (
+            WITH fresh AS MATERIALIZED (
                 SELECT s.id, CASE i.method WHEN %(percentile)s THEN ss.sales_volume ELSE ss.sales_attainment END AS value
                 FROM {_t(Score)} s
                 JOIN {_t(ScoreSheet)} sh ON sh.id = s.sheet_id
                 JOIN {_t(Indicator)} i ON i.id = s.indicator_id
                 LEFT JOIN {_t(SalesScore)} ss ON ss.dealer_id = sh.dealer_id AND ss.quarter = %(quarter)s
-                WHERE sh.round_id = %(round)s AND i.method <> %(manual)s
+                WHERE sh.round_id = ANY(%(rounds)s) AND i.method <> %(manual)s
             ), changed AS (
                 UPDATE {_t(Score)} s SET value = fresh.value FROM fresh
                 WHERE s.id = fresh.id AND s.value IS DISTINCT FROM fresh.value
@@ -148,38 +172,39 @@ def refresh_computed(*, quarter: Quarter, round) -> None:
             """,
             {
                 "quarter": str(quarter),
-                "round": round.pk,
                 "percentile": Method.PERCENTILE,
                 "manual": Method.MANUAL,
+                **_rounds_params(rounds),
             },
         )
 
 
-def write_office_grades(*, quarter: Quarter, round, config, approved: bool) -> None:
-    """Totals, office ranks and previous classes of the office's dealers, upserted into grades.
+def write_grades(*, quarter: Quarter, rounds, config) -> None:
+    """Totals, office ranks and previous classes of the rounds' dealers, upserted into grades.
 
-    Each score is rounded half-up first (PostgreSQL's ROUND on numeric rounds
-    half away from zero, the same for scores ≥ 0); missing scores follow the
-    indicator's rule: `manual` leaves no total, `zero` counts 0, `exclude` drops
-    the weight.
+    A dealer is evaluated when its office's round is approved and its total is
+    defined. Each score is rounded half-up first (PostgreSQL's ROUND on numeric
+    rounds half away from zero, the same for scores ≥ 0); missing scores follow
+    the indicator's rule: `manual` leaves no total, `zero` counts 0, `exclude`
+    drops the weight.
     """
-    if not config.kinds:
+    if not config.kinds or not rounds:
         return
     volume = config.by_method(Method.PERCENTILE)
     values, weight_params = _weights_values(config, with_rules=True)
     sql = f"""
         WITH w(kind, indicator_id, weight, rule, scheme_id) AS (VALUES {values}),
-        net AS (
-            SELECT d.id, d.kind FROM {_t(Dealer)} d
-            WHERE d.office_id = %(office)s AND {_in_network("d")}
+        net AS MATERIALIZED (
+            SELECT d.id, d.kind, d.office_id, d.office_id = ANY(%(approved)s) AS approved FROM {_t(Dealer)} d
+            WHERE d.office_id = ANY(%(offices)s) AND {_in_network("d")}
         ), scores AS (
             SELECT sh.dealer_id, w.indicator_id, w.weight, w.rule, COALESCE(s.override_value, s.value) AS eff
             FROM {_t(ScoreSheet)} sh
             JOIN net ON net.id = sh.dealer_id
             JOIN w ON w.kind = net.kind
             LEFT JOIN {_t(Score)} s ON s.sheet_id = sh.id AND s.indicator_id = w.indicator_id
-            WHERE sh.round_id = %(round)s
-        ), totals AS (
+            WHERE sh.round_id = ANY(%(rounds)s)
+        ), totals AS MATERIALIZED (
             SELECT dealer_id,
                    CASE WHEN BOOL_OR(eff IS NULL AND rule = 'manual') THEN NULL
                         WHEN SUM(CASE WHEN eff IS NULL AND rule = 'exclude' THEN 0 ELSE weight END) = 0 THEN NULL
@@ -188,25 +213,29 @@ def write_office_grades(*, quarter: Quarter, round, config, approved: bool) -> N
                    END AS total,
                    MAX(CASE WHEN indicator_id = %(volume)s THEN eff END) AS sales_volume
             FROM scores GROUP BY dealer_id
+        ), schemes AS (
+            SELECT kind, MIN(scheme_id) AS scheme_id FROM w GROUP BY kind
         ), graded AS (
-            SELECT net.id AS dealer_id, net.kind,
-                   CASE WHEN %(approved)s THEN totals.total END AS total,
-                   CASE WHEN %(approved)s AND totals.total IS NOT NULL THEN totals.sales_volume END AS sales_volume,
+            SELECT net.id AS dealer_id, net.kind, net.office_id,
+                   CASE WHEN net.approved THEN totals.total END AS total,
+                   CASE WHEN net.approved AND totals.total IS NOT NULL THEN totals.sales_volume END AS sales_volume,
                    COALESCE(prev.final_class, '') AS previous_class,
-                   (SELECT MIN(w.scheme_id) FROM w WHERE w.kind = net.kind) AS scheme_id
+                   schemes.scheme_id
             FROM net
+            JOIN schemes ON schemes.kind = net.kind
             LEFT JOIN totals ON totals.dealer_id = net.id
             LEFT JOIN {_t(Grade)} prev ON prev.dealer_id = net.id AND prev.quarter = %(previous)s
         ), ranked AS (
             SELECT graded.*, total IS NOT NULL AS evaluated,
                    CASE WHEN total IS NOT NULL
-                        THEN RANK() OVER (PARTITION BY kind, total IS NOT NULL ORDER BY total DESC) END AS office_rank
+                        THEN RANK() OVER (PARTITION BY office_id, kind, total IS NOT NULL ORDER BY total DESC)
+                   END AS office_rank
             FROM graded
         ), upserted AS (
             INSERT INTO {_t(Grade)} AS g (quarter, dealer_id, office_id, kind, evaluated, total, sales_volume,
                 office_rank, company_rank, computed_class, final_class, previous_class, change, overridden,
                 override_reason, overridden_at, overridden_by_id, scheme_id, policy_id)
-            SELECT %(quarter)s, dealer_id, %(office)s, kind, evaluated, total, sales_volume, office_rank, NULL, '',
+            SELECT %(quarter)s, dealer_id, office_id, kind, evaluated, total, sales_volume, office_rank, NULL, '',
                    CASE WHEN evaluated THEN '' ELSE previous_class END, previous_class, '', FALSE, '', NULL, NULL,
                    scheme_id, %(policy)s
             FROM ranked
@@ -232,14 +261,13 @@ def write_office_grades(*, quarter: Quarter, round, config, approved: bool) -> N
         {_history_insert(Grade, "upserted", "CASE WHEN inserted THEN '+' ELSE '~' END")}
     """
     params = {
-        "office": round.office_id,
-        "round": round.pk,
         "end": quarter.end,
         "volume": volume.pk if volume else None,
-        "approved": approved,
+        "approved": [r.office_id for r in rounds if r.status == "approved"],
         "previous": str(quarter.previous()),
         "quarter": str(quarter),
         "policy": config.policy.pk,
+        **_rounds_params(rounds),
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, {**params, **weight_params})

@@ -234,15 +234,15 @@ def test_a_failure_inside_an_office_leaves_it_as_it_was_and_a_rerun_completes(
     services.regrade_quarter(quarter=Q3)
     before = snapshot()
     company["E4"].sales.update(amount=D(1000))
-    real = services._mark_office_done
+    real = services._mark_offices_done
 
-    def failing(quarter, office_id):
+    def failing(quarter, office_ids):
         # after the office's scores and grades were written, before its commit
-        if office_id == other_office.pk:
+        if other_office.pk in office_ids:
             raise RuntimeError("disk full")
-        return real(quarter, office_id)
+        return real(quarter, office_ids)
 
-    monkeypatch.setattr(services, "_mark_office_done", failing)
+    monkeypatch.setattr(services, "_mark_offices_done", failing)
     # when
     with pytest.raises(RuntimeError):
         services.regrade_quarter(quarter=Q3)
@@ -250,7 +250,7 @@ def test_a_failure_inside_an_office_leaves_it_as_it_was_and_a_rerun_completes(
     assert Score.objects.get(sheet__dealer__code="E4", indicator__code="sales_volume").value == D("50.00")
     assert [r for r in snapshot() if r[0] == "E4"] == [r for r in before if r[0] == "E4"]
     # when re-run
-    monkeypatch.setattr(services, "_mark_office_done", real)
+    monkeypatch.setattr(services, "_mark_offices_done", real)
     services.regrade_quarter(quarter=Q3)
     # then E4 leads: sales_volume 100 → 20×100 + 20×100 + 4800 = 88.00
     assert grades()["E4"].total == D("88.00")

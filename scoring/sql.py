@@ -37,6 +37,7 @@ def stage_sales_scores(*, quarter: Quarter) -> None:
     """`sales_volume` and `sales_attainment` of every dealer in the network at quarter end."""
     params = {"quarter": str(quarter), "end": quarter.end, "months": tuple(quarter.months)}
     with connection.cursor() as cursor:
+        _hash_joins(cursor)
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext('scoring-stage-' || %(quarter)s))", params)
         cursor.execute(f"DELETE FROM {_t(SalesScore)} WHERE quarter = %(quarter)s", params)
         cursor.execute(
@@ -97,6 +98,15 @@ def _weights_values(config, *, with_rules=False) -> tuple[str, dict]:
     return ", ".join(rows), params
 
 
+def _hash_joins(cursor) -> None:
+    """Set-wise statements over thousands of dealers: hash joins, never a nested loop over a CTE.
+
+    Freshly loaded tables have no statistics yet, and the planner then loops
+    over grouped rows; this holds for the current transaction only.
+    """
+    cursor.execute("SET LOCAL enable_nestloop = off")
+
+
 def _rounds_params(rounds) -> dict:
     return {
         "rounds": [r.pk for r in rounds],
@@ -154,6 +164,7 @@ def ensure_sheets(*, quarter: Quarter, config, rounds, only_new: bool = False) -
 def refresh_computed(*, quarter: Quarter, rounds) -> None:
     """Copy the staged computed indicators into the rounds' sheets; history for changed rows."""
     with connection.cursor() as cursor:
+        _hash_joins(cursor)
         cursor.execute(
             f"""
             WITH fresh AS MATERIALIZED (
@@ -270,6 +281,7 @@ def write_grades(*, quarter: Quarter, rounds, config) -> None:
         **_rounds_params(rounds),
     }
     with connection.cursor() as cursor:
+        _hash_joins(cursor)
         cursor.execute(sql, {**params, **weight_params})
 
 
@@ -283,6 +295,7 @@ def finish(*, quarter: Quarter, policy) -> None:
         computed = "CASE WHEN g.total >= %(a)s THEN 'A' WHEN g.total >= %(b)s THEN 'B' ELSE 'C' END"
         a, b = policy.band_a, policy.band_b
     with connection.cursor() as cursor:
+        _hash_joins(cursor)
         cursor.execute(
             f"""
             WITH r AS (

@@ -148,6 +148,9 @@ class Command(BaseCommand):
                     ),
                     batch_size=BATCH,
                 )
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")  # as autovacuum would after a bulk load
         services.open_quarter(quarter=quarter)
         # Manual scores 60–100 spread over the dealers, then every round approved.
         Score.objects.filter(sheet__round__quarter=str(quarter), computed=False).update(

@@ -9,8 +9,13 @@
     type: "bar",
     data: {
       labels: data.labels,
-      datasets: ["A", "B", "C"].map((c) => ({ label: c, data: data.series[c], backgroundColor: colours[c] })),
+      datasets: ["A", "B", "C"].map((c) => ({
+        label: c,
+        data: data.series[c],
+        backgroundColor: colours[c],
+        maxBarThickness: 48,
+      })),
     },
-    options: { responsive: true, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } },
+    options: { responsive: true, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } },
   });
 })();

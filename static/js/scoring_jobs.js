@@ -15,6 +15,7 @@
     });
     if (!response.ok) return;
     const data = await response.json();
+    status.dataset.state = data.status || "";
     if (data.running) {
       status.textContent = format(status.dataset.running, { done: data.offices_done, total: data.offices_total });
       setTimeout(poll, 1500);

@@ -11,7 +11,7 @@ from django.db import connection
 from dealers.models import Dealer, MonthlySales, MonthlyTarget
 from evalsys.periods import Quarter
 
-from .models import Grade, Indicator, Method, PolicyMethod, SalesScore, Score, ScoreSheet
+from .models import Grade, Indicator, Method, MissingRule, PolicyMethod, SalesScore, Score, ScoreSheet
 
 
 def _t(model):
@@ -39,7 +39,13 @@ def stage_sales_scores(*, quarter: Quarter) -> None:
     with connection.cursor() as cursor:
         _hash_joins(cursor)
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext('scoring-stage-' || %(quarter)s))", params)
-        cursor.execute(f"DELETE FROM {_t(SalesScore)} WHERE quarter = %(quarter)s", params)
+        cursor.execute(
+            f"""
+            DELETE FROM {_t(SalesScore)} ss WHERE ss.quarter = %(quarter)s
+            AND NOT EXISTS (SELECT 1 FROM {_t(Dealer)} d WHERE d.id = ss.dealer_id AND {_in_network("d")})
+            """,
+            params,
+        )
         cursor.execute(
             f"""
             WITH net AS (
@@ -71,9 +77,16 @@ def stage_sales_scores(*, quarter: Quarter) -> None:
             LEFT JOIN peers ON peers.dealer_id = net.id
             LEFT JOIN sales ON sales.dealer_id = net.id
             LEFT JOIN target ON target.dealer_id = net.id
+            ON CONFLICT (quarter, dealer_id) DO UPDATE SET
+                sales_volume = EXCLUDED.sales_volume, sales_attainment = EXCLUDED.sales_attainment
+            WHERE ({_t(SalesScore)}.sales_volume, {_t(SalesScore)}.sales_attainment)
+                  IS DISTINCT FROM (EXCLUDED.sales_volume, EXCLUDED.sales_attainment)
             """,
             params,
         )
+
+
+RULE_CODES = {MissingRule.MANUAL: 0, MissingRule.ZERO: 1, MissingRule.EXCLUDE: 2}
 
 
 def _weights_values(config, *, with_rules=False) -> tuple[str, dict]:
@@ -85,11 +98,16 @@ def _weights_values(config, *, with_rules=False) -> tuple[str, dict]:
             indicator = config.indicators[indicator_id]
             params.update({f"w{n}k": kind, f"w{n}i": indicator_id})
             if with_rules:
+                # weights in hundredths and the rule as a number keep the sums in integer arithmetic
                 rows.append(
-                    f"(%(w{n}k)s, %(w{n}i)s::bigint, %(w{n}w)s::numeric, %(w{n}r)s, %(w{n}s)s::bigint)"
+                    f"(%(w{n}k)s, %(w{n}i)s::bigint, %(w{n}w)s::bigint, %(w{n}r)s::int, %(w{n}s)s::bigint)"
                 )
                 params.update(
-                    {f"w{n}w": weight, f"w{n}r": indicator.missing_rule, f"w{n}s": kind_config.scheme.pk}
+                    {
+                        f"w{n}w": int(weight * 100),
+                        f"w{n}r": RULE_CODES[indicator.missing_rule],
+                        f"w{n}s": kind_config.scheme.pk,
+                    }
                 )
             else:
                 rows.append(f"(%(w{n}k)s, %(w{n}i)s::bigint, %(w{n}c)s::boolean)")
@@ -173,7 +191,7 @@ def refresh_computed(*, quarter: Quarter, rounds) -> None:
                 JOIN {_t(ScoreSheet)} sh ON sh.id = s.sheet_id
                 JOIN {_t(Indicator)} i ON i.id = s.indicator_id
                 LEFT JOIN {_t(SalesScore)} ss ON ss.dealer_id = sh.dealer_id AND ss.quarter = %(quarter)s
-                WHERE sh.round_id = ANY(%(rounds)s) AND i.method <> %(manual)s
+                WHERE sh.round_id = ANY(%(rounds)s) AND s.computed AND i.method <> %(manual)s
             ), changed AS (
                 UPDATE {_t(Score)} s SET value = fresh.value FROM fresh
                 WHERE s.id = fresh.id AND s.value IS DISTINCT FROM fresh.value
@@ -209,21 +227,27 @@ def write_grades(*, quarter: Quarter, rounds, config) -> None:
             SELECT d.id, d.kind, d.office_id, d.office_id = ANY(%(approved)s) AS approved FROM {_t(Dealer)} d
             WHERE d.office_id = ANY(%(offices)s) AND {_in_network("d")}
         ), scores AS (
-            SELECT sh.dealer_id, w.indicator_id, w.weight, w.rule, COALESCE(s.override_value, s.value) AS eff
+            SELECT sh.dealer_id, w.indicator_id, w.weight, w.rule,
+                   COALESCE(s.override_value, s.value) AS eff,
+                   (ROUND(COALESCE(s.override_value, s.value), 2) * 100)::bigint AS hundredths
             FROM {_t(ScoreSheet)} sh
             JOIN net ON net.id = sh.dealer_id
             JOIN w ON w.kind = net.kind
             LEFT JOIN {_t(Score)} s ON s.sheet_id = sh.id AND s.indicator_id = w.indicator_id
             WHERE sh.round_id = ANY(%(rounds)s)
-        ), totals AS MATERIALIZED (
+        ), sums AS MATERIALIZED (
             SELECT dealer_id,
-                   CASE WHEN BOOL_OR(eff IS NULL AND rule = 'manual') THEN NULL
-                        WHEN SUM(CASE WHEN eff IS NULL AND rule = 'exclude' THEN 0 ELSE weight END) = 0 THEN NULL
-                        ELSE ROUND(SUM(CASE WHEN eff IS NULL THEN 0 ELSE weight * ROUND(eff, 2) END)
-                                   / SUM(CASE WHEN eff IS NULL AND rule = 'exclude' THEN 0 ELSE weight END), 2)
-                   END AS total,
+                   BOOL_OR(hundredths IS NULL AND rule = 0) AS blocked,
+                   SUM(CASE WHEN hundredths IS NULL AND rule = 2 THEN 0 ELSE weight END)::bigint AS weights,
+                   SUM(COALESCE(weight * hundredths, 0))::bigint AS weighted,
                    MAX(CASE WHEN indicator_id = %(volume)s THEN eff END) AS sales_volume
             FROM scores GROUP BY dealer_id
+        ), totals AS (
+            -- round half-up of weighted / weights, in hundredths: floor((2a + b) / 2b)
+            SELECT dealer_id, sales_volume,
+                   CASE WHEN blocked OR weights = 0 THEN NULL
+                        ELSE ((2 * weighted + weights) / (2 * weights))::numeric / 100 END AS total
+            FROM sums
         ), schemes AS (
             SELECT kind, MIN(scheme_id) AS scheme_id FROM w GROUP BY kind
         ), graded AS (

@@ -15,6 +15,7 @@ urlpatterns = [
     path("abc/export/", views.abc_export, name="abc_export"),
     path("abc/publish/", views.publish, name="publish"),
     path("abc/grades/<int:pk>/override/", views.grade_override, name="grade_override"),
+    path("evaluation/import/", views.score_import, name="import"),
     path("evaluation/jobs/start/", views.job_start, name="job_start"),
     path("evaluation/jobs/<str:quarter>/status/", views.job_status, name="job_status"),
 ]

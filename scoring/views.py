@@ -18,11 +18,13 @@ from django.views.decorators.http import require_POST
 from dealers.access import role_required
 from dealers.models import DealerKind, Office
 from dealers.roles import Role, has_role, sees_all_offices
+from evalsys.imports_view import import_page
 from evalsys.periods import Quarter
 from evalsys.tabular import write_table
 
 from . import services, tasks
 from .exports import ABC_COLUMNS, abc_rows
+from .imports import ScoreImporter
 from .models import (
     ClassBenefit,
     EvaluationRound,
@@ -67,6 +69,7 @@ def round_list(request):
         {
             "rounds": rounds,
             "can_run_jobs": _can(request.user, *PLANNING),
+            "can_import_scores": _can(request.user, Role.OFFICE_MANAGER, Role.SALES_PLANNING),
             "default_quarter": tasks.quarter_just_ended(),
         },
     )
@@ -361,6 +364,20 @@ def sheet_detail(request, pk):
         "scoring/sheet.html",
         {"sheet": sheet, "scores": scores, "can_edit": can_edit},
         status=400 if bound is not None else 200,
+    )
+
+
+@role_required(Role.OFFICE_MANAGER, Role.SALES_PLANNING)
+def score_import(request):
+    """Manual scores from a file, e.g. a committee that met on paper; the user's offices only."""
+    return import_page(
+        request,
+        ScoreImporter(user=request.user),
+        title=_("Import scores"),
+        columns_help=_(
+            "dealer/经销商编码, quarter/季度 (2026Q3), indicator/指标 (code or Chinese name), score/得分"
+        ),
+        done_url=reverse("scoring:rounds"),
     )
 
 

@@ -281,3 +281,19 @@ def test_dashboard_shows_progress_and_customer_file_shows_history(
     html = render_to_string(section["template"], {"section": section})
     assert 'data-testid="quarterly-history"' in html and "2026Q3" in html and "80.00" in html
     assert section["rows"][0]["grade"].final_class == "B"
+
+
+def test_office_manager_imports_scores_in_the_browser_with_a_preview(
+    client, office, other_office, office_manager
+):
+    # given
+    _company(office, other_office, 1)
+    client.force_login(office_manager)
+    content = "经销商编码,季度,指标,得分\nE000,2026Q3,价格维护,77.5\nX001,2026Q3,价格维护,60\n".encode()
+    upload = SimpleUploadedFile("scores.csv", content, content_type="text/csv")
+    # when
+    response = client.post(reverse("scoring:import"), {"file": upload})
+    # then another office's dealer is refused and nothing is saved
+    assert response.status_code == 200
+    assert "X001" in response.content.decode()
+    assert not Score.objects.filter(indicator__code="price_discipline", value__isnull=False).exists()

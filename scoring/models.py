@@ -396,7 +396,7 @@ class Grade(models.Model):
         ]
         indexes = [
             models.Index(fields=["quarter", "office", "kind"]),
-            models.Index(fields=["quarter", "final_class"]),
+            models.Index(fields=["quarter", "office", "final_class"]),
             models.Index(fields=["quarter", "kind", "company_rank"]),
         ]
 

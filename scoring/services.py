@@ -591,7 +591,10 @@ def grade_offices(
         if engine == "sql":
             sql.ensure_sheets(quarter=quarter, config=config, rounds=locked, only_new=True)
             sql.refresh_computed(quarter=quarter, rounds=locked)
-            sql.write_grades(quarter=quarter, rounds=locked, config=config)
+            every_office = len(locked) == len(round_ids) and set(office_ids) >= set(
+                Office.objects.values_list("pk", flat=True)
+            )
+            sql.write_grades(quarter=quarter, rounds=locked, config=config, company_wide=every_office)
         else:
             for office_round in locked:
                 ensure_sheets(quarter=quarter, config=config, round=office_round)
@@ -643,14 +646,20 @@ def classify(grades: list[Grade], policy: ClassificationPolicy) -> None:
             g.change = rules.class_change(g.previous_class, g.final_class)
 
 
-def finish_grading(*, quarter: Quarter, config: Config | None = None, engine: str | None = None) -> None:
-    """Company-wide part of grading: company ranks, classes, changes; tells sales planning once."""
+def finish_grading(
+    *, quarter: Quarter, config: Config | None = None, engine: str | None = None, classified: bool = False
+) -> None:
+    """Company-wide part of grading: company ranks, classes, changes; tells sales planning once.
+
+    `classified`: the SQL engine already classified every office in the same run.
+    """
     _refuse_published(quarter)
     config = config or config_for(quarter)
     with transaction.atomic():
         grading = QuarterGrading.objects.select_for_update().get(quarter=str(quarter))
         if (engine or default_engine()) == "sql":
-            sql.finish(quarter=quarter, policy=config.policy)
+            if not classified:
+                sql.finish(quarter=quarter, policy=config.policy)
         else:
             _finish_in_python(quarter=quarter, config=config)
         grading.status = GradingStatus.GRADED
@@ -734,7 +743,8 @@ def regrade_quarter(*, quarter: Quarter, engine: str | None = None) -> dict:
     except Exception as exc:
         QuarterGrading.objects.filter(quarter=str(quarter)).update(error=str(exc)[:1000])
         raise
-    finish_grading(quarter=quarter, config=config, engine=engine)
+    classified = engine == "sql" and not outcome["busy"]
+    finish_grading(quarter=quarter, config=config, engine=engine, classified=classified)
     return dict(outcome)
 
 

@@ -210,8 +210,31 @@ def refresh_computed(*, quarter: Quarter, rounds) -> None:
         )
 
 
-def write_grades(*, quarter: Quarter, rounds, config) -> None:
+def _class_expression(policy) -> tuple[str, dict]:
+    """The computed class from `total` (bands) or from position `pos` among `n` (quota)."""
+    if policy.method == PolicyMethod.QUOTA:
+        return (
+            """CASE WHEN pos <= ROUND(n * %(a)s / 100) THEN 'A'
+                    WHEN pos <= ROUND(n * (%(a)s + %(b)s) / 100) THEN 'B' ELSE 'C' END""",
+            {"a": policy.quota_a, "b": policy.quota_b},
+        )
+    return (
+        "CASE WHEN total >= %(a)s THEN 'A' WHEN total >= %(b)s THEN 'B' ELSE 'C' END",
+        {"a": policy.band_a, "b": policy.band_b},
+    )
+
+
+CHANGE = """CASE WHEN NOT evaluated THEN '' WHEN previous_class = '' THEN 'new'
+                 WHEN new_final < previous_class THEN 'up' WHEN new_final > previous_class THEN 'down'
+                 ELSE 'same' END"""
+
+
+def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False) -> None:
     """Totals, office ranks and previous classes of the rounds' dealers, upserted into grades.
+
+    With `company_wide` (the rounds are every office's) the company ranks,
+    classes and changes are computed in the same statement, leaving `finish`
+    nothing to change; otherwise they are kept for `finish` to compute.
 
     A dealer is evaluated when its office's round is approved and its total is
     defined. Each score is rounded half-up first (PostgreSQL's ROUND on numeric
@@ -223,10 +246,24 @@ def write_grades(*, quarter: Quarter, rounds, config) -> None:
         return
     volume = config.by_method(Method.PERCENTILE)
     values, weight_params = _weights_values(config, with_rules=True)
+    class_expression, class_params = _class_expression(config.policy)
+    if company_wide:
+        new_company_rank = "CASE WHEN evaluated THEN company_rank END"
+        new_computed = "CASE WHEN evaluated THEN class ELSE '' END"
+        new_final = """CASE WHEN COALESCE(was_overridden, FALSE) THEN old_final
+                            WHEN evaluated THEN class ELSE previous_class END"""
+        new_change = CHANGE
+    else:
+        new_company_rank = "CASE WHEN evaluated THEN old_company_rank END"
+        new_computed = "CASE WHEN evaluated THEN COALESCE(old_computed, '') ELSE '' END"
+        new_final = """CASE WHEN NOT evaluated AND NOT COALESCE(was_overridden, FALSE) THEN previous_class
+                            ELSE COALESCE(old_final, '') END"""
+        new_change = "CASE WHEN evaluated THEN COALESCE(old_change, '') ELSE '' END"
     sql = f"""
         WITH w(kind, indicator_id, weight, rule, scheme_id) AS (VALUES {values}),
         net AS MATERIALIZED (
-            SELECT d.id, d.kind, d.office_id, d.office_id = ANY(%(approved)s) AS approved FROM {_t(Dealer)} d
+            SELECT d.id, d.code, d.kind, d.office_id, d.office_id = ANY(%(approved)s) AS approved
+            FROM {_t(Dealer)} d
             WHERE d.office_id = ANY(%(offices)s) AND {_in_network("d")}
         ), scores AS (
             SELECT sh.dealer_id, w.indicator_id, w.weight, w.rule,
@@ -253,7 +290,7 @@ def write_grades(*, quarter: Quarter, rounds, config) -> None:
         ), schemes AS (
             SELECT kind, MIN(scheme_id) AS scheme_id FROM w GROUP BY kind
         ), graded AS (
-            SELECT net.id AS dealer_id, net.kind, net.office_id,
+            SELECT net.id AS dealer_id, net.code, net.kind, net.office_id,
                    CASE WHEN net.approved THEN totals.total END AS total,
                    CASE WHEN net.approved AND totals.total IS NOT NULL THEN totals.sales_volume END AS sales_volume,
                    COALESCE(prev.final_class, '') AS previous_class,
@@ -266,39 +303,56 @@ def write_grades(*, quarter: Quarter, rounds, config) -> None:
             SELECT graded.*, total IS NOT NULL AS evaluated,
                    CASE WHEN total IS NOT NULL
                         THEN RANK() OVER (PARTITION BY office_id, kind, total IS NOT NULL ORDER BY total DESC)
-                   END AS office_rank
+                   END AS office_rank,
+                   RANK() OVER (PARTITION BY kind, total IS NOT NULL ORDER BY total DESC) AS company_rank,
+                   ROW_NUMBER() OVER (PARTITION BY kind, total IS NOT NULL
+                       ORDER BY total DESC, sales_volume DESC NULLS LAST, code COLLATE "C") AS pos,
+                   COUNT(*) OVER (PARTITION BY kind, total IS NOT NULL) AS n
             FROM graded
+        ), classed AS (
+            SELECT ranked.*, {class_expression} AS class FROM ranked
+        ), joined AS (
+            SELECT r.*,
+                   g.id AS grade_id, g.overridden AS was_overridden, g.final_class AS old_final,
+                   g.company_rank AS old_company_rank, g.computed_class AS old_computed, g.change AS old_change,
+                   g.office_id AS old_office_id, g.kind AS old_kind, g.evaluated AS old_evaluated,
+                   g.total AS old_total, g.sales_volume AS old_sales_volume, g.office_rank AS old_office_rank,
+                   g.previous_class AS old_previous_class, g.scheme_id AS old_scheme_id, g.policy_id AS old_policy_id
+            FROM classed r
+            LEFT JOIN {_t(Grade)} g ON g.quarter = %(quarter)s AND g.dealer_id = r.dealer_id
+        ), computed AS (
+            SELECT joined.*,
+                   {new_company_rank} AS new_company_rank,
+                   {new_computed} AS new_computed,
+                   {new_final} AS new_final
+            FROM joined
         ), fresh AS (
             -- only rows that are new or differ reach the upsert, so an unchanged re-grade writes and locks nothing
-            SELECT r.*,
-                   CASE WHEN r.evaluated THEN '' ELSE r.previous_class END AS new_final_class
-            FROM ranked r
-            LEFT JOIN {_t(Grade)} g ON g.quarter = %(quarter)s AND g.dealer_id = r.dealer_id
-            WHERE g.id IS NULL
-               OR (g.office_id, g.kind, g.evaluated, g.total, g.sales_volume, g.office_rank, g.previous_class,
-                   g.scheme_id, g.policy_id)
+            SELECT computed.*, {new_change} AS new_change FROM computed
+        ), differing AS (
+            SELECT * FROM fresh
+            WHERE grade_id IS NULL
+               OR (old_office_id, old_kind, old_evaluated, old_total, old_sales_volume, old_office_rank,
+                   old_previous_class, old_scheme_id, old_policy_id, old_company_rank, old_computed, old_final,
+                   old_change)
                   IS DISTINCT FROM
-                  (r.office_id, r.kind, r.evaluated, r.total, r.sales_volume, r.office_rank, r.previous_class,
-                   r.scheme_id, %(policy)s)
-               OR (NOT r.evaluated AND (g.company_rank IS NOT NULL OR g.computed_class <> '' OR g.change <> ''
-                   OR (NOT g.overridden AND g.final_class <> r.previous_class)))
+                  (office_id, kind, evaluated, total, sales_volume, office_rank, previous_class, scheme_id,
+                   %(policy)s::bigint, new_company_rank, new_computed, new_final, new_change)
         ), upserted AS (
             INSERT INTO {_t(Grade)} AS g (quarter, dealer_id, office_id, kind, evaluated, total, sales_volume,
                 office_rank, company_rank, computed_class, final_class, previous_class, change, overridden,
                 override_reason, overridden_at, overridden_by_id, scheme_id, policy_id)
-            SELECT %(quarter)s, dealer_id, office_id, kind, evaluated, total, sales_volume, office_rank, NULL, '',
-                   new_final_class, previous_class, '', FALSE, '', NULL, NULL, scheme_id, %(policy)s
-            FROM fresh
+            SELECT %(quarter)s, dealer_id, office_id, kind, evaluated, total, sales_volume, office_rank,
+                   new_company_rank, new_computed, new_final, previous_class, new_change, FALSE, '', NULL, NULL,
+                   scheme_id, %(policy)s
+            FROM differing
             ON CONFLICT (quarter, dealer_id) DO UPDATE SET
                 office_id = EXCLUDED.office_id, kind = EXCLUDED.kind, evaluated = EXCLUDED.evaluated,
                 total = EXCLUDED.total, sales_volume = EXCLUDED.sales_volume, office_rank = EXCLUDED.office_rank,
                 previous_class = EXCLUDED.previous_class, scheme_id = EXCLUDED.scheme_id,
-                policy_id = EXCLUDED.policy_id,
-                company_rank = CASE WHEN EXCLUDED.evaluated THEN g.company_rank END,
-                computed_class = CASE WHEN EXCLUDED.evaluated THEN g.computed_class ELSE '' END,
-                change = CASE WHEN EXCLUDED.evaluated THEN g.change ELSE '' END,
-                final_class = CASE WHEN NOT EXCLUDED.evaluated AND NOT g.overridden
-                                   THEN EXCLUDED.previous_class ELSE g.final_class END
+                policy_id = EXCLUDED.policy_id, company_rank = EXCLUDED.company_rank,
+                computed_class = EXCLUDED.computed_class, final_class = EXCLUDED.final_class,
+                change = EXCLUDED.change
             RETURNING g.*, (xmax = 0) AS inserted
         )
         {_history_insert(Grade, "upserted", "CASE WHEN inserted THEN '+' ELSE '~' END")}
@@ -314,18 +368,12 @@ def write_grades(*, quarter: Quarter, rounds, config) -> None:
     }
     with connection.cursor() as cursor:
         _hash_joins(cursor)
-        cursor.execute(sql, {**params, **weight_params})
+        cursor.execute(sql, {**params, **weight_params, **class_params})
 
 
 def finish(*, quarter: Quarter, policy) -> None:
     """Company ranks, computed and final classes and changes of the evaluated grades."""
-    if policy.method == PolicyMethod.QUOTA:
-        computed = """CASE WHEN r.pos <= ROUND(r.n * %(a)s / 100) THEN 'A'
-                           WHEN r.pos <= ROUND(r.n * (%(a)s + %(b)s) / 100) THEN 'B' ELSE 'C' END"""
-        a, b = policy.quota_a, policy.quota_b
-    else:
-        computed = "CASE WHEN g.total >= %(a)s THEN 'A' WHEN g.total >= %(b)s THEN 'B' ELSE 'C' END"
-        a, b = policy.band_a, policy.band_b
+    computed, class_params = _class_expression(policy)
     with connection.cursor() as cursor:
         _hash_joins(cursor)
         cursor.execute(
@@ -339,9 +387,9 @@ def finish(*, quarter: Quarter, policy) -> None:
                 FROM {_t(Grade)} g JOIN {_t(Dealer)} d ON d.id = g.dealer_id
                 WHERE g.quarter = %(quarter)s AND g.evaluated
             ), c AS (
-                SELECT g.id, r.company_rank, {computed} AS computed_class, g.overridden, g.final_class,
-                       g.previous_class
-                FROM r JOIN {_t(Grade)} g ON g.id = r.id
+                SELECT id, company_rank, {computed} AS computed_class, overridden, final_class, previous_class
+                FROM (SELECT r.id, r.company_rank, r.pos, r.n, g.total, g.overridden, g.final_class, g.previous_class
+                      FROM r JOIN {_t(Grade)} g ON g.id = r.id) AS x
             ), f AS (
                 SELECT id, company_rank, computed_class, previous_class,
                        CASE WHEN overridden THEN final_class ELSE computed_class END AS final_class
@@ -362,5 +410,5 @@ def finish(*, quarter: Quarter, policy) -> None:
             )
             {_history_insert(Grade, "changed", "'~'")}
             """,
-            {"quarter": str(quarter), "a": a, "b": b},
+            {"quarter": str(quarter), **class_params},
         )

@@ -65,22 +65,27 @@ def stage_sales_scores(*, quarter: Quarter) -> None:
                        RANK() OVER (PARTITION BY net.kind ORDER BY sales.total) - 1 AS lower,
                        COUNT(*) OVER (PARTITION BY net.kind, sales.total) - 1 AS equal_others
                 FROM sales JOIN net ON net.id = sales.dealer_id
+            ), fresh AS (
+                SELECT net.id AS dealer_id,
+                       CASE WHEN peers.dealer_id IS NULL THEN NULL
+                            WHEN peers.n = 1 THEN 100
+                            ELSE ROUND(100 * (peers.lower + 0.5 * peers.equal_others) / (peers.n - 1), 2)
+                       END AS sales_volume,
+                       CASE WHEN sales.total IS NULL OR target.total IS NULL OR target.total <= 0 THEN NULL
+                            ELSE ROUND(LEAST(100, 100 * sales.total / target.total), 2) END AS sales_attainment
+                FROM net
+                LEFT JOIN peers ON peers.dealer_id = net.id
+                LEFT JOIN sales ON sales.dealer_id = net.id
+                LEFT JOIN target ON target.dealer_id = net.id
             )
-            INSERT INTO {_t(SalesScore)} (quarter, dealer_id, sales_volume, sales_attainment)
-            SELECT %(quarter)s, net.id,
-                   CASE WHEN peers.dealer_id IS NULL THEN NULL
-                        WHEN peers.n = 1 THEN 100
-                        ELSE ROUND(100 * (peers.lower + 0.5 * peers.equal_others) / (peers.n - 1), 2) END,
-                   CASE WHEN sales.total IS NULL OR target.total IS NULL OR target.total <= 0 THEN NULL
-                        ELSE ROUND(LEAST(100, 100 * sales.total / target.total), 2) END
-            FROM net
-            LEFT JOIN peers ON peers.dealer_id = net.id
-            LEFT JOIN sales ON sales.dealer_id = net.id
-            LEFT JOIN target ON target.dealer_id = net.id
+            INSERT INTO {_t(SalesScore)} AS ss (quarter, dealer_id, sales_volume, sales_attainment)
+            SELECT %(quarter)s, fresh.dealer_id, fresh.sales_volume, fresh.sales_attainment
+            FROM fresh
+            LEFT JOIN {_t(SalesScore)} old ON old.quarter = %(quarter)s AND old.dealer_id = fresh.dealer_id
+            WHERE old.id IS NULL OR (old.sales_volume, old.sales_attainment)
+                  IS DISTINCT FROM (fresh.sales_volume, fresh.sales_attainment)
             ON CONFLICT (quarter, dealer_id) DO UPDATE SET
                 sales_volume = EXCLUDED.sales_volume, sales_attainment = EXCLUDED.sales_attainment
-            WHERE ({_t(SalesScore)}.sales_volume, {_t(SalesScore)}.sales_attainment)
-                  IS DISTINCT FROM (EXCLUDED.sales_volume, EXCLUDED.sales_attainment)
             """,
             params,
         )

@@ -284,7 +284,7 @@ def test_an_override_survives_regrading_and_is_flagged(company, planner):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_office_held_by_another_run_is_left_alone(make_staff):
+def test_an_office_held_by_another_run_is_left_alone(catalogue, make_staff):
     # given an office whose round another run holds
     if connection.vendor != "postgresql":
         pytest.skip("row locks need PostgreSQL")

@@ -13,7 +13,7 @@ from .factories import Q3, approve, dealer_with_sales, fill_manual
 
 
 @pytest.mark.celery_worker
-def test_a_real_worker_regrades_a_quarter_office_by_office(worker_process):
+def test_a_real_worker_regrades_a_quarter_office_by_office(catalogue, worker_process):
     # given two offices with approved rounds
     start = worker_process
     for code in ("SH", "BJ"):

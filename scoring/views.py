@@ -11,6 +11,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -43,6 +44,14 @@ PLANNING = (Role.SALES_PLANNING,)
 
 def _can(user, *roles):
     return user.is_superuser or has_role(user, *roles)
+
+
+def _next_or(request, fallback):
+    """The form's `next` when it is a path on this site, else `fallback`."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return fallback
 
 
 def _quarter_param(request, default=None):
@@ -229,15 +238,7 @@ def grid(request, pk):
     if request.method == "POST":
         if not can_edit:
             raise Http404
-        entries = {}
-        for key, value in request.POST.items():
-            if key.startswith("v-"):
-                entries.setdefault(int(key[2:]), {"scores": {}})["version"] = value
-        for key, value in request.POST.items():
-            if key.startswith("s-"):
-                _s, sheet_id, indicator_id = key.split("-")
-                if int(sheet_id) in entries:
-                    entries[int(sheet_id)]["scores"][int(indicator_id)] = value
+        entries = _grid_entries(request.POST)
         try:
             saved = services.save_grid(round=office_round, entries=entries, user=request.user)
         except services.GridErrors as exc:
@@ -285,11 +286,18 @@ def grid(request, pk):
     )
 
 
-class OverrideForm(forms.Form):
-    value = forms.CharField(label=gettext_lazy("Override score"), required=False)
-    reason = forms.CharField(
-        label=gettext_lazy("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2})
-    )
+def _grid_entries(post) -> dict:
+    """`v-<sheet>` versions and `s-<sheet>-<indicator>` scores → save_grid's entries; other keys ignored."""
+    entries = {}
+    for key, value in post.items():
+        if key.startswith("v-") and key[2:].isdigit() and value.isdigit():
+            entries[int(key[2:])] = {"version": int(value), "scores": {}}
+    for key, value in post.items():
+        parts = key.split("-")
+        well_formed = len(parts) == 3 and parts[0] == "s" and parts[1].isdigit() and parts[2].isdigit()
+        if well_formed and int(parts[1]) in entries:
+            entries[int(parts[1])]["scores"][int(parts[2])] = value
+    return entries
 
 
 @role_required(*EDIT_ROLES)
@@ -311,7 +319,7 @@ def score_override(request, pk):
         messages.success(request, _("The override was saved."))
     except services.ScoringError as exc:
         messages.error(request, str(exc))
-    return redirect(request.POST.get("next") or reverse("scoring:grid", args=[score.sheet.round_id]))
+    return redirect(_next_or(request, reverse("scoring:grid", args=[score.sheet.round_id])))
 
 
 # A dealer's sheet: comments and photo evidence ----------------------------------------------
@@ -531,7 +539,7 @@ def grade_override(request, pk):
         )
     except services.ScoringError as exc:
         messages.error(request, str(exc))
-    return redirect(request.POST.get("next") or f"{reverse('scoring:abc_list')}?quarter={grade.quarter}")
+    return redirect(_next_or(request, f"{reverse('scoring:abc_list')}?quarter={grade.quarter}"))
 
 
 @role_required(*PLANNING)

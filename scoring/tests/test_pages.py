@@ -297,3 +297,25 @@ def test_office_manager_imports_scores_in_the_browser_with_a_preview(
     assert response.status_code == 200
     assert "X001" in response.content.decode()
     assert not Score.objects.filter(indicator__code="price_discipline", value__isnull=False).exists()
+
+
+def test_a_tampered_grid_post_saves_nothing_and_does_not_fail(client, office, other_office, office_manager):
+    _company(office, other_office, 1)
+    client.force_login(office_manager)
+    office_round = _round(office)
+    response = client.post(
+        reverse("scoring:grid", args=[office_round.pk]), {"v-x": "1", "s-1-2-3": "5", "v-9": "a"}
+    )
+    assert response.status_code == 302
+    assert not Score.objects.filter(computed=False, value__isnull=False).exists()
+
+
+def test_override_redirects_only_within_the_site(client, office, other_office, office_manager):
+    _company(office, other_office, 1)
+    client.force_login(office_manager)
+    score = Score.objects.get(sheet__dealer__code="E000", indicator__code="sales_volume")
+    response = client.post(
+        reverse("scoring:score_override", args=[score.pk]),
+        {"value": "70", "reason": "数据延迟", "next": "https://evil.example.com/"},
+    )
+    assert response["Location"] == reverse("scoring:grid", args=[score.sheet.round_id])

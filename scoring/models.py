@@ -333,8 +333,10 @@ class QuarterGrading(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     error = models.TextField(blank=True)
+    # final classes per office, {"<office id>": {"A": n, "B": n, "C": n, "": n}}, kept by grading and overrides
+    distribution = models.JSONField(default=dict, blank=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["distribution", "offices_done"])
 
     class Meta:
         ordering = ["-quarter"]

@@ -665,6 +665,7 @@ def finish_grading(
         grading.status = GradingStatus.GRADED
         grading.graded_at = timezone.now()
         grading.error = ""
+        grading.distribution = class_distribution(quarter=quarter)
         grading.save()
         _tell_sales_planning(quarter, Grade.objects.filter(quarter=str(quarter)).count())
 
@@ -689,6 +690,22 @@ def _finish_in_python(*, quarter: Quarter, config: Config) -> None:
     classify(grades, config.policy)
     changed = [g for g in grades if tuple(getattr(g, f) for f in FINISH_FIELDS) != before[g.pk]]
     update_rows(Grade, changed, FINISH_FIELDS, batch_size=BATCH)
+
+
+def class_distribution(*, quarter: Quarter) -> dict:
+    """Final classes per office: one aggregate query."""
+    distribution = {}
+    counts = (
+        Grade.objects.filter(quarter=str(quarter))
+        .values("office_id", "final_class")
+        .annotate(n=Count("*"))
+        .order_by()
+    )
+    for row in counts:
+        distribution.setdefault(str(row["office_id"]), {"A": 0, "B": 0, "C": 0, "": 0})[
+            row["final_class"]
+        ] = row["n"]
+    return distribution
 
 
 def _tell_sales_planning(quarter: Quarter, count: int) -> None:
@@ -766,7 +783,11 @@ def override_class(*, grade: Grade, final_class: str, reason: str, user) -> Grad
     if grade.evaluated:
         grade.change = rules.class_change(grade.previous_class, final_class)
     grade._history_user = user
-    grade.save()
+    with transaction.atomic():
+        grade.save()
+        QuarterGrading.objects.filter(quarter=grade.quarter).update(
+            distribution=class_distribution(quarter=Quarter.parse(grade.quarter))
+        )
     return grade
 
 

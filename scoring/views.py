@@ -467,17 +467,12 @@ def abc_list(request):
     page = Paginator(
         grades.select_related("dealer", "office").order_by(*SORTS.get(sort, SORTS["code"])), 50
     ).get_page(request.GET.get("page"))
-    distribution = {}
-    for row in (
-        Grade.objects.visible_to(request.user)
-        .filter(quarter=str(quarter))
-        .values("office__code", "final_class")
-        .annotate(n=Count("id"))
-        .order_by("office__code")
-    ):
-        distribution.setdefault(row["office__code"], {"A": 0, "B": 0, "C": 0, "": 0})[row["final_class"]] = (
-            row["n"]
-        )
+    grading = QuarterGrading.objects.filter(quarter=str(quarter)).first()
+    offices = dict(Office.objects.visible_to(request.user).values_list("pk", "code"))
+    cached = grading.distribution if grading else {}
+    distribution = {
+        code: cached[str(pk)] for pk, code in sorted(offices.items(), key=lambda o: o[1]) if str(pk) in cached
+    }
     query = request.GET.copy()
     query.pop("page", None)
     sort_query = query.copy()
@@ -491,7 +486,7 @@ def abc_list(request):
         "scoring/abc_list.html",
         {
             "quarter": quarter,
-            "grading": QuarterGrading.objects.filter(quarter=str(quarter)).first(),
+            "grading": grading,
             "form": form,
             "page": page,
             "query": query.urlencode(),

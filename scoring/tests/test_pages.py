@@ -319,3 +319,22 @@ def test_override_redirects_only_within_the_site(client, office, other_office, o
         {"value": "70", "reason": "数据延迟", "next": "https://evil.example.com/"},
     )
     assert response["Location"] == reverse("scoring:grid", args=[score.sheet.round_id])
+
+
+def test_abc_chart_counts_final_classes_per_office_and_follows_overrides(client, office, other_office, planner):
+    # given SH: E000 and L000, BJ: X001, all graded
+    _company(office, other_office, 1)
+    fill_manual()
+    approve()
+    services.regrade_quarter(quarter=Q3)
+    client.force_login(planner)
+    before = client.get(reverse("scoring:abc_list"), {"quarter": "2026Q3"}).context["chart"]
+    grade = Grade.objects.get(dealer__code="E000")
+    new_class = "C" if grade.final_class != "C" else "A"
+    # when
+    services.override_class(grade=grade, final_class=new_class, reason="复核", user=planner)
+    after = client.get(reverse("scoring:abc_list"), {"quarter": "2026Q3"}).context["chart"]
+    # then
+    assert before["labels"] == after["labels"] == ["BJ", "SH"]
+    assert sum(before["series"][c][1] for c in "ABC") == 2
+    assert after["series"][new_class][1] == before["series"][new_class][1] + 1

@@ -460,19 +460,27 @@ def _abc_grades(request, quarter):
     return form, grades
 
 
+def _filtered(form) -> bool:
+    return form.is_bound and form.is_valid() and any(form.cleaned_data.values())
+
+
 def abc_list(request):
     quarter = _quarter_param(request, _latest_quarter())
     form, grades = _abc_grades(request, quarter)
     sort = request.GET.get("sort", "code")
-    page = Paginator(
-        grades.select_related("dealer", "office").order_by(*SORTS.get(sort, SORTS["code"])), 50
-    ).get_page(request.GET.get("page"))
     grading = QuarterGrading.objects.filter(quarter=str(quarter)).first()
     offices = dict(Office.objects.visible_to(request.user).values_list("pk", "code"))
     cached = grading.distribution if grading else {}
     distribution = {
         code: cached[str(pk)] for pk, code in sorted(offices.items(), key=lambda o: o[1]) if str(pk) in cached
     }
+    paginator = Paginator(
+        grades.select_related("dealer", "office").order_by(*SORTS.get(sort, SORTS["code"])), 50
+    )
+    if grading and grading.status != GradingStatus.GRADING and not _filtered(form):
+        # Unfiltered, the rows are the distribution's: no count over the quarter's grades.
+        paginator.count = sum(sum(classes.values()) for classes in distribution.values())
+    page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     sort_query = query.copy()

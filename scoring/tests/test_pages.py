@@ -321,14 +321,20 @@ def test_override_redirects_only_within_the_site(client, office, other_office, o
     assert response["Location"] == reverse("scoring:grid", args=[score.sheet.round_id])
 
 
-def test_abc_chart_counts_final_classes_per_office_and_follows_overrides(client, office, other_office, planner):
+def test_abc_chart_counts_final_classes_per_office_and_follows_overrides(
+    client, office, other_office, planner
+):
     # given SH: E000 and L000, BJ: X001, all graded
     _company(office, other_office, 1)
     fill_manual()
     approve()
     services.regrade_quarter(quarter=Q3)
     client.force_login(planner)
-    before = client.get(reverse("scoring:abc_list"), {"quarter": "2026Q3"}).context["chart"]
+    response = client.get(reverse("scoring:abc_list"), {"quarter": "2026Q3"})
+    before = response.context["chart"]
+    assert response.context["page"].paginator.count == 3
+    filtered = client.get(reverse("scoring:abc_list"), {"quarter": "2026Q3", "q": "E000"})
+    assert filtered.context["page"].paginator.count == 1
     grade = Grade.objects.get(dealer__code="E000")
     new_class = "C" if grade.final_class != "C" else "A"
     # when

@@ -158,6 +158,7 @@ def ensure_sheets(*, quarter: Quarter, config, rounds, only_new: bool = False) -
             INSERT INTO {_t(ScoreSheet)} (round_id, dealer_id, comment, version, updated_at, updated_by_id)
             SELECT r.round_id, d.id, '', 1, now(), NULL FROM {_t(Dealer)} d JOIN r ON r.office_id = d.office_id
             WHERE {_in_network("d")}
+              AND NOT EXISTS (SELECT 1 FROM {_t(ScoreSheet)} x WHERE x.round_id = r.round_id AND x.dealer_id = d.id)
             ON CONFLICT DO NOTHING
             RETURNING id, dealer_id
         )

@@ -375,15 +375,26 @@ class Grade(models.Model):
     change = models.CharField(_("change"), max_length=4, choices=Change.choices, blank=True)
     overridden = models.BooleanField(_("overridden"), default=False)
     override_reason = models.TextField(_("override reason"), blank=True)
+    # No indexes on these three: nothing looks grades up by them, and each index slows grading.
     overridden_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     overridden_at = models.DateTimeField(null=True, blank=True)
     scheme = models.ForeignKey(
-        WeightScheme, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        WeightScheme, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     policy = models.ForeignKey(
-        ClassificationPolicy, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        ClassificationPolicy,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
 
     objects = ScopedQuerySet.as_manager()

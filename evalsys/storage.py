@@ -1,3 +1,4 @@
+from django.core.files.storage import FileSystemStorage
 from whitenoise.storage import CompressedManifestStaticFilesStorage
 
 
@@ -14,4 +15,4 @@ class StaticStorage(CompressedManifestStaticFilesStorage):
         try:
             return super().url(name, force)
         except ValueError:
-            return super(CompressedManifestStaticFilesStorage, self).url(name)
+            return FileSystemStorage.url(self, name)

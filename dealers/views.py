@@ -24,10 +24,15 @@ from .roles import Role, sees_all_offices
 # when it has nothing to show for this user. Later features add their own.
 DASHBOARD_PANELS = [
     "dealers.panels.dealer_counts",
+    "networks.panels.visit_reminder",
+    "networks.panels.churn_worklist",
+    "networks.panels.summary_status",
 ]
 CUSTOMER_FILE_SECTIONS = [
     "dealers.panels.master_data",
     "dealers.panels.dealer_history",
+    "networks.panels.dealer_visits",
+    "networks.panels.dealer_churn",
 ]
 
 IMPORT_ROLES = (Role.STATISTICIAN, Role.SALES_PLANNING)

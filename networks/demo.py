@@ -1,0 +1,1 @@
+"""Demo network data: placeholder replaced below."""

@@ -91,6 +91,7 @@ class NetworkMetrics:
     mean_effect: Decimal | None
     visits: int = 0
     key_customers: tuple[str, ...] = ()
+    key_customer_sales: tuple[Decimal, ...] = ()
 
     def values(self) -> list:
         """The metrics of §5 in export order."""
@@ -104,7 +105,7 @@ class NetworkMetrics:
             if isinstance(value, Decimal):
                 value = str(two_places(value))
             elif isinstance(value, tuple):
-                value = list(value)
+                value = [str(v) if isinstance(v, Decimal) else v for v in value]
             data[field.name] = value
         return data
 
@@ -157,6 +158,7 @@ def office_metrics(quarter: Quarter, dealers: Sequence[DealerFacts]) -> NetworkM
         mean_effect=ratio(effect_total, visits),
         visits=visits,
         key_customers=tuple(d.code for d in key),
+        key_customer_sales=tuple(two_places(d.sales) for d in key),
     )
 
 

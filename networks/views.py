@@ -268,8 +268,11 @@ def office_metrics(request):
     quarters = selectors.recent_quarters(quarter, 8)
     by_quarter = {q: services.compute_metrics(quarter=q, office_ids=[office.pk])[office.pk] for q in quarters}
     metrics = by_quarter[quarter]
-    sales = {d.code: d for d in Dealer.objects.filter(code__in=metrics.key_customers).only("code", "name")}
-    key_customers = [sales[code] for code in metrics.key_customers]
+    dealers = {d.code: d for d in Dealer.objects.filter(code__in=metrics.key_customers).only("code", "name")}
+    key_customers = [
+        (dealers[code], sales)
+        for code, sales in zip(metrics.key_customers, metrics.key_customer_sales, strict=True)
+    ]
     churn = services.churn_lists(office_ids=[office.pk], quarter=quarter).get(office.pk, [])
     for row in churn:
         row["reason_label"] = ChurnReason(row["reason"]).label if row["reason"] else ""
@@ -321,6 +324,7 @@ def company_metrics(request):
                 "verification": {
                     status: office_reasons["verification"].get(status, 0) for status in Verification.values
                 },
+                "no_report": metrics[office.pk].churned - sum(office_reasons["verification"].values()),
                 "audit": audits.get(office.pk),
                 "summary_status": summaries.get(office.pk),
             }

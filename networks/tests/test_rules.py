@@ -63,6 +63,7 @@ def test_a_dealer_may_count_as_new_and_churned_in_the_same_quarter():
 def test_key_customers_are_the_dealers_in_the_network_at_the_end_by_sales():
     metrics = office_metrics(Q3, typical_office())
     assert metrics.key_customers == ("A", "B", "D")  # fewer than 20: all of them
+    assert metrics.key_customer_sales == (M("300.00"), M("50.00"), M("0.00"))
     assert metrics.key_sales == M("350.00")
     assert metrics.key_sales_prev == M("240.00")  # A 200 + B none + D 40
     assert metrics.key_sales_year_before == M("100.00")

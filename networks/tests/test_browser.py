@@ -1,13 +1,23 @@
 import pytest
+from django.contrib.auth.models import Group
 
+from dealers.roles import Role
 from dealers.tests.factories import DealerFactory
 from networks.models import NetworkSummary, SummaryStatus, Visit
 
 
+@pytest.fixture(autouse=True)
+def _role_groups(transactional_db):
+    """A transactional test before this one may have flushed the groups the migrations made."""
+    for role in Role.values:
+        Group.objects.get_or_create(name=role)
+
+
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_business_manager_logs_a_visit_on_a_phone(browser, live_server, login, office, business_manager):
+@pytest.mark.django_db(transaction=True)
+def test_a_business_manager_logs_a_visit_on_a_phone(browser, live_server, login, office, make_staff):
     # given
+    business_manager = make_staff("bm", Role.BUSINESS_MANAGER, office=office)
     dealer = DealerFactory(office=office, business_manager=business_manager, name="上海恒达家电商行")
     context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
@@ -34,9 +44,10 @@ def test_a_business_manager_logs_a_visit_on_a_phone(browser, live_server, login,
 
 
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_an_office_manager_submits_the_quarterly_summary(page, live_server, login, office, office_manager):
+@pytest.mark.django_db(transaction=True)
+def test_an_office_manager_submits_the_quarterly_summary(page, live_server, login, office, make_staff):
     # given
+    office_manager = make_staff("om", Role.OFFICE_MANAGER, office=office)
     DealerFactory(office=office)
     login(page, office_manager)
     # when

@@ -356,6 +356,28 @@ def summary_for(*, office: Office, quarter: Quarter) -> NetworkSummary:
     return summary
 
 
+def announce_summary_drafts(*, summaries) -> int:
+    """Tell each office manager that his office's draft is ready; sent once per summary."""
+    drafts = {s.office_id: s for s in summaries if s.status == SummaryStatus.DRAFT}
+    managers = (
+        get_user_model()
+        .objects.filter(groups__name=Role.OFFICE_MANAGER, is_active=True, staff_profile__office_id__in=drafts)
+        .values_list("pk", "staff_profile__office_id")
+    )
+    users = get_user_model().objects.in_bulk([pk for pk, _office in managers])
+    sent = 0
+    for pk, office_id in managers:
+        summary = drafts[office_id]
+        sent += notify(
+            user=users[pk],
+            key=f"summary-drafted:{summary.pk}",
+            title=_("The network summary %(quarter)s is drafted: add your analysis and submit it")
+            % {"quarter": summary.quarter},
+            url=reverse("networks:summary", args=[summary.office.code, summary.quarter]),
+        )
+    return sent
+
+
 @transaction.atomic
 def save_summary(
     *, summary: NetworkSummary, analysis: str, problems: str, next_steps: str, submit: bool, by

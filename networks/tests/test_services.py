@@ -284,3 +284,25 @@ def test_a_visit_in_the_future_or_with_an_effect_outside_1_to_5_is_refused(offic
             dealer=dealer, visitor=business_manager, date=D(2026, 9, 16), purpose="巡访", effect=6
         )
     assert set(error.value.message_dict) == {"date", "effect"}
+
+
+@pytest.mark.django_db
+def test_the_quarterly_task_drafts_last_quarters_summaries_and_tells_office_managers_once(
+    office, other_office, office_manager
+):
+    from networks.tasks import draft_network_summaries_task
+
+    # given
+    with time_machine.travel("2026-10-01 06:00 +0800", tick=False):
+        # when
+        assert draft_network_summaries_task.delay().get() == 2
+        draft_network_summaries_task.delay().get()
+    # then
+    assert set(NetworkSummary.objects.values_list("quarter", flat=True)) == {"2026Q3"}
+    assert Notification.objects.filter(user=office_manager).count() == 1
+
+
+def test_the_beat_schedule_drafts_summaries_on_the_first_day_of_each_quarter(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["draft-network-summaries"]
+    assert entry["task"] == "networks.tasks.draft_network_summaries_task"
+    assert entry["schedule"].month_of_year == {1, 4, 7, 10} and entry["schedule"].day_of_month == {1}

@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from dealers.models import Dealer, DealerStatus
@@ -385,3 +386,35 @@ def test_a_future_quarters_summary_does_not_exist(client, office, office_manager
     client.force_login(office_manager)
     assert client.get(reverse("networks:summary", args=["SH", "2027Q1"])).status_code == 404
     assert client.get(reverse("networks:summary", args=["SH", "nonsense"])).status_code == 404
+
+
+def test_the_customer_file_shows_the_dealers_visits_and_churn(
+    client, office, office_manager, business_manager
+):
+    # given
+    dealer = DealerFactory(office=office, business_manager=business_manager)
+    VisitFactory(dealer=dealer, visitor=business_manager, purpose="催收货款", findings="回款承诺月底")
+    Dealer.history.update(history_user=office_manager)
+    client.force_login(office_manager)
+    # when
+    content = client.get(dealer.get_absolute_url()).content.decode()
+    # then
+    assert "催收货款" in content and "回款承诺月底" in content
+    assert reverse("networks:churn_create", args=[dealer.code]) in content
+
+
+def test_visits_are_imported_in_the_browser_only_for_the_users_office(
+    client, office, other_office, office_manager, business_manager
+):
+    # given
+    DealerFactory(code="SH001", office=office)
+    DealerFactory(code="BJ001", office=other_office)
+    client.force_login(office_manager)
+    content = "dealer,date,visitor,purpose,effect\nSH001,2026-09-01,bm,巡访,4\nBJ001,2026-09-01,bm,巡访,4\n"
+    upload = SimpleUploadedFile("v.csv", content.encode("utf-8"), content_type="text/csv")
+    # when
+    response = client.post(reverse("networks:visit_import"), {"file": upload})
+    # then
+    assert response.status_code == 200
+    assert [line for line, _message in response.context["result"].errors] == [3]
+    assert not Visit.objects.exists()

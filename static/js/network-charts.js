@@ -30,7 +30,7 @@
         maintainAspectRatio: false,
         animation: false,
         interaction: { mode: "index", intersect: false },
-        scales: axes.indexOf("y1") >= 0 ? { y: { position: "left" }, y1: { position: "right", grid: { drawOnChartArea: false } } } : {}
+        scales: axes.indexOf("y1") >= 0 ? { y: { position: "left" }, y1: { position: "right", beginAtZero: true, grid: { drawOnChartArea: false } } } : {}
       }
     });
   });

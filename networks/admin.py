@@ -1,12 +1,26 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from import_export import fields, resources
+from import_export.widgets import ForeignKeyWidget
 
-from dealers.admin import ScopedAdmin
+from dealers.admin import ScopedAdmin, ScopedImportExportAdmin
+from dealers.models import Dealer
 
 from .models import ChurnReport, NetworkSummary, OfficeAudit, Visit
 
 
+class VisitResource(resources.ModelResource):
+    dealer = fields.Field("dealer", "dealer", ForeignKeyWidget(Dealer, "code"))
+    visitor = fields.Field("visitor", "visitor", ForeignKeyWidget(get_user_model(), "username"))
+
+    class Meta:
+        model = Visit
+        fields = ["id", "dealer", "date", "visitor", "purpose", "effect", "findings", "follow_up"]
+
+
 @admin.register(Visit)
-class VisitAdmin(ScopedAdmin):
+class VisitAdmin(ScopedImportExportAdmin):
+    resource_classes = [VisitResource]
     list_display = ["date", "dealer", "visitor", "purpose", "effect"]
     list_select_related = ["dealer", "visitor"]
     list_filter = ["effect", "dealer__office"]

@@ -75,6 +75,14 @@ def compute_metrics(*, quarter: Quarter, office_ids=None) -> dict[int, rules.Net
     return {office_id: rules.office_metrics(quarter, facts) for office_id, facts in facts_by_office.items()}
 
 
+def metrics_table(*, quarter: Quarter, offices) -> tuple[list[str], list[list]]:
+    """The export of DESIGN §6.2: `quarter, office`, then §5's metrics, one row per office by code."""
+    offices = list(offices.order_by("code"))
+    metrics = compute_metrics(quarter=quarter, office_ids=[o.pk for o in offices])
+    rows = [[str(quarter), office.code, *metrics[office.pk].values()] for office in offices]
+    return ["quarter", "office", *rules.METRIC_NAMES], rows
+
+
 def abc_movements(*, office_ids, quarter: Quarter) -> dict[int, list[dict]]:
     """The dealers whose class changed in `quarter`, per office id; empty without grades.
 

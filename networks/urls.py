@@ -14,6 +14,7 @@ urlpatterns = [
     path("network/dealers/<str:code>/churn/", views.churn_create, name="churn_create"),
     path("network/metrics/", views.office_metrics, name="office_metrics"),
     path("network/company/", views.company_metrics, name="company_metrics"),
+    path("network/metrics/export/", views.metrics_export, name="metrics_export"),
     path("network/audits/", views.audit_list, name="audits"),
     path("network/audits/new/", views.audit_create, name="audit_create"),
     path("network/audits/<int:pk>/", views.audit_detail, name="audit"),

@@ -418,3 +418,22 @@ def test_visits_are_imported_in_the_browser_only_for_the_users_office(
     assert response.status_code == 200
     assert [line for line, _message in response.context["result"].errors] == [3]
     assert not Visit.objects.exists()
+
+
+def test_the_metrics_export_holds_only_the_offices_the_user_sees(
+    client, office, other_office, office_manager
+):
+    client.force_login(office_manager)
+    response = client.get(reverse("networks:metrics_export") + "?quarter=2026Q3")
+    lines = response.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("quarter,office,active_end,active_prev")
+    assert [line.split(",")[1] for line in lines[1:]] == ["SH"]
+
+
+def test_the_admin_lists_network_records(admin_client, office, business_manager):
+    VisitFactory(dealer__office=office, visitor=business_manager)
+    ChurnReportFactory(dealer__office=office)
+    services.summary_for(office=office, quarter=Q3)
+    for model in ["visit", "churnreport", "officeaudit", "networksummary"]:
+        assert admin_client.get(f"/admin/networks/{model}/").status_code == 200, model
+    assert admin_client.get("/admin/networks/visit/export/").status_code == 200

@@ -1,8 +1,7 @@
 from dealers.models import Office
 from evalsys.commands import ExportCommand
 from evalsys.periods import Quarter
-from networks.rules import METRIC_NAMES
-from networks.services import compute_metrics
+from networks.services import metrics_table
 
 
 class Command(ExportCommand):
@@ -13,9 +12,4 @@ class Command(ExportCommand):
         return Quarter.parse(text)
 
     def table(self, period):
-        metrics = compute_metrics(quarter=period)
-        codes = dict(Office.objects.values_list("pk", "code"))
-        rows = sorted(
-            ([str(period), codes[pk], *m.values()] for pk, m in metrics.items()), key=lambda r: r[1]
-        )
-        return ["quarter", "office", *METRIC_NAMES], rows
+        return metrics_table(quarter=period, offices=Office.objects.all())

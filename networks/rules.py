@@ -116,30 +116,53 @@ def key_customers(dealers: Iterable[DealerFacts], limit: int = KEY_CUSTOMER_COUN
 
 
 def office_metrics(quarter: Quarter, dealers: Sequence[DealerFacts]) -> NetworkMetrics:
-    """§5's metrics of one office for `quarter` from all of the office's dealers.
+    """§5's metrics of one office for `quarter`, dealer by dealer: the definition.
 
     `dealers` holds every dealer of the office (also churned ones); sales and
     visits are those of `quarter` (and of the previous quarter and the same
-    quarter a year before for the sales).
+    quarter a year before for the sales). The services count the same in SQL
+    (`services.compute_metrics`) and are tested against this function.
     """
     end = quarter.end
-    prev_end = quarter.previous().end
-    year_before_end = quarter.year_before().end
     at_end = [d for d in dealers if in_network(d.joined, d.churned_on, end)]
-    active_end = len(at_end)
-    active_prev = sum(1 for d in dealers if in_network(d.joined, d.churned_on, prev_end))
-    active_year_before = sum(1 for d in dealers if in_network(d.joined, d.churned_on, year_before_end))
-    new = sum(1 for d in dealers if quarter.start <= d.joined <= end)
-    churned = sum(1 for d in dealers if d.churned_on and quarter.start <= d.churned_on <= end)
+    return network_metrics(
+        active_end=len(at_end),
+        active_prev=sum(1 for d in dealers if in_network(d.joined, d.churned_on, quarter.previous().end)),
+        active_year_before=sum(
+            1 for d in dealers if in_network(d.joined, d.churned_on, quarter.year_before().end)
+        ),
+        new=sum(1 for d in dealers if quarter.start <= d.joined <= end),
+        churned=sum(1 for d in dealers if d.churned_on and quarter.start <= d.churned_on <= end),
+        candidates=at_end,
+        visits=sum(d.visits for d in dealers),
+        effect_total=sum(d.effect_total for d in dealers),
+        visited=sum(1 for d in at_end if d.visits),
+    )
 
-    key = key_customers(at_end)
+
+def network_metrics(
+    *,
+    active_end: int,
+    active_prev: int,
+    active_year_before: int,
+    new: int,
+    churned: int,
+    candidates: Iterable[DealerFacts],
+    visits: int,
+    effect_total: int,
+    visited: int,
+) -> NetworkMetrics:
+    """The metrics from the office's counts, its key-customer candidates and its visit totals.
+
+    `candidates` are dealers in the network at quarter end, at least the 20
+    best-selling of them; `visits` and `effect_total` cover the quarter's visits
+    to all of the office's dealers; `visited` counts the dealers in the network at
+    quarter end with at least one of those visits.
+    """
+    key = key_customers(candidates)
     key_sales = sum((d.sales for d in key), ZERO)
     key_sales_prev = sum((d.sales_prev for d in key), ZERO)
     key_sales_year_before = sum((d.sales_year_before for d in key), ZERO)
-
-    visits = sum(d.visits for d in dealers)
-    effect_total = sum(d.effect_total for d in dealers)
-    visited = sum(1 for d in at_end if d.visits)
     return NetworkMetrics(
         active_end=active_end,
         active_prev=active_prev,

@@ -6,13 +6,14 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, DecimalField, F, FilteredRelation, Q, Sum, Value, Window
+from django.db.models.functions import Coalesce, RowNumber
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from dealers.models import Dealer, DealerStatus, MonthlySales, Office
+from dealers.models import Dealer, DealerStatus, Office, in_network_q
 from dealers.notifications import notify
 from dealers.roles import Role
 from evalsys.periods import Quarter
@@ -26,53 +27,95 @@ from .models import ChurnReason, ChurnReport, NetworkSummary, OfficeAudit, Summa
 def compute_metrics(*, quarter: Quarter, office_ids=None) -> dict[int, rules.NetworkMetrics]:
     """§5's metrics of every office (or of `office_ids`) for `quarter`, keyed by office id.
 
-    Four queries whatever the number of offices and dealers: offices, dealers,
-    their sales summed per dealer and quarter, their visits counted per dealer.
+    Four queries whatever the number of offices and dealers: the offices; their
+    dealers counted per office; the quarter's visits counted per office; and the
+    key-customer candidates, ranked per office by a window function so that only
+    the top 20 of each office leave the database.
     """
     prev, year_before = quarter.previous(), quarter.year_before()
-    offices = Office.objects.order_by("code")
-    dealers = Dealer.objects.filter(joined__lte=quarter.end)
+    offices = Office.objects.all()
     if office_ids is not None:
         offices = offices.filter(pk__in=office_ids)
-        dealers = dealers.filter(office_id__in=office_ids)
-    office_list = list(offices.values_list("pk", flat=True))
-    dealer_rows = list(dealers.values_list("pk", "office_id", "code", "joined", "churned_on"))
+    office_list = list(offices.order_by("code").values_list("pk", flat=True))
+    dealers = Dealer.objects.filter(office_id__in=office_list)
 
-    months = {"sales": quarter.months, "sales_prev": prev.months, "sales_year_before": year_before.months}
-    sales = MonthlySales.objects.filter(
-        dealer__in=dealers, month__in=[m for ms in months.values() for m in ms]
-    ).values("dealer_id")
-    sales = {
-        row["dealer_id"]: row
-        for row in sales.annotate(
-            **{name: Sum("amount", filter=Q(month__in=ms)) for name, ms in months.items()}
-        ).order_by()
+    counts = {
+        row["office_id"]: row
+        for row in dealers.values("office_id")
+        .annotate(
+            active_end=Count("pk", filter=in_network_q(quarter.end)),
+            active_prev=Count("pk", filter=in_network_q(prev.end)),
+            active_year_before=Count("pk", filter=in_network_q(year_before.end)),
+            new=Count("pk", filter=Q(joined__range=(quarter.start, quarter.end))),
+            churned=Count("pk", filter=Q(churned_on__range=(quarter.start, quarter.end))),
+        )
+        .order_by()
     }
     visits = {
-        row["dealer_id"]: row
-        for row in Visit.objects.filter(dealer__in=dealers, date__range=(quarter.start, quarter.end))
-        .values("dealer_id")
-        .annotate(visits=Count("pk"), effect_total=Sum("effect"))
+        row["dealer__office_id"]: row
+        for row in Visit.objects.filter(
+            dealer__office_id__in=office_list, date__range=(quarter.start, quarter.end)
+        )
+        .values("dealer__office_id")
+        .annotate(
+            visits=Count("pk"),
+            effect_total=Sum("effect"),
+            visited=Count("dealer_id", distinct=True, filter=in_network_q(quarter.end, "dealer__")),
+        )
         .order_by()
     }
 
-    facts_by_office = {office_id: [] for office_id in office_list}
-    for pk, office_id, code, joined, churned_on in dealer_rows:
-        sold = sales.get(pk, {})
-        visited = visits.get(pk, {})
-        facts_by_office.setdefault(office_id, []).append(
-            rules.DealerFacts(
-                code=code,
-                joined=joined,
-                churned_on=churned_on,
-                sales=sold.get("sales") or rules.ZERO,
-                sales_prev=sold.get("sales_prev") or rules.ZERO,
-                sales_year_before=sold.get("sales_year_before") or rules.ZERO,
-                visits=visited.get("visits", 0),
-                effect_total=visited.get("effect_total") or 0,
+    def sales_in(months):
+        return Coalesce(
+            Sum("window_sales__amount", filter=Q(window_sales__month__in=months)),
+            Value(rules.ZERO),
+            output_field=DecimalField(max_digits=16, decimal_places=2),
+        )
+
+    candidates = (
+        dealers.filter(in_network_q(quarter.end))
+        .annotate(
+            window_sales=FilteredRelation(
+                "sales", condition=Q(sales__month__in=quarter.months + prev.months + year_before.months)
             )
         )
-    return {office_id: rules.office_metrics(quarter, facts) for office_id, facts in facts_by_office.items()}
+        .annotate(
+            sales_now=sales_in(quarter.months),
+            sales_prev=sales_in(prev.months),
+            sales_year_before=sales_in(year_before.months),
+        )
+        .annotate(
+            rank=Window(
+                RowNumber(), partition_by=F("office_id"), order_by=[F("sales_now").desc(), F("code").asc()]
+            )
+        )
+        .filter(rank__lte=rules.KEY_CUSTOMER_COUNT)
+        .values_list(
+            "office_id", "code", "joined", "churned_on", "sales_now", "sales_prev", "sales_year_before"
+        )
+    )
+    key_by_office = {}
+    for office_id, code, joined, churned_on, sales, sales_prev, sales_year_before in candidates:
+        key_by_office.setdefault(office_id, []).append(
+            rules.DealerFacts(code, joined, churned_on, sales, sales_prev, sales_year_before)
+        )
+
+    metrics = {}
+    for office_id in office_list:
+        count = counts.get(office_id, {})
+        visit = visits.get(office_id, {})
+        metrics[office_id] = rules.network_metrics(
+            active_end=count.get("active_end", 0),
+            active_prev=count.get("active_prev", 0),
+            active_year_before=count.get("active_year_before", 0),
+            new=count.get("new", 0),
+            churned=count.get("churned", 0),
+            candidates=key_by_office.get(office_id, []),
+            visits=visit.get("visits", 0),
+            effect_total=visit.get("effect_total") or 0,
+            visited=visit.get("visited", 0),
+        )
+    return metrics
 
 
 def metrics_table(*, quarter: Quarter, offices) -> tuple[list[str], list[list]]:

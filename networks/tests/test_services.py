@@ -1,4 +1,5 @@
 import datetime
+import random
 from decimal import Decimal
 
 import pytest
@@ -8,7 +9,7 @@ from django.core.exceptions import ValidationError
 from dealers.models import DealerStatus, Notification
 from dealers.tests.factories import DealerFactory, OfficeFactory, SalesFactory
 from evalsys.periods import Quarter
-from networks import services
+from networks import rules, services
 from networks.models import ChurnReason, NetworkSummary, SummaryStatus, Verification
 from networks.tests.factories import ChurnReportFactory, VisitFactory
 
@@ -306,3 +307,69 @@ def test_the_beat_schedule_drafts_summaries_on_the_first_day_of_each_quarter(set
     entry = settings.CELERY_BEAT_SCHEDULE["draft-network-summaries"]
     assert entry["task"] == "networks.tasks.draft_network_summaries_task"
     assert entry["schedule"].month_of_year == {1, 4, 7, 10} and entry["schedule"].day_of_month == {1}
+
+
+@pytest.mark.django_db
+def test_sql_metrics_agree_with_the_dealer_by_dealer_definition_on_a_random_network(business_manager):
+    # given: three offices of random dealers, sales and visits around 2026Q3
+    rng = random.Random(7)
+    days = [D(2024, 1, 1) + datetime.timedelta(days=n) for n in range(0, 1100, 9)]
+    facts = {}
+    for office in [OfficeFactory(code=c) for c in ("X1", "X2", "X3")]:
+        facts[office.pk] = []
+        for n in range(rng.randint(15, 30)):
+            joined = rng.choice(days)
+            churned_on = rng.choice([None, None, *[d for d in days if d > joined]])
+            dealer = DealerFactory(
+                office=office,
+                code=f"{office.code}-{n:02d}",
+                joined=joined,
+                status="churned" if churned_on else "active",
+                churned_on=churned_on,
+            )
+            sales = {}
+            for quarter in (Q3, Q3.previous(), Q3.year_before()):
+                for month in quarter.months:
+                    if rng.random() < 0.6:
+                        amount = M(rng.choice([0, 100, 250, 250, 999, 1000]))
+                        SalesFactory(dealer=dealer, month=month, amount=amount)
+                        sales[quarter] = sales.get(quarter, M(0)) + amount
+            effects = [rng.randint(1, 5) for _ in range(rng.choice([0, 0, 1, 2]))]
+            for effect in effects:
+                VisitFactory(dealer=dealer, visitor=business_manager, effect=effect, date=D(2026, 8, 1))
+            facts[office.pk].append(
+                rules.DealerFacts(
+                    dealer.code,
+                    joined,
+                    churned_on,
+                    sales.get(Q3, M(0)),
+                    sales.get(Q3.previous(), M(0)),
+                    sales.get(Q3.year_before(), M(0)),
+                    visits=len(effects),
+                    effect_total=sum(effects),
+                )
+            )
+    # when
+    computed = services.compute_metrics(quarter=Q3, office_ids=list(facts))
+    # then
+    for office_id, dealers in facts.items():
+        assert computed[office_id] == rules.office_metrics(Q3, dealers)
+
+
+@pytest.mark.django_db
+def test_sql_key_customers_break_ties_at_the_20th_place_by_code(office):
+    # given: 19 clear leaders, three dealers tied for 20th place, one churned big seller
+    for n in range(19):
+        SalesFactory(
+            dealer=DealerFactory(office=office, code=f"L{n:02d}"), month=D(2026, 8, 1), amount=M(1000 + n)
+        )
+    for code in ("T3", "T1", "T2"):
+        SalesFactory(dealer=DealerFactory(office=office, code=code), month=D(2026, 8, 1), amount=M(100))
+    gone = DealerFactory(office=office, code="A0", status="churned", churned_on=D(2026, 9, 1))
+    SalesFactory(dealer=gone, month=D(2026, 8, 1), amount=M(99999))
+    # when
+    metrics = services.compute_metrics(quarter=Q3)[office.pk]
+    # then
+    assert len(metrics.key_customers) == 20
+    assert metrics.key_customers[-1] == "T1" and "A0" not in metrics.key_customers
+    assert metrics.key_sales == M(sum(1000 + n for n in range(19)) + 100)

@@ -437,3 +437,20 @@ def test_the_admin_lists_network_records(admin_client, office, business_manager)
     for model in ["visit", "churnreport", "officeaudit", "networksummary"]:
         assert admin_client.get(f"/admin/networks/{model}/").status_code == 200, model
     assert admin_client.get("/admin/networks/visit/export/").status_code == 200
+
+
+def test_a_business_manager_cannot_report_churn_of_a_colleagues_dealer(
+    client, office, make_staff, business_manager
+):
+    colleague = make_staff("bm2", Role.BUSINESS_MANAGER, office=office)
+    dealer = DealerFactory(office=office, business_manager=colleague)
+    client.force_login(business_manager)
+    url = reverse("networks:churn_create", args=[dealer.code])
+    assert client.get(url).status_code == 404
+    response = client.post(
+        url,
+        {"churned_on": "2026-09-01", "reason": "closed", "narrative": "歇业", "last_sales_month": "2026-08"},
+    )
+    assert response.status_code == 404
+    dealer.refresh_from_db()
+    assert dealer.status == DealerStatus.ACTIVE

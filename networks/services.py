@@ -485,4 +485,15 @@ def comment_summary(*, summary: NetworkSummary, comment: str, by) -> NetworkSumm
     summary.commented_at = timezone.now()
     summary._history_user = by
     summary.save(update_fields=["planning_comment", "commented_by", "commented_at"])
+    if summary.submitted_by_id:
+        transaction.on_commit(
+            lambda: notify(
+                user=summary.submitted_by,
+                key=f"summary-commented:{summary.pk}:{summary.commented_at.isoformat()}",
+                title=_("Sales planning commented on the network summary %(quarter)s")
+                % {"quarter": summary.quarter},
+                body=summary.planning_comment,
+                url=reverse("networks:summary", args=[summary.office.code, summary.quarter]),
+            )
+        )
     return summary

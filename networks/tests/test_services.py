@@ -267,6 +267,9 @@ def test_submitting_needs_every_text_and_freezes_the_summary(
         services.save_summary(
             summary=summary, analysis="a", problems="b", next_steps="c", submit=False, by=office_manager
         )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.comment_summary(summary=summary, comment="请落实", by=planner)
+    assert Notification.objects.filter(user=office_manager, body="请落实").count() == 1
 
 
 @pytest.mark.django_db

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
-from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -196,6 +195,11 @@ if TARGET_HEADS_UP_DAYS:
         "task": "dealers.tasks.send_target_reminders_task",
         "schedule": crontab(minute=0, hour=9, day_of_month=TARGET_REMINDER_DAY - TARGET_HEADS_UP_DAYS),
     }
+# Every office's network summary of the quarter just ended is drafted (DESIGN.md §5).
+CELERY_BEAT_SCHEDULE["draft-network-summaries"] = {
+    "task": "networks.tasks.draft_network_summaries_task",
+    "schedule": crontab(minute=0, hour=6, day_of_month=1, month_of_year="1,4,7,10"),
+}
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 8 * 3600)
@@ -217,15 +221,4 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-}
-
-# Names used in navigation and messages.
-SITE_TITLE = _("Dealer evaluation system")
-
-# networks: draft every office's network summary of the quarter just ended (DESIGN §5).
-from celery.schedules import crontab  # noqa: E402
-
-CELERY_BEAT_SCHEDULE["draft-network-summaries"] = {
-    "task": "networks.tasks.draft_network_summaries_task",
-    "schedule": crontab(minute=0, hour=6, day_of_month=1, month_of_year="1,4,7,10"),
 }

@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
@@ -11,6 +12,22 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from .models import AnnualAgreement, Dealer, MonthlySales, MonthlyTarget, Notification, Office, StaffProfile
 from .roles import Role, office_id_of, sees_all_offices
+from .models import (
+    AnnualAgreement,
+    Dealer,
+    MonthlySales,
+    MonthlyTarget,
+    Notification,
+    Office,
+    PointsEntry,
+    PointsTier,
+    QuarterNote,
+    ReminderLog,
+    StaffProfile,
+    TargetVersion,
+)
+from .rules import Tier, tiers_problems
+from .targets import adjust_points
 
 
 class ScopedAdmin(SimpleHistoryAdmin):
@@ -198,3 +215,129 @@ class NotificationAdmin(admin.ModelAdmin):
 
 admin.site.site_header = _("Dealer evaluation system")
 admin.site.site_title = _("Dealer evaluation system")
+
+
+class PointsTierForm(forms.ModelForm):
+    class Meta:
+        model = PointsTier
+        fields = ["threshold", "rate"]
+
+    def clean(self):
+        cleaned = super().clean()
+        threshold, rate = cleaned.get("threshold"), cleaned.get("rate")
+        if threshold is None or rate is None:
+            return cleaned
+        others = PointsTier.objects.exclude(pk=self.instance.pk)
+        tiers = [Tier(t.threshold, t.rate) for t in others] + [Tier(threshold, rate)]
+        messages = {
+            "negative rate": _("A rate cannot be negative."),
+            "negative threshold": _("An attainment threshold cannot be negative."),
+            "duplicate threshold": _("Another tier already starts at this attainment."),
+            "rate falls as attainment rises": _(
+                "Tiers must be ordered: a higher attainment threshold cannot have a lower rate."
+            ),
+        }
+        problems = tiers_problems(tiers)
+        if problems:
+            raise forms.ValidationError([messages[p] for p in problems])
+        return cleaned
+
+
+@admin.register(PointsTier)
+class PointsTierAdmin(SimpleHistoryAdmin):
+    form = PointsTierForm
+    list_display = ["threshold", "rate"]
+
+
+class PointsAdjustmentForm(forms.ModelForm):
+    class Meta:
+        model = PointsEntry
+        fields = ["dealer", "month", "points", "reason"]
+
+    def clean_month(self):
+        return self.cleaned_data["month"].replace(day=1)
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError(_("A points adjustment needs a reason."))
+        return reason
+
+
+@admin.register(PointsEntry)
+class PointsEntryAdmin(ScopedAdmin):
+    """The ledger: adjustments are added here with a reason; no entry is edited or deleted."""
+
+    form = PointsAdjustmentForm
+    list_display = ["dealer", "month", "kind", "points", "reason", "created_by", "created_at"]
+    list_filter = ["kind", "month"]
+    list_select_related = ["dealer", "created_by"]
+    search_fields = ["dealer__code", "dealer__name", "reason"]
+    raw_id_fields = ["dealer"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        entry = adjust_points(
+            dealer=obj.dealer, month=obj.month, points=obj.points, reason=obj.reason, user=request.user
+        )
+        obj.pk, obj.kind, obj.created_by, obj.created_at = (
+            entry.pk,
+            entry.kind,
+            entry.created_by,
+            entry.created_at,
+        )
+
+    def history_view(self, request, object_id, extra_context=None):
+        # The ledger keeps no simple-history: each entry records its own author and time.
+        return admin.ModelAdmin.history_view(self, request, object_id, extra_context)
+
+
+@admin.register(QuarterNote)
+class QuarterNoteAdmin(ScopedAdmin):
+    list_display = ["dealer", "quarter", "updated_by", "updated_at"]
+    list_select_related = ["dealer", "updated_by"]
+    search_fields = ["dealer__code", "dealer__name"]
+    list_filter = ["quarter"]
+    raw_id_fields = ["dealer"]
+    readonly_fields = ["updated_by"]
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(TargetVersion)
+class TargetVersionAdmin(ScopedAdmin):
+    list_display = ["target", "version", "step", "amount", "late", "recorded_by", "recorded_at"]
+    list_select_related = ["target__dealer", "recorded_by"]
+    list_filter = ["step", "late"]
+    search_fields = ["target__dealer__code"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def history_view(self, request, object_id, extra_context=None):
+        return admin.ModelAdmin.history_view(self, request, object_id, extra_context)
+
+
+@admin.register(ReminderLog)
+class ReminderLogAdmin(admin.ModelAdmin):
+    list_display = ["user", "month", "kind", "audience", "dealer_count", "sent_at"]
+    list_filter = ["kind", "audience", "month"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -272,3 +272,179 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class TargetStep(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed")
+    COUNTERED = "countered", _("Counter-proposal")
+    AGREED = "agreed", _("Agreed")
+    IMPORTED = "imported", _("Imported")
+
+
+class TargetVersionQuerySet(ScopedQuerySet):
+    office_field = "target__dealer__office"
+
+
+class TargetVersion(models.Model):
+    """One step of a monthly target's negotiation; every step is kept."""
+
+    target = models.ForeignKey(
+        MonthlyTarget, on_delete=models.CASCADE, related_name="versions", verbose_name=_("monthly target")
+    )
+    version = models.PositiveIntegerField(_("version"))
+    step = models.CharField(_("step"), max_length=20, choices=TargetStep.choices)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    late = models.BooleanField(_("late"), default=False)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    objects = TargetVersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["target", "version"]
+        verbose_name = _("target version")
+        verbose_name_plural = _("target versions")
+        constraints = [
+            models.UniqueConstraint(fields=["target", "version"], name="one_target_version_number")
+        ]
+
+    def __str__(self):
+        return f"{self.target} v{self.version} {self.step}"
+
+
+class PointsTier(models.Model):
+    """From `threshold` percent attainment (inclusive) upwards, `rate` points per 1000 yuan of sales."""
+
+    threshold = models.DecimalField(_("attainment from (%)"), max_digits=7, decimal_places=2, unique=True)
+    rate = models.DecimalField(_("points per 1000 yuan"), max_digits=7, decimal_places=3)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-threshold"]
+        verbose_name = _("points tier")
+        verbose_name_plural = _("points tiers")
+
+    def __str__(self):
+        return f"≥ {self.threshold} % → {self.rate}"
+
+
+class PointsEntryKind(models.TextChoices):
+    EARNED = "earned", _("Earned")
+    ADJUSTMENT = "adjustment", _("Adjustment")
+
+
+class PointsEntry(models.Model):
+    """The points ledger: one earned entry per dealer and month, any number of adjustments."""
+
+    dealer = models.ForeignKey(
+        Dealer, on_delete=models.CASCADE, related_name="points_entries", verbose_name=_("dealer")
+    )
+    month = models.DateField(_("month"))
+    kind = models.CharField(_("kind"), max_length=20, choices=PointsEntryKind.choices)
+    points = models.DecimalField(_("points"), max_digits=14, decimal_places=2)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("entered by"),
+    )
+    created_at = models.DateTimeField(_("entered at"), auto_now_add=True)
+
+    # No simple-history here: the ledger is append-only (who and when are on each entry)
+    # and earned entries are recomputed set-wise from the sales and targets, which keep history.
+    objects = DealerScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["dealer__code", "month", "id"]
+        verbose_name = _("points entry")
+        verbose_name_plural = _("points ledger")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dealer", "month"],
+                condition=Q(kind="earned"),
+                name="one_earned_points_entry_per_month",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="earned") | ~Q(reason=""), name="points_adjustment_has_reason"
+            ),
+        ]
+        indexes = [models.Index(fields=["month", "kind"])]
+
+    def __str__(self):
+        return f"{self.dealer.code} {self.month:%Y-%m} {self.points}"
+
+
+class QuarterNote(models.Model):
+    """The business manager's quarterly notes on a dealer (regulation 4.2 (2))."""
+
+    dealer = models.ForeignKey(
+        Dealer, on_delete=models.CASCADE, related_name="quarter_notes", verbose_name=_("dealer")
+    )
+    quarter = models.CharField(_("quarter"), max_length=6)
+    potential = models.TextField(_("potential"), blank=True)
+    obstacles = models.TextField(_("obstacles"), blank=True)
+    capability = models.TextField(_("capability"), blank=True)
+    effort = models.TextField(_("effort"), blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("updated by"),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = DealerScopedQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["dealer__code", "-quarter"]
+        verbose_name = _("quarterly note")
+        verbose_name_plural = _("quarterly notes")
+        constraints = [
+            models.UniqueConstraint(fields=["dealer", "quarter"], name="one_note_per_dealer_quarter")
+        ]
+
+    def __str__(self):
+        return f"{self.dealer.code} {self.quarter}"
+
+
+class ReminderKind(models.TextChoices):
+    HEADS_UP = "heads_up", _("Heads-up")
+    DEADLINE = "deadline", _("Deadline day")
+
+
+class ReminderLog(models.Model):
+    """A target reminder claimed for one person, month, kind and audience: sent at most once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField(_("target month"))
+    kind = models.CharField(_("kind"), max_length=20, choices=ReminderKind.choices)
+    audience = models.CharField(_("audience"), max_length=30)
+    dealer_count = models.PositiveIntegerField(_("dealers listed"), default=0)
+    sent_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-sent_at"]
+        verbose_name = _("target reminder")
+        verbose_name_plural = _("target reminders")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "month", "kind", "audience"], name="one_target_reminder_per_person_month_kind"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user} {self.month:%Y-%m} {self.kind}"

@@ -25,10 +25,15 @@ from .roles import Role, office_id_of, roles_of, sees_all_offices
 # when it has nothing to show for this user. Later features add their own.
 DASHBOARD_PANELS = [
     "dealers.panels.dealer_counts",
+    "dealers.target_panels.targets_panel",
 ]
 CUSTOMER_FILE_SECTIONS = [
     "dealers.panels.master_data",
     "dealers.panels.dealer_history",
+    "dealers.target_panels.agreement_section",
+    "dealers.target_panels.trend_section",
+    "dealers.target_panels.points_section",
+    "dealers.target_panels.notes_section",
 ]
 
 IMPORT_ROLES = (Role.STATISTICIAN, Role.SALES_PLANNING)

@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -148,6 +149,8 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "evalsys <evalsys@localhost>")
+# Where users reach the app; links in e-mails start with it.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 
 # Without REDIS_URL, tasks run in-process (development, demo); with it, on Celery workers.
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -163,6 +166,26 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "evalsys")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {}
+
+# Monthly targets (DESIGN.md §4): agreed on time up to this day of the month before;
+# the reminder job runs on that day at 09:00 and sends a heads-up this many days before.
+TARGET_REMINDER_DAY = envint("TARGET_REMINDER_DAY", 25)
+TARGET_HEADS_UP_DAYS = envint("TARGET_HEADS_UP_DAYS", 5)
+if not 1 <= TARGET_REMINDER_DAY <= 28 or not 0 <= TARGET_HEADS_UP_DAYS < TARGET_REMINDER_DAY:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "TARGET_REMINDER_DAY must be 1-28 and TARGET_HEADS_UP_DAYS smaller than it (0 for no heads-up)."
+    )
+CELERY_BEAT_SCHEDULE["target-reminders-deadline"] = {
+    "task": "dealers.tasks.send_target_reminders_task",
+    "schedule": crontab(minute=0, hour=9, day_of_month=TARGET_REMINDER_DAY),
+}
+if TARGET_HEADS_UP_DAYS:
+    CELERY_BEAT_SCHEDULE["target-reminders-heads-up"] = {
+        "task": "dealers.tasks.send_target_reminders_task",
+        "schedule": crontab(minute=0, hour=9, day_of_month=TARGET_REMINDER_DAY - TARGET_HEADS_UP_DAYS),
+    }
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 8 * 3600)

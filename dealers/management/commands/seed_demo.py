@@ -6,7 +6,9 @@ from dealers.demo import DEMO_PASSWORD, seed_master_data
 
 # Each app's demo data, in dependency order; every seeder is idempotent and
 # takes keyword arguments `stdout` and `today`.
-DEMO_SEEDERS = []
+DEMO_SEEDERS = [
+    "dealers.demo_targets.seed_targets",
+]
 
 
 class Command(BaseCommand):

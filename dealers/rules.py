@@ -1,0 +1,149 @@
+"""The rules of DESIGN.md §4 as pure functions: values in, values out, no database.
+
+Months are the dates of their first days. Money, percentages and points are
+`Decimal`, two places, rounded half-up.
+"""
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from evalsys.periods import add_months
+
+TWO_PLACES = Decimal("0.01")
+HUNDRED = Decimal(100)
+THOUSAND = Decimal(1000)
+DEFAULT_DEADLINE_DAY = 25
+
+
+def quantize(value: Decimal) -> Decimal:
+    return value.quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
+
+
+# Deadline ------------------------------------------------------------------
+
+
+def target_deadline(month: datetime.date, deadline_day: int = DEFAULT_DEADLINE_DAY) -> datetime.date:
+    """The last day on which `month`'s target is agreed on time: the deadline day of the month before."""
+    return add_months(month.replace(day=1), -1).replace(day=deadline_day)
+
+
+def is_late(month: datetime.date, agreed_on: datetime.date, deadline_day: int = DEFAULT_DEADLINE_DAY) -> bool:
+    """A target agreed after the deadline day of the month before is late; on the day itself it is not."""
+    return agreed_on > target_deadline(month, deadline_day)
+
+
+# Attainment ----------------------------------------------------------------
+
+
+def exact_attainment(actual: Decimal | None, target: Decimal | None) -> Decimal | None:
+    """100 × actual / target, unrounded; None without an actual or a positive target."""
+    if actual is None or target is None or target <= 0:
+        return None
+    return HUNDRED * actual / target
+
+
+def attainment(actual: Decimal | None, target: Decimal | None) -> Decimal | None:
+    """Attainment in percent as shown: two places, half-up."""
+    exact = exact_attainment(actual, target)
+    return None if exact is None else quantize(exact)
+
+
+# Points --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tier:
+    """From `threshold` percent attainment (inclusive) upwards, `rate` points per 1000 yuan."""
+
+    threshold: Decimal
+    rate: Decimal
+
+
+DEFAULT_TIERS = (
+    Tier(Decimal("100"), Decimal("1.0")),
+    Tier(Decimal("90"), Decimal("0.5")),
+    Tier(Decimal("0"), Decimal("0")),
+)
+
+
+def points_rate(exact: Decimal | None, tiers: Sequence[Tier]) -> Decimal:
+    """The rate of the highest tier whose threshold the unrounded attainment reaches; 0 when none."""
+    if exact is None:
+        return Decimal(0)
+    reached = [tier for tier in tiers if exact >= tier.threshold]
+    if not reached:
+        return Decimal(0)
+    return max(reached, key=lambda tier: tier.threshold).rate
+
+
+def month_points(actual: Decimal | None, target: Decimal | None, tiers: Sequence[Tier]) -> Decimal:
+    """rate × actual / 1000, two places half-up; the rate is chosen on the unrounded attainment."""
+    if actual is None:
+        return Decimal("0.00")
+    rate = points_rate(exact_attainment(actual, target), tiers)
+    return quantize(rate * actual / THOUSAND)
+
+
+def tiers_problems(tiers: Sequence[Tier]) -> list[str]:
+    """What is wrong with a set of tiers (as English keys for the caller to translate)."""
+    problems = []
+    if any(tier.rate < 0 for tier in tiers):
+        problems.append("negative rate")
+    if any(tier.threshold < 0 for tier in tiers):
+        problems.append("negative threshold")
+    thresholds = [tier.threshold for tier in tiers]
+    if len(set(thresholds)) != len(thresholds):
+        problems.append("duplicate threshold")
+    ordered = sorted(tiers, key=lambda tier: tier.threshold)
+    if any(lower.rate > higher.rate for lower, higher in zip(ordered, ordered[1:], strict=False)):
+        problems.append("rate falls as attainment rises")
+    return problems
+
+
+# Trends --------------------------------------------------------------------
+
+
+def moving_average(values: Sequence[Decimal | None], window: int = 3) -> list[Decimal | None]:
+    """For each position, the mean of it and the `window - 1` values before; None unless all are known."""
+    averages = []
+    for index in range(len(values)):
+        span = values[max(0, index - window + 1) : index + 1]
+        if len(span) < window or any(v is None for v in span):
+            averages.append(None)
+        else:
+            averages.append(quantize(sum(span) / window))
+    return averages
+
+
+def yoy_growth(current: Decimal | None, year_before: Decimal | None) -> Decimal | None:
+    """Year-on-year growth in percent; None without both figures or with nothing a year before."""
+    if current is None or year_before is None or year_before <= 0:
+        return None
+    return quantize(HUNDRED * (current - year_before) / year_before)
+
+
+def attainment_streak(attainments: Sequence[Decimal | None]) -> int:
+    """How many of the latest months in a row (oldest first in the input) reached 100 %."""
+    streak = 0
+    for value in reversed(attainments):
+        if value is None or value < HUNDRED:
+            break
+        streak += 1
+    return streak
+
+
+# Reminders -----------------------------------------------------------------
+
+HEADS_UP = "heads_up"
+DEADLINE = "deadline"
+
+
+def reminder_kind(day: datetime.date, deadline_day: int, heads_up_days: int) -> str | None:
+    """Which target reminder is due on `day`: the deadline one, the heads-up one, or none."""
+    if day.day == deadline_day:
+        return DEADLINE
+    if heads_up_days and day.day == deadline_day - heads_up_days:
+        return HEADS_UP
+    return None

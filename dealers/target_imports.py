@@ -1,0 +1,305 @@
+"""Importers for annual agreements, agreed monthly targets and actual sales (DESIGN.md §6.2)."""
+
+from django.db import connection
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from evalsys.periods import format_month
+from evalsys.tabular import (
+    Column,
+    Importer,
+    duplicates_in_file,
+    parse_amount,
+    parse_date,
+    parse_int,
+    parse_month_cell,
+)
+
+from .bulk import insert_rows, narrowed
+from .models import (
+    AnnualAgreement,
+    Dealer,
+    MonthlySales,
+    MonthlyTarget,
+    TargetStatus,
+    TargetStep,
+    TargetVersion,
+)
+from .rules import is_late
+from .targets import deadline_day, recompute_points
+
+BATCH = 2000
+
+
+class DealerRowsImporter(Importer):
+    """Rows that name a dealer by code; with a `user`, only dealers of the offices he sees."""
+
+    def resolve_dealers(self, rows) -> dict[str, int]:
+        """Map each row's dealer code to the dealer id; unknown or foreign codes become row errors."""
+        codes = {r.values["dealer"] for r in rows}
+        known = {}
+        for code, pk, office_id in Dealer.objects.filter(code__in=codes).values_list(
+            "code", "id", "office_id"
+        ):
+            known[code] = (pk, office_id)
+        visible = None
+        if self.user is not None:
+            visible = set(
+                Dealer.objects.visible_to(self.user).filter(code__in=codes).values_list("id", flat=True)
+            )
+        ids = {}
+        for row in rows:
+            code = row.values["dealer"]
+            if code not in known:
+                row.errors.append(_("dealer: unknown dealer code %(code)s") % {"code": code})
+            elif visible is not None and known[code][0] not in visible:
+                row.errors.append(_("dealer: %(code)s belongs to another office") % {"code": code})
+            else:
+                ids[code] = known[code][0]
+        return ids
+
+
+class AgreementImporter(DealerRowsImporter):
+    title = gettext_lazy("Import annual agreements")
+    columns = (
+        Column("dealer", "经销商编码"),
+        Column("year", "年度", parse=parse_int),
+        Column("signed", "签订日期", parse=parse_date),
+        Column("annual_target", "年度目标", parse=parse_amount),
+    )
+
+    def check(self, rows):
+        duplicates_in_file(rows, lambda r: (r.values["dealer"], r.values["year"]), _("dealer and year"))
+        ids = self.resolve_dealers(rows)
+        existing = {
+            (a.dealer_id, a.year): a
+            for a in AnnualAgreement.objects.filter(
+                dealer_id__in=ids.values(), year__in={r.values["year"] for r in rows}
+            )
+        }
+        self._pending = []
+        for row in rows:
+            v = row.values
+            if not 2000 <= v["year"] <= 2100:
+                row.errors.append(_("year: not a year: %(value)s") % {"value": v["year"]})
+            if row.errors:
+                continue
+            dealer_id = ids[v["dealer"]]
+            agreement = existing.get((dealer_id, v["year"]))
+            if agreement is None:
+                row.action = "new"
+                agreement = AnnualAgreement(
+                    dealer_id=dealer_id,
+                    year=v["year"],
+                    signed_on=v["signed"],
+                    annual_target=v["annual_target"],
+                )
+            elif (agreement.signed_on, agreement.annual_target) != (v["signed"], v["annual_target"]):
+                row.action = "changed"
+                agreement.signed_on, agreement.annual_target = v["signed"], v["annual_target"]
+            else:
+                row.action = "unchanged"
+            self._pending.append((row, agreement))
+
+    def save(self, rows):
+        new = [a for r, a in self._pending if r.action == "new"]
+        changed = [a for r, a in self._pending if r.action == "changed"]
+        bulk_create_with_history(new, AnnualAgreement, batch_size=BATCH, default_user=self.user)
+        if changed:
+            bulk_update_with_history(
+                changed,
+                AnnualAgreement,
+                ["signed_on", "annual_target"],
+                batch_size=BATCH,
+                default_user=self.user,
+            )
+        return {"new": len(new), "changed": len(changed)}
+
+
+class TargetImporter(DealerRowsImporter):
+    """Agreed monthly targets, for migrating history; a month without an annual agreement is refused."""
+
+    title = gettext_lazy("Import agreed monthly targets")
+    columns = (
+        Column("dealer", "经销商编码"),
+        Column("month", "月份", parse=parse_month_cell),
+        Column("target", "目标", parse=parse_amount),
+    )
+
+    def check(self, rows):
+        duplicates_in_file(rows, lambda r: (r.values["dealer"], r.values["month"]), _("dealer and month"))
+        ids = self.resolve_dealers(rows)
+        months = {r.values["month"] for r in rows}
+        agreements = set(
+            AnnualAgreement.objects.filter(
+                dealer_id__in=ids.values(), year__in={m.year for m in months}
+            ).values_list("dealer_id", "year")
+        )
+        existing = {
+            (t.dealer_id, t.month): t
+            for t in MonthlyTarget.objects.filter(dealer_id__in=ids.values(), month__in=months)
+        }
+        self._pending = []
+        for row in rows:
+            v = row.values
+            if row.errors:
+                continue
+            dealer_id = ids[v["dealer"]]
+            if (dealer_id, v["month"].year) not in agreements:
+                row.errors.append(
+                    _("month: %(dealer)s has no annual agreement for %(year)s")
+                    % {"dealer": v["dealer"], "year": v["month"].year}
+                )
+                continue
+            if v["target"] <= 0:
+                row.errors.append(_("target: must be greater than zero"))
+                continue
+            target = existing.get((dealer_id, v["month"]))
+            if target is None:
+                row.action = "new"
+                target = MonthlyTarget(dealer_id=dealer_id, month=v["month"], version=0)
+            elif target.status == TargetStatus.AGREED and target.agreed_amount == v["target"]:
+                row.action = "unchanged"
+                self._pending.append((row, target))
+                continue
+            else:
+                row.action = "changed"
+            target.status = TargetStatus.AGREED
+            target.agreed_amount = v["target"]
+            target.version += 1
+            self._pending.append((row, target))
+
+    def save(self, rows):
+        now = timezone.now()
+        for row, target in self._pending:
+            if row.action != "unchanged":
+                target.agreed_at = target.agreed_at or now
+                target.agreed_by = target.agreed_by or self.user
+                target.late = is_late(target.month, timezone.localdate(target.agreed_at), deadline_day())
+        new = [t for r, t in self._pending if r.action == "new"]
+        changed = [t for r, t in self._pending if r.action == "changed"]
+        bulk_create_with_history(new, MonthlyTarget, batch_size=BATCH, default_user=self.user)
+        if changed:
+            bulk_update_with_history(
+                changed,
+                MonthlyTarget,
+                ["status", "agreed_amount", "agreed_at", "agreed_by", "late", "version"],
+                batch_size=BATCH,
+                default_user=self.user,
+            )
+        saved = new + changed
+        if any(t.pk is None for t in new):  # backends that do not return ids from bulk inserts
+            by_key = {
+                (t.dealer_id, t.month): t.pk
+                for t in MonthlyTarget.objects.filter(
+                    dealer_id__in={t.dealer_id for t in new}, month__in={t.month for t in new}
+                )
+            }
+            for target in new:
+                target.pk = by_key[(target.dealer_id, target.month)]
+        TargetVersion.objects.bulk_create(
+            [
+                TargetVersion(
+                    target_id=t.pk,
+                    version=t.version,
+                    step=TargetStep.IMPORTED,
+                    amount=t.agreed_amount,
+                    late=t.late,
+                    recorded_by=self.user,
+                    recorded_at=now,
+                )
+                for t in saved
+            ],
+            batch_size=BATCH,
+        )
+        for month in sorted({t.month for t in saved}):
+            recompute_points(months=[month], dealer_ids=[t.dealer_id for t in saved if t.month == month])
+        return {"new": len(new), "changed": len(changed)}
+
+
+class SalesImporter(DealerRowsImporter):
+    """Monthly actual sales; a month imported again replaces its figures (kept in history)
+    and recomputes that month's earned points.
+
+    Written for 100,000-row files: tuples instead of model instances, one upsert per
+    batch and one set-wise statement for the history rows.
+    """
+
+    title = gettext_lazy("Import monthly sales")
+    columns = (
+        Column("dealer", "经销商编码"),
+        Column("month", "月份", parse=parse_month_cell),
+        Column("amount", "销售额", parse=parse_amount),
+    )
+
+    def check(self, rows):
+        duplicates_in_file(rows, lambda r: (r.values["dealer"], r.values["month"]), _("dealer and month"))
+        ids = self.resolve_dealers(rows)
+        months = {r.values["month"] for r in rows}
+        today = timezone.localdate()
+        existing = {
+            (dealer_id, month): amount
+            for dealer_id, month, amount in narrowed(
+                MonthlySales.objects.filter(month__in=months), "dealer_id", ids.values()
+            )
+            .values_list("dealer_id", "month", "amount")
+            .iterator(chunk_size=10000)
+        }
+        self._pending = []
+        for row in rows:
+            v = row.values
+            if v["month"] > today:
+                row.errors.append(
+                    _("month: %(month)s has not begun yet") % {"month": format_month(v["month"])}
+                )
+            if row.errors:
+                continue
+            key = (ids[v["dealer"]], v["month"])
+            if key not in existing:
+                row.action = "new"
+            elif existing[key] != v["amount"]:
+                row.action = "changed"
+            else:
+                row.action = "unchanged"
+            self._pending.append((row.action, key, v["amount"]))
+
+    def save(self, rows):
+        now = timezone.now()
+        stamp = connection.ops.adapt_datetimefield_value(now)
+        months = sorted({key[1] for _action, key, _amount in self._pending})
+        touched = [(d, m, amount, stamp) for action, (d, m), amount in self._pending if action != "unchanged"]
+        insert_rows(
+            MonthlySales._meta.db_table,
+            ["dealer_id", "month", "amount", "updated_at"],
+            touched,
+            conflict=["dealer_id", "month"],
+            update=["amount", "updated_at"],
+        )
+        _record_sales_history(months=months, stamp=stamp, user=self.user)
+        for month in months:
+            recompute_points(
+                months=[month], dealer_ids=[key[0] for _a, key, _v in self._pending if key[1] == month]
+            )
+        counts = {"new": 0, "changed": 0}
+        for action, _key, _amount in self._pending:
+            if action in counts:
+                counts[action] += 1
+        return counts
+
+
+def _record_sales_history(*, months, stamp, user) -> None:
+    """One history row per sales row this import wrote (those stamped `stamp`): created or changed."""
+    sales = MonthlySales._meta.db_table
+    history = MonthlySales.history.model._meta.db_table
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(history)} (id, dealer_id, month, amount, updated_at, history_date, "
+            "history_change_reason, history_type, history_user_id) "
+            f"SELECT s.id, s.dealer_id, s.month, s.amount, s.updated_at, %s, NULL, "
+            f"CASE WHEN EXISTS (SELECT 1 FROM {quote(history)} h WHERE h.id = s.id) THEN '~' ELSE '+' END, %s "
+            f"FROM {quote(sales)} s WHERE s.updated_at = %s AND s.month IN ({', '.join(['%s'] * len(months))})",
+            [stamp, user.pk if user else None, stamp, *months],
+        )

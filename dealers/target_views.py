@@ -1,0 +1,265 @@
+"""Pages for monthly targets, actual sales and points (DESIGN.md §4)."""
+
+import datetime
+import io
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from evalsys.imports_view import import_page
+from evalsys.periods import Quarter, add_months, format_month, parse_month
+from evalsys.tabular import write_table
+
+from .access import get_dealer_for_user, role_required
+from .models import Dealer, MonthlySales, TargetStep
+from .roles import Role, sees_all_offices
+from .rules import target_deadline
+from .target_imports import AgreementImporter, SalesImporter, TargetImporter
+from .targets import (
+    NOTE_ROLES,
+    POINTS_EXPORT_COLUMNS,
+    TARGET_ROLES,
+    TargetError,
+    attainment_rows,
+    can_write_notes,
+    deadline_day,
+    negotiable_dealers,
+    negotiation_rows,
+    points_export_rows,
+    record_target_step,
+    save_quarter_note,
+)
+
+IMPORT_ROLES = (Role.STATISTICIAN, Role.SALES_PLANNING)
+PAGE_SIZE = 100
+
+
+def _month_param(request, default: datetime.date) -> datetime.date:
+    try:
+        return parse_month(request.GET["month"]) if request.GET.get("month") else default
+    except ValueError:
+        messages.error(request, _("Not a month like 2026-09: %(value)s") % {"value": request.GET["month"]})
+        return default
+
+
+def _next_month() -> datetime.date:
+    return add_months(timezone.localdate().replace(day=1), 1)
+
+
+class TargetStepForm(forms.Form):
+    step = forms.ChoiceField(
+        choices=[(s, s) for s in (TargetStep.PROPOSED, TargetStep.COUNTERED, TargetStep.AGREED)]
+    )
+    amount = forms.DecimalField(
+        label=gettext_lazy("Amount"), min_value=0, max_digits=14, decimal_places=2, localize=False
+    )
+    version = forms.IntegerField(min_value=0)
+
+
+@role_required(*TARGET_ROLES)
+def next_month_targets(request):
+    month = _month_param(request, _next_month())
+    dealers = negotiable_dealers(request.user).select_related("office", "business_manager").order_by("code")
+    page = Paginator(dealers, PAGE_SIZE).get_page(request.GET.get("page"))
+    deadline = target_deadline(month, deadline_day())
+    return render(
+        request,
+        "dealers/targets/next_month.html",
+        {
+            "month": month,
+            "month_label": format_month(month),
+            "previous_labels": [format_month(add_months(month, -n)) for n in (3, 2, 1)],
+            "year_before_label": format_month(add_months(month, -12)),
+            "deadline": deadline,
+            "days_left": (deadline - timezone.localdate()).days,
+            "rows": negotiation_rows(list(page.object_list), month),
+            "page": page,
+            "query": f"month={format_month(month)}",
+            "show_office": sees_all_offices(request.user),
+            "steps": TargetStep,
+        },
+    )
+
+
+@require_POST
+@role_required(*TARGET_ROLES)
+def target_step(request, code, month):
+    try:
+        month = parse_month(month)
+    except ValueError:
+        raise Http404 from None
+    # negotiable_dealers is already narrowed by visible_to; an empty one must stay empty.
+    dealer = get_object_or_404(negotiable_dealers(request.user), code=code)
+    back = reverse("targets:next_month") + f"?month={format_month(month)}#dealer-{dealer.code}"
+    form = TargetStepForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request,
+            _("%(dealer)s: not saved, please enter an amount like 120000.00.") % {"dealer": dealer},
+        )
+        return redirect(back)
+    try:
+        record_target_step(
+            dealer=dealer,
+            month=month,
+            step=form.cleaned_data["step"],
+            amount=form.cleaned_data["amount"],
+            user=request.user,
+            expected_version=form.cleaned_data["version"],
+        )
+    except TargetError as exc:
+        messages.error(
+            request,
+            _("%(message)s (You entered %(amount)s.)")
+            % {"message": exc, "amount": form.cleaned_data["amount"]},
+        )
+        return redirect(back)
+    messages.success(
+        request,
+        _("%(dealer)s, %(month)s: %(step)s %(amount)s saved.")
+        % {
+            "dealer": dealer,
+            "month": format_month(month),
+            "step": TargetStep(form.cleaned_data["step"]).label,
+            "amount": form.cleaned_data["amount"],
+        },
+    )
+    return redirect(back)
+
+
+@role_required(*TARGET_ROLES)
+def attainment_page(request):
+    month = _month_param(request, timezone.localdate().replace(day=1))
+    dealers = negotiable_dealers(request.user).select_related("office").order_by("code")
+    page = Paginator(dealers, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "dealers/targets/attainment.html",
+        {
+            "month": month,
+            "month_label": format_month(month),
+            "quarter": Quarter.containing(month),
+            "rows": attainment_rows(list(page.object_list), month),
+            "page": page,
+            "query": f"month={format_month(month)}",
+            "show_office": sees_all_offices(request.user),
+        },
+    )
+
+
+@role_required(*IMPORT_ROLES)
+def sales_import(request):
+    return import_page(
+        request,
+        SalesImporter(user=request.user),
+        title=_("Import monthly sales"),
+        columns_help=_(
+            "month like 2026-09; a month imported again replaces its figures and recomputes its points."
+        ),
+        done_url=reverse("targets:missing_sales"),
+    )
+
+
+@role_required(Role.SALES_PLANNING)
+def agreement_import(request):
+    return import_page(
+        request,
+        AgreementImporter(user=request.user),
+        title=_("Import annual agreements"),
+        columns_help=_("signed like 2026-01-15; a dealer and year already known is updated."),
+        done_url=reverse("targets:next_month"),
+    )
+
+
+@role_required(Role.SALES_PLANNING)
+def target_import(request):
+    return import_page(
+        request,
+        TargetImporter(user=request.user),
+        title=_("Import agreed monthly targets"),
+        columns_help=_("month like 2026-09; months without an annual agreement are refused."),
+        done_url=reverse("targets:next_month"),
+    )
+
+
+@role_required(*IMPORT_ROLES, Role.OFFICE_MANAGER)
+def missing_sales(request):
+    month = _month_param(request, add_months(timezone.localdate().replace(day=1), -1))
+    dealers = (
+        Dealer.objects.visible_to(request.user)
+        .in_network_on(month)
+        .exclude(pk__in=MonthlySales.objects.filter(month=month).values("dealer_id"))
+        .select_related("office", "business_manager")
+        .order_by("code")
+    )
+    page = Paginator(dealers, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "dealers/targets/missing_sales.html",
+        {
+            "month": month,
+            "month_label": format_month(month),
+            "page": page,
+            "query": f"month={format_month(month)}",
+            "show_office": sees_all_offices(request.user),
+        },
+    )
+
+
+@role_required(*IMPORT_ROLES, *TARGET_ROLES, Role.MARKETING_VP)
+def points_export(request):
+    month = _month_param(request, add_months(timezone.localdate().replace(day=1), -1))
+    xlsx = request.GET.get("format") == "xlsx"
+    buffer = io.BytesIO()
+    rows = points_export_rows(month=month, dealers=Dealer.objects.visible_to(request.user))
+    write_table(POINTS_EXPORT_COLUMNS, rows, buffer, xlsx=xlsx)
+    content_type = (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        if xlsx
+        else "text/csv; charset=utf-8"
+    )
+    response = HttpResponse(buffer.getvalue(), content_type=content_type)
+    response["Content-Disposition"] = (
+        f'attachment; filename="points-{format_month(month)}.{"xlsx" if xlsx else "csv"}"'
+    )
+    return response
+
+
+class QuarterNoteForm(forms.Form):
+    potential = forms.CharField(
+        label=gettext_lazy("Potential"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    obstacles = forms.CharField(
+        label=gettext_lazy("Obstacles"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    capability = forms.CharField(
+        label=gettext_lazy("Capability"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    effort = forms.CharField(
+        label=gettext_lazy("Effort"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+@require_POST
+@role_required(*NOTE_ROLES)
+def quarter_note(request, code, quarter):
+    try:
+        quarter = Quarter.parse(quarter)
+    except ValueError:
+        raise Http404 from None
+    dealer = get_dealer_for_user(request.user, code)
+    if not can_write_notes(request.user, dealer):
+        raise Http404
+    form = QuarterNoteForm(request.POST)
+    if form.is_valid():
+        save_quarter_note(dealer=dealer, quarter=quarter, user=request.user, **form.cleaned_data)
+        messages.success(request, _("Notes for %(quarter)s saved.") % {"quarter": quarter})
+    return redirect(dealer.get_absolute_url() + "#quarter-notes")

@@ -1,0 +1,413 @@
+"""Monthly targets, actual sales and points (DESIGN.md §4): the functions that read and write them."""
+
+import datetime
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from evalsys.periods import Quarter, add_months, format_month
+
+from .bulk import IN_LIST_LIMIT, insert_rows
+from .models import (
+    AnnualAgreement,
+    Dealer,
+    MonthlySales,
+    MonthlyTarget,
+    PointsEntry,
+    PointsEntryKind,
+    PointsTier,
+    QuarterNote,
+    TargetStatus,
+    TargetStep,
+    TargetVersion,
+)
+from .roles import Role, has_role, office_id_of, sees_all_offices
+from .rules import Tier, attainment, is_late, month_points
+
+TARGET_ROLES = (Role.BUSINESS_MANAGER, Role.OFFICE_MANAGER, Role.SALES_PLANNING)
+NOTE_ROLES = (Role.BUSINESS_MANAGER, Role.OFFICE_MANAGER)
+
+
+class TargetError(ValueError):
+    """A target step is refused; the message is shown to the user."""
+
+
+class StaleTargetError(TargetError):
+    """Someone else saved the target since the user loaded it."""
+
+
+# Who may do what ------------------------------------------------------------
+
+
+def negotiable_dealers(user):
+    """The dealers whose targets `user` negotiates: a business manager his own, an office
+    manager his office's, sales planning (and superusers) every office's."""
+    dealers = Dealer.objects.visible_to(user)
+    if user.is_superuser or has_role(user, Role.SALES_PLANNING, Role.OFFICE_MANAGER):
+        return dealers
+    if has_role(user, Role.BUSINESS_MANAGER):
+        return dealers.filter(business_manager=user)
+    return dealers.none()
+
+
+def can_negotiate(user, dealer) -> bool:
+    if user.is_superuser or has_role(user, Role.SALES_PLANNING):
+        return True
+    if office_id_of(user) != dealer.office_id:
+        return False
+    return has_role(user, Role.OFFICE_MANAGER) or (
+        has_role(user, Role.BUSINESS_MANAGER) and dealer.business_manager_id == user.pk
+    )
+
+
+def can_write_notes(user, dealer) -> bool:
+    if user.is_superuser:
+        return True
+    if office_id_of(user) != dealer.office_id or sees_all_offices(user):
+        return False
+    return has_role(user, Role.OFFICE_MANAGER) or (
+        has_role(user, Role.BUSINESS_MANAGER) and dealer.business_manager_id == user.pk
+    )
+
+
+# Targets ------------------------------------------------------------------------
+
+
+def deadline_day() -> int:
+    return settings.TARGET_REMINDER_DAY
+
+
+@transaction.atomic
+def record_target_step(
+    *,
+    dealer: Dealer,
+    month: datetime.date,
+    step: str,
+    amount: Decimal,
+    user,
+    expected_version: int,
+    now: datetime.datetime | None = None,
+) -> MonthlyTarget:
+    """Propose, record the dealer's counter-proposal, or agree `dealer`'s target for `month`.
+
+    `expected_version` is the target's version the user saw (0 when there was none yet);
+    if someone saved it since, StaleTargetError is raised and nothing is written.
+    """
+    now = now or timezone.now()
+    month = month.replace(day=1)
+    if step not in (TargetStep.PROPOSED, TargetStep.COUNTERED, TargetStep.AGREED):
+        raise TargetError(_("Unknown step."))
+    if amount is None or amount <= 0:
+        raise TargetError(_("The amount must be greater than zero."))
+    if not AnnualAgreement.objects.filter(dealer=dealer, year=month.year).exists():
+        raise TargetError(
+            _("%(dealer)s has no annual agreement for %(year)s; a month without one cannot get a target.")
+            % {"dealer": dealer, "year": month.year}
+        )
+    target = MonthlyTarget.objects.select_for_update().filter(dealer=dealer, month=month).first()
+    if target is None:
+        if expected_version:
+            raise _stale(dealer, month)
+        if step == TargetStep.COUNTERED:
+            raise TargetError(_("Propose a target before recording the dealer's counter-proposal."))
+        target = MonthlyTarget(dealer=dealer, month=month, version=0)
+    elif target.version != expected_version:
+        raise _stale(dealer, month)
+    elif step == TargetStep.COUNTERED and target.proposed_amount is None:
+        raise TargetError(_("Propose a target before recording the dealer's counter-proposal."))
+
+    late = False
+    if step == TargetStep.PROPOSED:
+        target.status = TargetStatus.PROPOSED
+        target.proposed_amount = amount
+        target.counter_amount = None
+    elif step == TargetStep.COUNTERED:
+        target.counter_amount = amount
+        if target.status == TargetStatus.DRAFT:
+            target.status = TargetStatus.PROPOSED
+    else:
+        late = is_late(month, timezone.localdate(now), deadline_day())
+        target.status = TargetStatus.AGREED
+        target.agreed_amount = amount
+        target.agreed_at = now
+        target.agreed_by = user
+        target.late = late
+    target.version += 1
+    target._history_user = user
+    try:
+        with transaction.atomic():
+            target.save()
+    except IntegrityError:  # created meanwhile by someone else
+        raise _stale(dealer, month) from None
+    TargetVersion.objects.create(
+        target=target,
+        version=target.version,
+        step=step,
+        amount=amount,
+        late=late,
+        recorded_by=user,
+        recorded_at=now,
+    )
+    if step == TargetStep.AGREED and MonthlySales.objects.filter(dealer=dealer, month=month).exists():
+        recompute_points(months=[month], dealer_ids=[dealer.pk])
+    return target
+
+
+def _stale(dealer, month):
+    return StaleTargetError(
+        _(
+            "Someone else saved the target of %(dealer)s for %(month)s after you opened the page; "
+            "nothing of yours was saved. Check the current figures and enter yours again."
+        )
+        % {"dealer": dealer, "month": format_month(month)}
+    )
+
+
+# Points -------------------------------------------------------------------------
+
+
+def current_tiers() -> list[Tier]:
+    return [Tier(t.threshold, t.rate) for t in PointsTier.objects.all()]
+
+
+@transaction.atomic
+def recompute_points(*, months: Iterable[datetime.date], dealer_ids: Iterable[int] | None = None) -> int:
+    """Replace the earned points entries of `months` (of `dealer_ids`, or every dealer)
+    by what the current tiers give; returns the number of entries written."""
+    months = sorted({m.replace(day=1) for m in months})
+    if not months:
+        return 0
+    scope = Q(month__in=months)
+    if dealer_ids is not None:
+        dealer_ids = set(dealer_ids)
+        # For very many dealers the whole months are recomputed instead: the others'
+        # entries come out the same, and a huge IN list costs more than it saves.
+        if len(dealer_ids) <= IN_LIST_LIMIT:
+            scope &= Q(dealer_id__in=dealer_ids)
+    tiers = current_tiers()
+    targets = {
+        (dealer_id, month): amount
+        for dealer_id, month, amount in MonthlyTarget.objects.filter(scope, status=TargetStatus.AGREED)
+        .values_list("dealer_id", "month", "agreed_amount")
+        .iterator(chunk_size=10000)
+    }
+    stamp = connection.ops.adapt_datetimefield_value(timezone.now())
+    entries = [
+        (
+            dealer_id,
+            month,
+            PointsEntryKind.EARNED.value,
+            month_points(amount, targets.get((dealer_id, month)), tiers),
+            "",
+            stamp,
+        )
+        for dealer_id, month, amount in MonthlySales.objects.filter(scope)
+        .values_list("dealer_id", "month", "amount")
+        .iterator(chunk_size=10000)
+    ]
+    PointsEntry.objects.filter(scope, kind=PointsEntryKind.EARNED).delete()
+    return insert_rows(
+        PointsEntry._meta.db_table, ["dealer_id", "month", "kind", "points", "reason", "created_at"], entries
+    )
+
+
+@transaction.atomic
+def adjust_points(*, dealer: Dealer, month: datetime.date, points: Decimal, reason: str, user) -> PointsEntry:
+    """A manual entry in the points ledger; the reason is mandatory."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise TargetError(_("A points adjustment needs a reason."))
+    entry = PointsEntry(
+        dealer=dealer,
+        month=month.replace(day=1),
+        kind=PointsEntryKind.ADJUSTMENT,
+        points=points,
+        reason=reason,
+        created_by=user,
+    )
+    entry._history_user = user
+    entry.save()
+    return entry
+
+
+def points_balances(*, dealer_ids: Iterable[int], month: datetime.date) -> dict[int, Decimal]:
+    """Each dealer's balance at `month`: the sum of its ledger entries up to and including that month."""
+    rows = (
+        PointsEntry.objects.filter(dealer_id__in=list(dealer_ids), month__lte=month)
+        .values("dealer_id")
+        .annotate(total=Sum("points"))
+    )
+    return {row["dealer_id"]: row["total"] for row in rows}
+
+
+# Figures for pages and exports ----------------------------------------------------
+
+
+def sales_by_dealer_month(dealer_ids, months) -> dict[tuple[int, datetime.date], Decimal]:
+    return {
+        (d, m): a
+        for d, m, a in MonthlySales.objects.filter(dealer_id__in=dealer_ids, month__in=months).values_list(
+            "dealer_id", "month", "amount"
+        )
+    }
+
+
+def agreed_by_dealer_month(dealer_ids, months) -> dict[tuple[int, datetime.date], Decimal]:
+    return {
+        (d, m): a
+        for d, m, a in MonthlyTarget.objects.filter(
+            dealer_id__in=dealer_ids, month__in=months, status=TargetStatus.AGREED
+        ).values_list("dealer_id", "month", "agreed_amount")
+    }
+
+
+def negotiation_rows(dealers: list[Dealer], month: datetime.date) -> list[dict]:
+    """For the targets page: each dealer's target for `month` with last year's same month,
+    the three months before and what remains of the annual agreement — in five queries."""
+    ids = [d.pk for d in dealers]
+    year_before = add_months(month, -12)
+    previous = [add_months(month, -n) for n in (3, 2, 1)]
+    targets = {t.dealer_id: t for t in MonthlyTarget.objects.filter(dealer_id__in=ids, month=month)}
+    sales = sales_by_dealer_month(ids, [year_before, *previous])
+    agreements = {a.dealer_id: a for a in AnnualAgreement.objects.filter(dealer_id__in=ids, year=month.year)}
+    agreed_elsewhere = dict(
+        MonthlyTarget.objects.filter(dealer_id__in=ids, month__year=month.year, status=TargetStatus.AGREED)
+        .exclude(month=month)
+        .values("dealer_id")
+        .annotate(total=Sum("agreed_amount"))
+        .values_list("dealer_id", "total")
+    )
+    rows = []
+    for dealer in dealers:
+        agreement = agreements.get(dealer.pk)
+        rows.append(
+            {
+                "dealer": dealer,
+                "target": targets.get(dealer.pk),
+                "agreement": agreement,
+                "remaining": (
+                    agreement.annual_target - agreed_elsewhere.get(dealer.pk, Decimal(0))
+                    if agreement
+                    else None
+                ),
+                "year_before": sales.get((dealer.pk, year_before)),
+                "previous": [sales.get((dealer.pk, m)) for m in previous],
+            }
+        )
+    return rows
+
+
+def attainment_rows(dealers: list[Dealer], month: datetime.date) -> list[dict]:
+    """Each dealer's attainment in `month` and in its quarter so far (months with both figures)."""
+    ids = [d.pk for d in dealers]
+    quarter_months = [m for m in Quarter.containing(month).months if m <= month]
+    sales = sales_by_dealer_month(ids, quarter_months)
+    targets = agreed_by_dealer_month(ids, quarter_months)
+    rows = []
+    for dealer in dealers:
+        both = [
+            (sales[(dealer.pk, m)], targets[(dealer.pk, m)])
+            for m in quarter_months
+            if (dealer.pk, m) in sales and (dealer.pk, m) in targets
+        ]
+        actual, target = sales.get((dealer.pk, month)), targets.get((dealer.pk, month))
+        rows.append(
+            {
+                "dealer": dealer,
+                "target": target,
+                "actual": actual,
+                "attainment": attainment(actual, target),
+                "quarter_target": sum(t for _a, t in both) if both else None,
+                "quarter_actual": sum(a for a, _t in both) if both else None,
+                "quarter_attainment": (
+                    attainment(sum(a for a, _t in both), sum(t for _a, t in both)) if both else None
+                ),
+            }
+        )
+    return rows
+
+
+# Quarterly notes ------------------------------------------------------------------
+
+
+@transaction.atomic
+def save_quarter_note(
+    *, dealer: Dealer, quarter: Quarter, user, potential: str, obstacles: str, capability: str, effort: str
+) -> QuarterNote:
+    note, _created = QuarterNote.objects.select_for_update().get_or_create(
+        dealer=dealer, quarter=str(quarter)
+    )
+    note.potential, note.obstacles, note.capability, note.effort = potential, obstacles, capability, effort
+    note.updated_by = user
+    note._history_user = user
+    note.save()
+    return note
+
+
+POINTS_EXPORT_COLUMNS = [
+    "month",
+    "dealer",
+    "name",
+    "office",
+    "target",
+    "actual",
+    "attainment",
+    "points",
+    "balance",
+]
+
+
+def points_export_rows(*, month: datetime.date, dealers=None):
+    """Rows of the points export (DESIGN.md §6.2): every dealer with an agreed target, an actual
+    or a points entry in `month`, by dealer code; `points` is the month's earned points."""
+    month = month.replace(day=1)
+    dealers = Dealer.objects.all() if dealers is None else dealers
+    dealers = (
+        dealers.filter(
+            Q(targets__month=month, targets__status=TargetStatus.AGREED)
+            | Q(sales__month=month)
+            | Q(points_entries__month=month)
+        )
+        .distinct()
+        .select_related("office")
+        .order_by("code")
+    )
+    for chunk in _chunks(dealers.iterator(chunk_size=2000), 2000):
+        ids = [d.pk for d in chunk]
+        targets = agreed_by_dealer_month(ids, [month])
+        sales = sales_by_dealer_month(ids, [month])
+        earned = dict(
+            PointsEntry.objects.filter(
+                dealer_id__in=ids, month=month, kind=PointsEntryKind.EARNED
+            ).values_list("dealer_id", "points")
+        )
+        balances = points_balances(dealer_ids=ids, month=month)
+        for dealer in chunk:
+            target, actual = targets.get((dealer.pk, month)), sales.get((dealer.pk, month))
+            yield [
+                format_month(month),
+                dealer.code,
+                dealer.name,
+                dealer.office.code,
+                target,
+                actual,
+                attainment(actual, target),
+                earned.get(dealer.pk),
+                balances.get(dealer.pk, Decimal("0")),
+            ]
+
+
+def _chunks(iterable, size):
+    chunk = []
+    for item in iterable:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -1,0 +1,264 @@
+import datetime
+from decimal import Decimal as D
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import translation
+
+from dealers.models import MonthlySales, MonthlyTarget, PointsEntry, QuarterNote, TargetStatus
+from dealers.roles import Role
+from dealers.tests.factories import AgreementFactory, DealerFactory, SalesFactory, TargetFactory
+
+# The pages default to the month after "today"; tests pass ?month= explicitly.
+OCTOBER = datetime.date(2026, 10, 1)
+
+
+@pytest.fixture(autouse=True)
+def english(client):
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    with translation.override("en"):
+        yield
+
+
+def make_dealers(n, office, manager, **kwargs):
+    dealers = []
+    for _ in range(n):
+        dealer = DealerFactory(office=office, business_manager=manager, **kwargs)
+        AgreementFactory(dealer=dealer, year=2026)
+        TargetFactory(dealer=dealer, month=datetime.date(2026, 8, 1))
+        SalesFactory(dealer=dealer, month=datetime.date(2026, 8, 1))
+        SalesFactory(dealer=dealer, month=datetime.date(2025, 10, 1))
+        dealers.append(dealer)
+    return dealers
+
+
+def queries_for(client, url):
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured)
+
+
+@pytest.mark.django_db
+def test_the_targets_page_query_count_does_not_grow_with_dealers(client, business_manager, office):
+    # given
+    make_dealers(2, office, business_manager)
+    client.force_login(business_manager)
+    few = queries_for(client, "/targets/?month=2026-10")
+    # when
+    make_dealers(25, office, business_manager)
+    many = queries_for(client, "/targets/?month=2026-10")
+    # then
+    assert many == few
+    assert queries_for(client, "/targets/attainment/?month=2026-08") <= few + 2
+
+
+@pytest.mark.django_db
+def test_a_business_manager_sees_only_his_dealers_and_an_office_manager_his_office(
+    client, business_manager, office_manager, office, other_office, make_staff, planner
+):
+    # given
+    colleague = make_staff("bm2", Role.BUSINESS_MANAGER, office=office)
+    mine = make_dealers(1, office, business_manager)[0]
+    theirs = make_dealers(1, office, colleague)[0]
+    elsewhere = make_dealers(1, other_office, None)[0]
+    # then
+    client.force_login(business_manager)
+    page = client.get("/targets/?month=2026-10").content.decode()
+    assert mine.code in page and theirs.code not in page and elsewhere.code not in page
+    client.force_login(office_manager)
+    page = client.get("/targets/?month=2026-10").content.decode()
+    assert mine.code in page and theirs.code in page and elsewhere.code not in page
+    client.force_login(planner)
+    page = client.get("/targets/?month=2026-10").content.decode()
+    assert elsewhere.code in page
+
+
+@pytest.mark.django_db
+def test_the_targets_page_is_not_for_statisticians(client, statistician):
+    client.force_login(statistician)
+    assert client.get("/targets/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_business_manager_proposes_records_the_counter_proposal_and_agrees(
+    client, business_manager, office
+):
+    # given
+    dealer = make_dealers(1, office, business_manager)[0]
+    client.force_login(business_manager)
+    url = f"/targets/{dealer.code}/2026-10/"
+    # when
+    client.post(url, {"step": "proposed", "amount": "120000", "version": "0"})
+    client.post(url, {"step": "countered", "amount": "100000", "version": "1"})
+    response = client.post(url, {"step": "agreed", "amount": "110000", "version": "2"}, follow=True)
+    # then
+    target = MonthlyTarget.objects.get(dealer=dealer, month=OCTOBER)
+    assert (target.status, target.agreed_amount, target.counter_amount) == (
+        "agreed",
+        D("110000"),
+        D("100000"),
+    )
+    assert "110000" in response.content.decode()
+    assert response.redirect_chain[-1][0] == f"/targets/?month=2026-10#dealer-{dealer.code}"
+
+
+@pytest.mark.django_db
+def test_the_later_of_two_saves_is_told_and_keeps_his_figure_in_the_message(client, business_manager, office):
+    # given someone agreed 115000 after the page was loaded at version 0
+    dealer = make_dealers(1, office, business_manager)[0]
+    client.force_login(business_manager)
+    url = f"/targets/{dealer.code}/2026-10/"
+    client.post(url, {"step": "agreed", "amount": "115000", "version": "0"})
+    # when
+    response = client.post(url, {"step": "agreed", "amount": "99000.00", "version": "0"}, follow=True)
+    # then
+    text = response.content.decode()
+    assert "Someone else saved the target" in text and "99000.00" in text
+    assert MonthlyTarget.objects.get(month=OCTOBER).agreed_amount == D("115000")
+
+
+@pytest.mark.django_db
+def test_a_month_without_agreement_is_refused_with_a_clear_message(client, business_manager, office):
+    # given
+    dealer = DealerFactory(office=office, business_manager=business_manager)
+    client.force_login(business_manager)
+    # when
+    page = client.get("/targets/?month=2026-10").content.decode()
+    response = client.post(
+        f"/targets/{dealer.code}/2026-10/", {"step": "proposed", "amount": "5", "version": "0"}, follow=True
+    )
+    # then
+    assert "no agreement" in page
+    assert "has no annual agreement for 2026" in response.content.decode()
+    assert not MonthlyTarget.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_bad_amount_is_refused_and_nothing_saved(client, business_manager, office):
+    dealer = make_dealers(1, office, business_manager)[0]
+    client.force_login(business_manager)
+    response = client.post(
+        f"/targets/{dealer.code}/2026-10/", {"step": "agreed", "amount": "abc", "version": "0"}, follow=True
+    )
+    assert "please enter an amount" in response.content.decode()
+    assert not MonthlyTarget.objects.filter(month=OCTOBER).exists()
+
+
+@pytest.mark.django_db
+def test_a_business_manager_cannot_set_a_colleagues_or_another_offices_target(
+    client, business_manager, office, other_office, make_staff
+):
+    colleague = make_staff("bm2", Role.BUSINESS_MANAGER, office=office)
+    theirs = make_dealers(1, office, colleague)[0]
+    elsewhere = make_dealers(1, other_office, None)[0]
+    client.force_login(business_manager)
+    for dealer in (theirs, elsewhere):
+        response = client.post(
+            f"/targets/{dealer.code}/2026-10/", {"step": "agreed", "amount": "5", "version": "0"}
+        )
+        assert response.status_code == 404
+    assert not MonthlyTarget.objects.filter(month=OCTOBER).exists()
+
+
+@pytest.mark.django_db
+def test_the_customer_file_shows_agreement_trend_points_and_notes(client, business_manager, office):
+    # given
+    dealer = make_dealers(1, office, business_manager)[0]
+    dealer.history.update(history_user=business_manager)  # the skeleton's history section needs a user
+    PointsEntry.objects.create(
+        dealer=dealer, month=datetime.date(2026, 8, 1), kind="adjustment", points=D("12.5"), reason="开业奖励"
+    )
+    QuarterNote.objects.create(dealer=dealer, quarter="2026Q3", potential="新楼盘多")
+    client.force_login(business_manager)
+    # when
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(dealer.get_absolute_url())
+    # then
+    text = response.content.decode()
+    for anchor in ('id="agreement"', 'id="trend"', 'id="points"', 'id="quarter-notes"'):
+        assert anchor in text
+    assert "开业奖励" in text and "新楼盘多" in text
+    assert "vendor/chart.js/chart.umd.js" in text
+    assert len(captured) < 40
+
+
+@pytest.mark.django_db
+def test_a_business_manager_writes_his_quarterly_notes_others_cannot(
+    client, business_manager, office, planner, make_staff
+):
+    # given
+    dealer = make_dealers(1, office, business_manager)[0]
+    colleague = make_staff("bm2", Role.BUSINESS_MANAGER, office=office)
+    data = {"potential": "县城市场空白", "obstacles": "资金紧张", "capability": "仓储强", "effort": "积极"}
+    # when
+    client.force_login(business_manager)
+    client.post(f"/targets/notes/{dealer.code}/2026Q3/", data)
+    client.force_login(colleague)
+    refused = client.post(f"/targets/notes/{dealer.code}/2026Q3/", {"potential": "x"})
+    client.force_login(planner)
+    refused_planner = client.post(f"/targets/notes/{dealer.code}/2026Q3/", {"potential": "x"})
+    # then
+    note = QuarterNote.objects.get()
+    assert (note.quarter, note.potential, note.updated_by) == ("2026Q3", "县城市场空白", business_manager)
+    assert refused.status_code == 404 and refused_planner.status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_statistician_imports_sales_in_the_browser_and_sees_who_is_missing(client, statistician, office):
+    # given
+    reported, silent = DealerFactory(code="SH001", office=office), DealerFactory(code="SH002", office=office)
+    client.force_login(statistician)
+    upload = SimpleUploadedFile(
+        "sales.csv", "经销商编码,月份,销售额\nSH001,2026-08,88000\n".encode("gb18030")
+    )
+    # when
+    preview = client.post("/sales/import/", {"file": upload})
+    token = preview.context["token"]
+    client.post("/sales/import/", {"token": token})
+    # then
+    assert MonthlySales.objects.get().amount == D("88000")
+    page = client.get("/sales/missing/?month=2026-08").content.decode()
+    assert silent.code in page and f">{reported.code}<" not in page
+
+
+@pytest.mark.django_db
+def test_the_dashboard_tells_a_business_manager_what_is_missing_for_next_month(
+    client, business_manager, office
+):
+    # given
+    from django.utils import timezone
+
+    from evalsys.periods import add_months
+
+    next_month = add_months(timezone.localdate().replace(day=1), 1)
+    missing = DealerFactory(office=office, business_manager=business_manager, code="SH777")
+    AgreementFactory(dealer=missing, year=next_month.year)
+    done = DealerFactory(office=office, business_manager=business_manager, code="SH888")
+    AgreementFactory(dealer=done, year=next_month.year)
+    TargetFactory(dealer=done, month=next_month, status=TargetStatus.AGREED)
+    client.force_login(business_manager)
+    # when
+    text = client.get("/").content.decode()
+    # then
+    assert 'data-testid="targets-panel"' in text
+    assert "SH777" in text and "SH888" not in text
+    assert "1 dealer still lacks an agreed target" in text
+
+
+@pytest.mark.django_db
+def test_the_points_export_in_the_browser_is_scoped_to_the_office(
+    client, office_manager, office, other_office
+):
+    # given
+    make_dealers(1, office, None, code="SH001")
+    make_dealers(1, other_office, None, code="BJ001")
+    client.force_login(office_manager)
+    # when
+    response = client.get("/targets/points.csv?month=2026-08")
+    # then
+    text = response.content.decode("utf-8-sig")
+    assert text.splitlines()[0] == "month,dealer,name,office,target,actual,attainment,points,balance"
+    assert "SH001" in text and "BJ001" not in text

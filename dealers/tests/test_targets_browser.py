@@ -1,0 +1,46 @@
+import pytest
+from django.utils import timezone
+
+from dealers.models import MonthlyTarget
+from dealers.tests.factories import AgreementFactory, DealerFactory
+from evalsys.periods import format_month
+
+
+def amount(text):
+    return text.replace(",", "").strip()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_business_manager_agrees_a_target_and_sees_it_on_the_customer_file(
+    page, live_server, login, business_manager, office
+):
+    # given a dealer of his with this year's agreement
+    month = timezone.localdate().replace(day=1)
+    dealer = DealerFactory(
+        code="SH501", name="上海恒达家电商行", office=office, business_manager=business_manager
+    )
+    AgreementFactory(dealer=dealer, year=month.year)
+    # (recorded as entered by a person: the skeleton's history section needs a user)
+    dealer.history.update(history_user=business_manager)
+    login(page, business_manager)
+    # when he proposes, records the counter-proposal and agrees on the targets page
+    page.goto(f"{live_server.url}/targets/?month={format_month(month)}")
+    row = page.locator("#dealer-SH501")
+    row.locator("input[name=amount]").fill("120000")
+    row.get_by_role("button", name="提议").click()
+    row = page.locator("#dealer-SH501")
+    row.locator("input[name=amount]").fill("100000")
+    row.get_by_role("button", name="还价").click()
+    row = page.locator("#dealer-SH501")
+    row.locator("input[name=amount]").fill("110000")
+    row.get_by_role("button", name="确认").click()
+    # then the page shows the agreed target
+    assert amount(page.locator("#dealer-SH501 [data-testid=agreed]").inner_text()) == "110000.00"
+    # and the customer file shows it in the agreement and its negotiation
+    page.click("#dealer-SH501 a")
+    agreement = page.locator("#agreement")
+    assert amount(agreement.locator("[data-testid=agreed-total]").inner_text()) == "110000.00"
+    assert "v3" in agreement.inner_text()
+    target = MonthlyTarget.objects.get(dealer=dealer, month=month)
+    assert (target.status, target.agreed_by) == ("agreed", business_manager)

@@ -26,6 +26,7 @@ from .roles import Role, office_id_of, roles_of, sees_all_offices
 DASHBOARD_PANELS = [
     "dealers.panels.dealer_counts",
     "dealers.target_panels.targets_panel",
+    "scoring.panels.evaluation_progress",
 ]
 CUSTOMER_FILE_SECTIONS = [
     "dealers.panels.master_data",
@@ -34,6 +35,7 @@ CUSTOMER_FILE_SECTIONS = [
     "dealers.target_panels.trend_section",
     "dealers.target_panels.points_section",
     "dealers.target_panels.notes_section",
+    "scoring.panels.quarterly_history",
 ]
 
 IMPORT_ROLES = (Role.STATISTICIAN, Role.SALES_PLANNING)

@@ -166,6 +166,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "evalsys")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {}
+# The quarterly jobs of DESIGN.md §3.5, for the quarter just ended (Asia/Shanghai).
+SCORING_REGRADE_DAY = envint("SCORING_REGRADE_DAY", 15)
+CELERY_BEAT_SCHEDULE["scoring-open-quarter"] = {
+    "task": "scoring.tasks.open_quarter_task",
+    "schedule": crontab(minute=0, hour=1, day_of_month=1, month_of_year="1,4,7,10"),
+}
+CELERY_BEAT_SCHEDULE["scoring-regrade-quarter"] = {
+    "task": "scoring.tasks.regrade_quarter_task",
+    "schedule": crontab(minute=0, hour=2, day_of_month=SCORING_REGRADE_DAY, month_of_year="1,4,7,10"),
+}
 
 # Monthly targets (DESIGN.md §4): agreed on time up to this day of the month before;
 # the reminder job runs on that day at 09:00 and sends a heads-up this many days before.

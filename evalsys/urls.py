@@ -16,6 +16,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("dealers.urls")),
     path("", include("dealers.target_urls")),
+    path("", include("scoring.urls")),
 ]
 
 if settings.DEBUG:

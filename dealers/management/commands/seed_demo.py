@@ -8,6 +8,7 @@ from dealers.demo import DEMO_PASSWORD, seed_master_data
 # takes keyword arguments `stdout` and `today`.
 DEMO_SEEDERS = [
     "dealers.demo_targets.seed_targets",
+    "scoring.demo.seed_graded_quarters",
 ]
 
 

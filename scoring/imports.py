@@ -1,0 +1,167 @@
+"""Importing manual scores (DESIGN.md §6.2 `scores` file)."""
+
+from collections import defaultdict
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from dealers.models import Dealer, in_network_q
+from evalsys.tabular import Column, Importer, duplicates_in_file, parse_quarter_cell, text
+
+from . import rules, services
+from .bulk import update_rows
+from .models import EvaluationRound, Indicator, RoundStatus, Score, ScoreSheet
+
+
+class ScoreImporter(Importer):
+    """Manual scores by dealer, quarter and indicator; with `approve_as`, complete rounds are approved."""
+
+    title = gettext_lazy("Import scores")
+    columns = (
+        Column("dealer", "经销商编码"),
+        Column("quarter", "季度", parse=parse_quarter_cell),
+        Column("indicator", "指标"),
+        Column("score", "得分", parse=text),
+    )
+
+    def __init__(self, *, user=None, approve_as=None):
+        super().__init__(user=user)
+        self.approve_as = approve_as
+        self.outcome = []
+
+    def check(self, rows):
+        duplicates_in_file(
+            rows, lambda r: (r.values["dealer"], str(r.values["quarter"]), r.values["indicator"]), _("score")
+        )
+        dealers = Dealer.objects.select_related("office").in_bulk(
+            {r.values["dealer"] for r in rows}, field_name="code"
+        )
+        indicators = {}
+        for indicator in Indicator.objects.all():
+            indicators[indicator.code] = indicator
+            indicators[indicator.name] = indicator
+        quarters = {r.values["quarter"] for r in rows}
+        configs = {q: services.config_for(q) for q in quarters}
+        locked = set(
+            EvaluationRound.objects.filter(
+                quarter__in=[str(q) for q in quarters], status=RoundStatus.APPROVED
+            ).values_list("office_id", "quarter")
+        )
+        in_network = {
+            q: set(
+                Dealer.objects.filter(
+                    in_network_q(q.end), pk__in=[d.pk for d in dealers.values()]
+                ).values_list("pk", flat=True)
+            )
+            for q in quarters
+        }
+        visible = None
+        if self.user is not None:
+            visible = set(
+                Dealer.objects.visible_to(self.user)
+                .filter(pk__in=[d.pk for d in dealers.values()])
+                .values_list("pk", flat=True)
+            )
+        self._pending = []
+        for row in rows:
+            v = row.values
+            dealer = dealers.get(v["dealer"])
+            indicator = indicators.get(v["indicator"])
+            quarter = v["quarter"]
+            if dealer is None:
+                row.errors.append(_("dealer: unknown dealer code %(code)s") % {"code": v["dealer"]})
+                continue
+            if visible is not None and dealer.pk not in visible:
+                row.errors.append(_("dealer: %(code)s belongs to another office") % {"code": dealer.code})
+                continue
+            if indicator is None:
+                row.errors.append(_("indicator: unknown indicator %(name)s") % {"name": v["indicator"]})
+                continue
+            if indicator.computed:
+                row.errors.append(
+                    _("indicator: %(name)s is computed from sales data, not imported")
+                    % {"name": indicator.name}
+                )
+                continue
+            if indicator.pk not in configs[quarter].indicator_ids(dealer.kind):
+                row.errors.append(
+                    _("indicator: %(name)s does not apply to %(dealer)s")
+                    % {"name": indicator.name, "dealer": dealer}
+                )
+                continue
+            if dealer.pk not in in_network[quarter]:
+                row.errors.append(
+                    _("dealer: %(dealer)s is not in the network at the end of %(quarter)s")
+                    % {"dealer": dealer, "quarter": quarter}
+                )
+                continue
+            if (dealer.office_id, str(quarter)) in locked:
+                row.errors.append(
+                    _("quarter: the %(quarter)s round of %(office)s is approved and locked")
+                    % {"quarter": quarter, "office": dealer.office}
+                )
+                continue
+            try:
+                value = rules.validate_score(v["score"], dealer=str(dealer), indicator=indicator.name)
+            except rules.ScoreError as exc:
+                row.errors.append(f"score: {exc}")
+                continue
+            self._pending.append((row, dealer, indicator, quarter, value))
+            row.action = "changed"
+
+    def save(self, rows):
+        by_quarter = defaultdict(set)
+        for _row, dealer, _indicator, quarter, _value in self._pending:
+            by_quarter[quarter].add(dealer.office_id)
+        rounds = {}
+        for quarter, office_ids in by_quarter.items():
+            config = services.config_for(quarter)
+            all_rounds = services.ensure_rounds(quarter=quarter)
+            for office_id in office_ids:
+                services.ensure_sheets(quarter=quarter, config=config, round=all_rounds[office_id])
+                rounds[(office_id, str(quarter))] = all_rounds[office_id]
+        scores = {
+            (s.sheet.dealer_id, s.sheet.round.quarter, s.indicator_id): s
+            for s in Score.objects.filter(sheet__round__in=rounds.values()).select_related("sheet__round")
+        }
+        changed, unchanged, sheet_ids = [], 0, set()
+        for row, dealer, indicator, quarter, value in self._pending:
+            score = scores[(dealer.pk, str(quarter), indicator.pk)]
+            if score.value == value:
+                row.action = "unchanged"
+                unchanged += 1
+                continue
+            score.value = value
+            changed.append(score)
+            sheet_ids.add(score.sheet_id)
+        update_rows(Score, changed, ["value"], user=self.user)
+        sheets = list(ScoreSheet.objects.filter(pk__in=sheet_ids))
+        for sheet in sheets:
+            sheet.version += 1
+        update_rows(ScoreSheet, sheets, ["version"], user=self.user)
+        if self.approve_as is not None:
+            self._approve(list(rounds.values()))
+        return {"changed": len(changed), "unchanged": unchanged}
+
+    def _approve(self, rounds):
+        missing = services.sheet_missing(rounds=rounds)
+        sheets = {
+            s.pk: s
+            for s in ScoreSheet.objects.filter(pk__in=missing).select_related("dealer", "round__office")
+        }
+        names = dict(Indicator.objects.values_list("pk", "name"))
+        lacking = defaultdict(list)
+        for sheet_id, indicator_ids in missing.items():
+            sheet = sheets[sheet_id]
+            lacking[sheet.round_id].append(
+                f"{sheet.dealer.code} ({', '.join(names[i] for i in indicator_ids)})"
+            )
+        for office_round in sorted(rounds, key=lambda r: (r.quarter, r.office.code)):
+            if office_round.pk in lacking:
+                self.outcome.append(
+                    _("%(round)s stays open; still lacking: %(what)s")
+                    % {"round": office_round, "what": "; ".join(sorted(lacking[office_round.pk]))}
+                )
+            elif office_round.status != RoundStatus.APPROVED:
+                services.approve_round(round=office_round, user=self.approve_as)
+                self.outcome.append(_("%(round)s approved") % {"round": office_round})

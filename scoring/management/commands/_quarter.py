@@ -1,0 +1,24 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from evalsys.periods import Quarter
+from scoring.services import ScoringError
+
+
+class QuarterCommand(BaseCommand):
+    """A command taking one quarter like 2026Q3; refusals become CommandError."""
+
+    def add_arguments(self, parser):
+        parser.add_argument("quarter", help="e.g. 2026Q3")
+
+    def handle(self, *args, quarter, **options):
+        try:
+            parsed = Quarter.parse(quarter)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        try:
+            self.run(parsed, **options)
+        except ScoringError as exc:
+            raise CommandError(str(exc)) from None
+
+    def run(self, quarter, **options):
+        raise NotImplementedError

@@ -1,0 +1,205 @@
+"""`manage.py benchmark --dealers N`: the speed budget of DESIGN.md §7, measured.
+
+Builds a synthetic company of N dealers (offices of 500, 10 indicators, three
+months of sales and agreed targets each) in the configured database, once:
+a second run on the same database reuses it. Each measured step runs in its
+own child process so that its peak memory (max RSS) is its own.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import connection, transaction
+from django.db.models import F
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from dealers.models import Dealer, MonthlySales, MonthlyTarget, Office, TargetStatus
+from dealers.roles import Role
+from dealers.staff import save_staff
+from evalsys.periods import Quarter
+from scoring import services
+from scoring.models import EvaluationRound, RoundStatus, Score
+
+OFFICE_SIZE = 500
+PREFIX = "BM"
+BATCH = 5000
+
+
+class Command(BaseCommand):
+    help = "Build a synthetic company and time re-grading, the ABC list and an office's grid."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--dealers", type=int, default=10000)
+        parser.add_argument("--quarter", default="2025Q3")
+        parser.add_argument("--repeat", type=int, default=15, help="requests per page for the median")
+        parser.add_argument("--step", choices=["regrade", "abc", "grid"], help=argparse.SUPPRESS)
+
+    def handle(self, *args, dealers, quarter, repeat, step, **options):
+        quarter = Quarter.parse(quarter)
+        if step:
+            result = getattr(self, f"step_{step}")(quarter=quarter, repeat=repeat)
+            self.stdout.write("RESULT " + json.dumps(result))
+            return
+        started = time.perf_counter()
+        built = self.build(dealers=dealers, quarter=quarter)
+        self.stdout.write(f"company: {dealers} dealers, {built} ({time.perf_counter() - started:.1f} s)")
+        rows = [
+            ("re-grade (first)", *self.child("regrade", quarter, repeat)),
+            ("re-grade (again, no changes)", *self.child("regrade", quarter, repeat)),
+            ("ABC list page", *self.child("abc", quarter, repeat)),
+            (f"office grid ({OFFICE_SIZE} dealers)", *self.child("grid", quarter, repeat)),
+        ]
+        self.stdout.write("")
+        self.stdout.write(f"database: {connection.vendor}, dealers: {dealers}, quarter: {quarter}")
+        self.stdout.write(f"{'step':<32} {'time':>12} {'queries':>8} {'peak RSS':>10}")
+        for name, seconds, queries, rss in rows:
+            self.stdout.write(f"{name:<32} {seconds * 1000:>9.0f} ms {queries!s:>8} {rss / 1024:>7.0f} MB")
+
+    def child(self, step, quarter, repeat):
+        """Run one step in a child process; (seconds, queries, peak RSS in KiB)."""
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                sys.argv[0],
+                "benchmark",
+                "--step",
+                step,
+                "--quarter",
+                str(quarter),
+                "--repeat",
+                str(repeat),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        output = process.stdout.read()
+        _pid, status, usage = os.wait4(process.pid, 0)
+        if status != 0:
+            raise SystemExit(f"step {step} failed:\n{output}")
+        result = json.loads(next(line for line in output.splitlines() if line.startswith("RESULT "))[7:])
+        return result["seconds"], result.get("queries", ""), usage.ru_maxrss
+
+    # Building the company ----------------------------------------------------------------
+
+    def build(self, *, dealers, quarter):
+        have = Dealer.objects.filter(code__startswith=PREFIX).count()
+        if have == dealers:
+            return "reused"
+        if have:
+            raise SystemExit(
+                f"the database holds {have} benchmark dealers, not {dealers}: use a fresh database"
+            )
+        offices = [
+            Office(code=f"{PREFIX}{i:04d}", name=f"基准办事处{i}")
+            for i in range((dealers - 1) // OFFICE_SIZE + 1)
+        ]
+        with transaction.atomic():
+            Office.objects.bulk_create(offices, batch_size=BATCH)
+            offices = list(Office.objects.filter(code__startswith=PREFIX).order_by("code"))
+            joined = quarter.start.replace(year=quarter.year - 2)
+            Dealer.objects.bulk_create(
+                (
+                    Dealer(
+                        code=f"{PREFIX}{i:07d}",
+                        name=f"基准经销商{i}",
+                        kind="logistics" if i % 10 < 3 else "exclusive",
+                        office=offices[i // OFFICE_SIZE],
+                        tier="一级",
+                        joined=joined,
+                    )
+                    for i in range(dealers)
+                ),
+                batch_size=BATCH,
+            )
+            ids = list(
+                Dealer.objects.filter(code__startswith=PREFIX).order_by("code").values_list("pk", flat=True)
+            )
+            for month_index, month in enumerate(quarter.months):
+                MonthlySales.objects.bulk_create(
+                    (
+                        MonthlySales(
+                            dealer_id=pk,
+                            month=month,
+                            amount=Decimal(10000 + (pk * 7919 + month_index) % 90000),
+                        )
+                        for pk in ids
+                    ),
+                    batch_size=BATCH,
+                )
+                MonthlyTarget.objects.bulk_create(
+                    (
+                        MonthlyTarget(
+                            dealer_id=pk,
+                            month=month,
+                            status=TargetStatus.AGREED,
+                            agreed_amount=Decimal(50000 + (pk * 104729) % 20000),
+                        )
+                        for pk in ids
+                    ),
+                    batch_size=BATCH,
+                )
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")  # as autovacuum would after a bulk load
+        services.open_quarter(quarter=quarter)
+        # Manual scores 60–100 spread over the dealers, then every round approved.
+        Score.objects.filter(sheet__round__quarter=str(quarter), computed=False).update(
+            value=(F("id") % 4001) / Decimal(100) + 60
+        )
+        EvaluationRound.objects.filter(quarter=str(quarter)).update(status=RoundStatus.APPROVED)
+        save_staff(
+            username="bench-planner",
+            password="bench-pass-2026",
+            roles=[Role.SALES_PLANNING],
+            email="",
+            name="基准",
+        )
+        save_staff(
+            username="bench-office",
+            password="bench-pass-2026",
+            roles=[Role.OFFICE_MANAGER],
+            email="",
+            name="基准",
+            office_code=offices[0].code,
+        )
+        return "built"
+
+    # Steps, each in its own process -----------------------------------------------------------
+
+    def step_regrade(self, *, quarter, repeat):
+        started = time.perf_counter()
+        services.regrade_quarter(quarter=quarter)
+        return {"seconds": time.perf_counter() - started}
+
+    def _pages(self, username, url, params, repeat):
+        client = Client(SERVER_NAME="localhost")
+        client.force_login(get_user_model().objects.get(username=username))
+        client.get(url, params, secure=True)  # warm up caches and connections
+        timings = []
+        for _ in range(repeat):
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                response = client.get(url, params, secure=True)
+                timings.append(time.perf_counter() - started)
+            if response.status_code != 200:
+                raise SystemExit(f"{url}: HTTP {response.status_code}")
+        return {"seconds": statistics.median(timings), "queries": len(queries)}
+
+    def step_abc(self, *, quarter, repeat):
+        return self._pages("bench-planner", reverse("scoring:abc_list"), {"quarter": str(quarter)}, repeat)
+
+    def step_grid(self, *, quarter, repeat):
+        office_round = EvaluationRound.objects.get(quarter=str(quarter), office__code=f"{PREFIX}0000")
+        return self._pages(
+            "bench-office", reverse("scoring:grid", args=[office_round.pk]), {}, max(3, repeat // 3)
+        )

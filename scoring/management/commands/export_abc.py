@@ -1,0 +1,14 @@
+from evalsys.commands import ExportCommand
+from evalsys.periods import Quarter
+from scoring.exports import ABC_COLUMNS, abc_rows, quarter_grades
+
+
+class Command(ExportCommand):
+    help = "Export the quarter's ABC list (DESIGN.md §6.2)."
+    period_help = "quarter, e.g. 2026Q3"
+
+    def parse_period(self, text):
+        return Quarter.parse(text)
+
+    def table(self, period):
+        return ABC_COLUMNS, abc_rows(quarter_grades(period))

@@ -1,0 +1,425 @@
+"""Indicators, weights, rounds, score sheets and grades (DESIGN.md §3)."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from dealers.models import Dealer, DealerKind, Office, ScopedQuerySet
+from evalsys.periods import Quarter
+
+SCORE_VALIDATORS = [MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))]
+
+
+def validate_quarter(value):
+    try:
+        Quarter.parse(value)
+    except ValueError:
+        raise ValidationError(_("Enter a quarter like 2026Q3.")) from None
+
+
+class QuarterField(models.CharField):
+    """A calendar quarter stored as `2026Q3`; the text sorts in time order."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 6)
+        kwargs.setdefault("validators", [validate_quarter])
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs.pop("validators", None)
+        return name, path, args, kwargs
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        try:
+            return str(Quarter.parse(value)) if value else value
+        except ValueError:
+            return value
+
+
+class Method(models.TextChoices):
+    MANUAL = "manual", _("Entered by the office")
+    PERCENTILE = "percentile", _("Computed: sales percentile")
+    ATTAINMENT = "attainment", _("Computed: target attainment")
+
+
+class MissingRule(models.TextChoices):
+    MANUAL = "manual", _("Must be entered")
+    ZERO = "zero", _("Counts as zero")
+    EXCLUDE = "exclude", _("Excluded, weights renormalised")
+
+
+class Indicator(models.Model):
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    for_exclusive = models.BooleanField(_("for exclusive dealers"), default=True)
+    for_logistics = models.BooleanField(_("for logistics distributors"), default=True)
+    method = models.CharField(_("method"), max_length=20, choices=Method.choices, default=Method.MANUAL)
+    missing_rule = models.CharField(
+        _("when data is missing"), max_length=20, choices=MissingRule.choices, default=MissingRule.MANUAL
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "code"]
+        verbose_name = _("indicator")
+        verbose_name_plural = _("indicators")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def computed(self):
+        return self.method != Method.MANUAL
+
+    def applies_to(self, kind):
+        return self.for_exclusive if kind == DealerKind.EXCLUSIVE else self.for_logistics
+
+
+class WeightScheme(models.Model):
+    """The weights of one dealer kind's indicators, effective from a quarter on."""
+
+    kind = models.CharField(_("dealer kind"), max_length=20, choices=DealerKind.choices)
+    effective_from = QuarterField(_("effective from quarter"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["kind", "-effective_from"]
+        verbose_name = _("weight scheme")
+        verbose_name_plural = _("weight schemes")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "effective_from"], name="one_scheme_per_kind_quarter")
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.effective_from}"
+
+
+class IndicatorWeight(models.Model):
+    scheme = models.ForeignKey(WeightScheme, on_delete=models.CASCADE, related_name="weights")
+    indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, verbose_name=_("indicator"))
+    weight = models.DecimalField(_("weight"), max_digits=5, decimal_places=2)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["indicator__position"]
+        verbose_name = _("weight")
+        verbose_name_plural = _("weights")
+        constraints = [
+            models.UniqueConstraint(fields=["scheme", "indicator"], name="one_weight_per_indicator")
+        ]
+
+    def __str__(self):
+        return f"{self.indicator.code} {self.weight}"
+
+
+class PolicyMethod(models.TextChoices):
+    BANDS = "bands", _("Bands")
+    QUOTA = "quota", _("Quota")
+
+
+class ClassificationPolicy(models.Model):
+    effective_from = QuarterField(_("effective from quarter"), unique=True)
+    method = models.CharField(
+        _("method"), max_length=10, choices=PolicyMethod.choices, default=PolicyMethod.BANDS
+    )
+    band_a = models.DecimalField(_("A from total"), max_digits=5, decimal_places=2, default=Decimal(85))
+    band_b = models.DecimalField(_("B from total"), max_digits=5, decimal_places=2, default=Decimal(70))
+    quota_a = models.DecimalField(_("A share (%)"), max_digits=5, decimal_places=2, default=Decimal(20))
+    quota_b = models.DecimalField(_("B share (%)"), max_digits=5, decimal_places=2, default=Decimal(30))
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-effective_from"]
+        verbose_name = _("classification policy")
+        verbose_name_plural = _("classification policies")
+
+    def __str__(self):
+        return f"{self.get_method_display()} {self.effective_from}"
+
+    def clean(self):
+        errors = {}
+        if not (Decimal(100) >= self.band_a > self.band_b >= 0):
+            errors["band_b"] = _("Thresholds must satisfy 100 ≥ A > B ≥ 0.")
+        if self.quota_a < 0 or self.quota_b < 0 or self.quota_a + self.quota_b > 100:
+            errors["quota_b"] = _("Quota shares must be at least 0 and add up to at most 100.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class ClassBenefit(models.Model):
+    grade_class = models.CharField(_("class"), max_length=1, unique=True, choices=[(c, c) for c in "ABC"])
+    description = models.TextField(_("benefits"))
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["grade_class"]
+        verbose_name = _("class benefit")
+        verbose_name_plural = _("class benefits")
+
+    def __str__(self):
+        return self.grade_class
+
+
+class RoundStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    SUBMITTED = "submitted", _("Submitted")
+    APPROVED = "approved", _("Approved")
+
+
+class EvaluationRound(models.Model):
+    office = models.ForeignKey(
+        Office, on_delete=models.PROTECT, related_name="rounds", verbose_name=_("office")
+    )
+    quarter = QuarterField(_("quarter"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=RoundStatus.choices, default=RoundStatus.OPEN
+    )
+    meeting_date = models.DateField(_("meeting date"), null=True, blank=True)
+    chair = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("chair (office manager)"),
+    )
+    participants = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="evaluation_rounds", verbose_name=_("participants")
+    )
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    history = HistoricalRecords(m2m_fields=[])
+
+    class Meta:
+        ordering = ["-quarter", "office__code"]
+        verbose_name = _("evaluation round")
+        verbose_name_plural = _("evaluation rounds")
+        constraints = [
+            models.UniqueConstraint(fields=["office", "quarter"], name="one_round_per_office_quarter")
+        ]
+
+    def __str__(self):
+        return f"{self.office.code} {self.quarter}"
+
+    def get_absolute_url(self):
+        return reverse("scoring:round", args=[self.pk])
+
+    @property
+    def locked(self):
+        return self.status == RoundStatus.APPROVED
+
+
+class RoundReopening(models.Model):
+    round = models.ForeignKey(EvaluationRound, on_delete=models.CASCADE, related_name="reopenings")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    reason = models.TextField(_("reason"))
+    previous_status = models.CharField(max_length=10, choices=RoundStatus.choices)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("round reopening")
+        verbose_name_plural = _("round reopenings")
+
+    def __str__(self):
+        return f"{self.round} {self.at:%Y-%m-%d}"
+
+
+class SheetQuerySet(ScopedQuerySet):
+    office_field = "round__office"
+
+
+class ScoreSheet(models.Model):
+    round = models.ForeignKey(EvaluationRound, on_delete=models.CASCADE, related_name="sheets")
+    dealer = models.ForeignKey(Dealer, on_delete=models.CASCADE, related_name="score_sheets")
+    comment = models.TextField(_("comment"), blank=True)
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = SheetQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("score sheet")
+        verbose_name_plural = _("score sheets")
+        constraints = [models.UniqueConstraint(fields=["round", "dealer"], name="one_sheet_per_dealer_round")]
+
+    def __str__(self):
+        return f"{self.dealer.code} {self.round.quarter}"
+
+    def get_absolute_url(self):
+        return reverse("scoring:sheet", args=[self.pk])
+
+
+PHOTO_MAX_BYTES = 5 * 1024 * 1024
+
+
+def validate_photo_size(file):
+    if file.size > PHOTO_MAX_BYTES:
+        raise ValidationError(_("The photo is larger than 5 MB."))
+
+
+class Score(models.Model):
+    sheet = models.ForeignKey(ScoreSheet, on_delete=models.CASCADE, related_name="scores")
+    indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, verbose_name=_("indicator"))
+    value = models.DecimalField(
+        _("score"), max_digits=5, decimal_places=2, null=True, blank=True, validators=SCORE_VALIDATORS
+    )
+    computed = models.BooleanField(_("computed"), default=False)
+    override_value = models.DecimalField(
+        _("override"), max_digits=5, decimal_places=2, null=True, blank=True, validators=SCORE_VALIDATORS
+    )
+    override_reason = models.TextField(_("override reason"), blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    photo = models.ImageField(
+        _("photo evidence"), upload_to="scores/%Y/", blank=True, validators=[validate_photo_size]
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("score")
+        verbose_name_plural = _("scores")
+        constraints = [models.UniqueConstraint(fields=["sheet", "indicator"], name="one_score_per_indicator")]
+
+    def __str__(self):
+        return f"{self.sheet_id} {self.indicator_id} {self.effective}"
+
+    @property
+    def effective(self):
+        return self.override_value if self.override_value is not None else self.value
+
+
+class GradingStatus(models.TextChoices):
+    GRADING = "grading", _("Grading")
+    GRADED = "graded", _("Graded")
+    PUBLISHED = "published", _("Published")
+
+
+class QuarterGrading(models.Model):
+    """One quarter's grading run and publication."""
+
+    quarter = QuarterField(_("quarter"), unique=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=GradingStatus.choices, default=GradingStatus.GRADING
+    )
+    offices_total = models.PositiveIntegerField(default=0)
+    offices_done = models.JSONField(default=list)
+    started_at = models.DateTimeField(null=True, blank=True)
+    graded_at = models.DateTimeField(_("graded"), null=True, blank=True)
+    published_at = models.DateTimeField(_("published"), null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    error = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-quarter"]
+        verbose_name = _("quarter grading")
+        verbose_name_plural = _("quarter gradings")
+
+    def __str__(self):
+        return self.quarter
+
+
+class Change(models.TextChoices):
+    UP = "up", _("Up")
+    DOWN = "down", _("Down")
+    SAME = "same", _("Same")
+    NEW = "new", _("New")
+
+
+CLASS_CHOICES = [(c, c) for c in "ABC"]
+
+
+class Grade(models.Model):
+    quarter = QuarterField(_("quarter"))
+    dealer = models.ForeignKey(
+        Dealer, on_delete=models.CASCADE, related_name="grades", verbose_name=_("dealer")
+    )
+    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="+", verbose_name=_("office"))
+    kind = models.CharField(_("kind"), max_length=20, choices=DealerKind.choices)
+    evaluated = models.BooleanField(_("evaluated"), default=False)
+    total = models.DecimalField(_("total"), max_digits=5, decimal_places=2, null=True, blank=True)
+    sales_volume = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    office_rank = models.PositiveIntegerField(_("office rank"), null=True, blank=True)
+    company_rank = models.PositiveIntegerField(_("company rank"), null=True, blank=True)
+    computed_class = models.CharField(_("computed class"), max_length=1, choices=CLASS_CHOICES, blank=True)
+    final_class = models.CharField(_("final class"), max_length=1, choices=CLASS_CHOICES, blank=True)
+    previous_class = models.CharField(_("previous class"), max_length=1, choices=CLASS_CHOICES, blank=True)
+    change = models.CharField(_("change"), max_length=4, choices=Change.choices, blank=True)
+    overridden = models.BooleanField(_("overridden"), default=False)
+    override_reason = models.TextField(_("override reason"), blank=True)
+    overridden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    overridden_at = models.DateTimeField(null=True, blank=True)
+    scheme = models.ForeignKey(
+        WeightScheme, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    policy = models.ForeignKey(
+        ClassificationPolicy, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["dealer__code"]
+        verbose_name = _("grade")
+        verbose_name_plural = _("grades")
+        constraints = [
+            models.UniqueConstraint(fields=["quarter", "dealer"], name="one_grade_per_dealer_quarter")
+        ]
+        indexes = [
+            models.Index(fields=["quarter", "office", "kind"]),
+            models.Index(fields=["quarter", "final_class"]),
+            models.Index(fields=["quarter", "kind", "company_rank"]),
+        ]
+
+    def __str__(self):
+        return f"{self.dealer_id} {self.quarter} {self.final_class}"
+
+
+class SalesScore(models.Model):
+    """The computed indicators of one dealer for one quarter, staged by a re-grade.
+
+    Computed company-wide once per run (percentiles need every peer), then
+    copied into each office's score sheets inside that office's transaction.
+    """
+
+    quarter = QuarterField()
+    dealer = models.ForeignKey(Dealer, on_delete=models.CASCADE, related_name="+")
+    sales_volume = models.DecimalField(max_digits=5, decimal_places=2, null=True)
+    sales_attainment = models.DecimalField(max_digits=5, decimal_places=2, null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["quarter", "dealer"], name="one_sales_score_per_quarter")
+        ]
+
+    def __str__(self):
+        return f"{self.dealer_id} {self.quarter}"

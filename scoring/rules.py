@@ -1,0 +1,192 @@
+"""The rules of the quarterly evaluation (DESIGN.md §3.2, §3.4) as pure functions.
+
+Values in, values out, `Decimal` with two places rounded half-up; no database.
+The services feed them set-wise and write what they return.
+"""
+
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.utils.translation import gettext as _
+
+TWO_PLACES = Decimal("0.01")
+HUNDRED = Decimal(100)
+ZERO = Decimal(0)
+
+CLASS_ORDER = {"A": 3, "B": 2, "C": 1}
+
+# Missing-data rules of an indicator.
+MANUAL = "manual"
+ZERO_RULE = "zero"
+EXCLUDE = "exclude"
+
+
+class ScoreError(ValueError):
+    """A score that is not 0–100 with at most two decimals."""
+
+
+def q2(value) -> Decimal:
+    """Round half-up to two places."""
+    return Decimal(value).quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
+
+
+def round_half_up(value) -> int:
+    return int(Decimal(value).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def validate_score(value, *, dealer: str, indicator: str) -> Decimal:
+    """`value` as a score (0–100 inclusive, at most two decimals), or ScoreError naming both."""
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        number = None
+    names = {"dealer": dealer, "indicator": indicator, "value": value}
+    if number is None or not number.is_finite():
+        raise ScoreError(_("%(dealer)s, %(indicator)s: %(value)s is not a number") % names)
+    if number < 0 or number > HUNDRED:
+        raise ScoreError(_("%(dealer)s, %(indicator)s: %(value)s is outside 0–100") % names)
+    if number != number.quantize(TWO_PLACES):
+        raise ScoreError(_("%(dealer)s, %(indicator)s: %(value)s has more than two decimals") % names)
+    return number.quantize(TWO_PLACES)
+
+
+def quarter_total(monthly: Sequence[Decimal | None]) -> Decimal | None:
+    """The sum of the quarter's three monthly figures, or None unless all three exist.
+
+    A figure of 0 is data; only a missing month (None) makes the quarter missing.
+    """
+    if len(monthly) != 3 or any(m is None for m in monthly):
+        return None
+    return sum(monthly, ZERO)
+
+
+def percentile_scores(sales: Mapping[Hashable, Decimal]) -> dict[Hashable, Decimal]:
+    """`sales_volume` for each of N peers: 100 × (L + 0.5 × E) / (N − 1); N = 1 gives 100.
+
+    L peers strictly lower, E other peers equal.
+    """
+    n = len(sales)
+    if n == 1:
+        return {key: q2(HUNDRED) for key in sales}
+    ordered = sorted(sales.values())
+    counts: dict[Decimal, int] = {}
+    for value in ordered:
+        counts[value] = counts.get(value, 0) + 1
+    lower: dict[Decimal, int] = {}
+    seen = 0
+    for value in sorted(counts):
+        lower[value] = seen
+        seen += counts[value]
+    result = {}
+    for key, value in sales.items():
+        equal_others = counts[value] - 1
+        result[key] = q2(HUNDRED * (lower[value] + Decimal("0.5") * equal_others) / (n - 1))
+    return result
+
+
+def attainment_score(sales: Decimal | None, target: Decimal | None) -> Decimal | None:
+    """`sales_attainment` = min(100, 100 × quarter sales / quarter target); None when missing.
+
+    A quarter target of 0 cannot be attained against, so it counts as missing.
+    """
+    if sales is None or target is None or target <= 0:
+        return None
+    return q2(min(HUNDRED, HUNDRED * sales / target))
+
+
+@dataclass(frozen=True)
+class Component:
+    """One indicator of a sheet: its weight, its score (None = missing) and missing-data rule."""
+
+    weight: Decimal
+    score: Decimal | None
+    rule: str = MANUAL
+
+
+def total_score(components: Iterable[Component]) -> Decimal | None:
+    """Σ(w·s)/Σ(w) over the indicators that count, each score rounded first.
+
+    A missing score counts as 0 under `zero`, is dropped (and the remaining
+    weights renormalised) under `exclude`, and under `manual` leaves the sheet
+    incomplete: the total is None. None as well when nothing counts.
+    """
+    weighted = ZERO
+    weights = ZERO
+    for c in components:
+        score = c.score
+        if score is None:
+            if c.rule == ZERO_RULE:
+                score = ZERO
+            elif c.rule == EXCLUDE:
+                continue
+            else:
+                return None
+        weighted += Decimal(c.weight) * q2(score)
+        weights += Decimal(c.weight)
+    if weights == 0:
+        return None
+    return q2(weighted / weights)
+
+
+def missing_indicators(scores: Mapping[str, Decimal | None], rules: Mapping[str, str]) -> list[str]:
+    """The indicators whose missing score blocks the sheet (rule `manual`)."""
+    return [code for code, score in scores.items() if score is None and rules.get(code, MANUAL) == MANUAL]
+
+
+def band_class(total: Decimal, *, a: Decimal, b: Decimal) -> str:
+    """A if total ≥ a, B if total ≥ b, else C (bounds inclusive)."""
+    if total >= a:
+        return "A"
+    if total >= b:
+        return "B"
+    return "C"
+
+
+@dataclass(frozen=True)
+class Ranked:
+    key: Hashable
+    total: Decimal
+    sales_volume: Decimal | None
+    code: str
+
+
+def quota_classes(entries: Iterable[Ranked], *, a: Decimal, b: Decimal) -> dict[Hashable, str]:
+    """Quota classes within one dealer kind, company-wide.
+
+    Order by total descending, then higher `sales_volume`, then dealer code; the
+    first round-half-up(N·a/100) are A, those up to round-half-up(N·(a+b)/100) B,
+    the rest C.
+    """
+    ordered = sorted(
+        entries,
+        key=lambda e: (-e.total, -(e.sales_volume if e.sales_volume is not None else Decimal(-1)), e.code),
+    )
+    n = len(ordered)
+    a_count = round_half_up(Decimal(n) * Decimal(a) / HUNDRED)
+    ab_count = round_half_up(Decimal(n) * (Decimal(a) + Decimal(b)) / HUNDRED)
+    result = {}
+    for position, entry in enumerate(ordered):
+        result[entry.key] = "A" if position < a_count else "B" if position < ab_count else "C"
+    return result
+
+
+def competition_ranks(totals: Mapping[Hashable, Decimal]) -> dict[Hashable, int]:
+    """Rank by rounded total, descending; ties share the better rank (1, 2, 2, 4)."""
+    rounded = {key: q2(total) for key, total in totals.items()}
+    ordered = sorted(rounded.values(), reverse=True)
+    first_position: dict[Decimal, int] = {}
+    for position, value in enumerate(ordered, start=1):
+        first_position.setdefault(value, position)
+    return {key: first_position[value] for key, value in rounded.items()}
+
+
+def class_change(previous: str | None, final: str | None) -> str:
+    """`new` without a previous class, else `up`, `down` or `same` (A above B above C)."""
+    if not previous:
+        return "new"
+    if CLASS_ORDER[final] > CLASS_ORDER[previous]:
+        return "up"
+    if CLASS_ORDER[final] < CLASS_ORDER[previous]:
+        return "down"
+    return "same"

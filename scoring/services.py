@@ -1,0 +1,775 @@
+"""Reading and writing the quarterly evaluation: the rules of `scoring.rules`, set-wise.
+
+Every function here works on whole offices or the whole company in a few
+queries; none issues a query per dealer.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.db.models import Count, Q, Sum
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
+
+from dealers.models import Dealer, MonthlySales, MonthlyTarget, Office, TargetStatus
+from dealers.notifications import notify
+from dealers.roles import Role
+from evalsys.periods import Quarter
+
+from . import rules, sql
+from .bulk import update_rows
+from .models import (
+    ClassificationPolicy,
+    EvaluationRound,
+    Grade,
+    GradingStatus,
+    Indicator,
+    IndicatorWeight,
+    Method,
+    PolicyMethod,
+    QuarterGrading,
+    RoundReopening,
+    RoundStatus,
+    Score,
+    ScoreSheet,
+    WeightScheme,
+)
+
+BATCH = 2000
+
+
+class ScoringError(Exception):
+    """A request the rules refuse; the message says why."""
+
+
+# Configuration in force for a quarter ------------------------------------------
+
+
+@dataclass
+class KindConfig:
+    scheme: WeightScheme
+    weights: dict[int, Decimal]  # indicator id → weight
+
+
+@dataclass
+class Config:
+    quarter: Quarter
+    indicators: dict[int, Indicator]
+    kinds: dict[str, KindConfig]
+    policy: ClassificationPolicy
+
+    def indicator_ids(self, kind):
+        return list(self.kinds[kind].weights) if kind in self.kinds else []
+
+    def by_method(self, method):
+        return next((i for i in self.indicators.values() if i.method == method), None)
+
+
+def config_for(quarter: Quarter) -> Config:
+    """The weight schemes and classification policy in force for `quarter`."""
+    schemes = {}
+    for scheme in WeightScheme.objects.filter(effective_from__lte=str(quarter)).order_by(
+        "kind", "-effective_from"
+    ):
+        schemes.setdefault(scheme.kind, scheme)
+    weights = defaultdict(dict)
+    for w in IndicatorWeight.objects.filter(scheme__in=schemes.values()).values(
+        "scheme_id", "indicator_id", "weight"
+    ):
+        weights[w["scheme_id"]][w["indicator_id"]] = w["weight"]
+    policy = (
+        ClassificationPolicy.objects.filter(effective_from__lte=str(quarter))
+        .order_by("-effective_from")
+        .first()
+    )
+    if policy is None:
+        raise ScoringError(_("No classification policy is in force for %(quarter)s.") % {"quarter": quarter})
+    return Config(
+        quarter=quarter,
+        indicators={i.pk: i for i in Indicator.objects.all()},
+        kinds={kind: KindConfig(scheme, weights[scheme.pk]) for kind, scheme in schemes.items()},
+        policy=policy,
+    )
+
+
+# Computed indicators ----------------------------------------------------------
+
+
+def computed_scores(quarter: Quarter) -> dict[int, dict[str, Decimal | None]]:
+    """`sales_volume` and `sales_attainment` of every dealer in the network at quarter end.
+
+    Two aggregate queries: quarter sales exist with a row for each of the three
+    months; the quarter target is the sum of three agreed months.
+    """
+    dealers = dict(Dealer.objects.in_network_on(quarter.end).values_list("id", "kind"))
+    sales = dict(
+        MonthlySales.objects.filter(
+            month__in=quarter.months, dealer__in=Dealer.objects.in_network_on(quarter.end)
+        )
+        .values("dealer_id")
+        .annotate(n=Count("id"), total=Sum("amount"))
+        .filter(n=3)
+        .values_list("dealer_id", "total")
+    )
+    targets = dict(
+        MonthlyTarget.objects.filter(
+            month__in=quarter.months,
+            status=TargetStatus.AGREED,
+            agreed_amount__isnull=False,
+            dealer__in=Dealer.objects.in_network_on(quarter.end),
+        )
+        .values("dealer_id")
+        .annotate(n=Count("id"), total=Sum("agreed_amount"))
+        .filter(n=3)
+        .values_list("dealer_id", "total")
+    )
+    peers = defaultdict(dict)
+    for dealer_id, total in sales.items():
+        if dealer_id in dealers:
+            peers[dealers[dealer_id]][dealer_id] = total
+    volume = {}
+    for group in peers.values():
+        volume.update(rules.percentile_scores(group))
+    return {
+        dealer_id: {
+            Method.PERCENTILE: volume.get(dealer_id),
+            Method.ATTAINMENT: rules.attainment_score(sales.get(dealer_id), targets.get(dealer_id)),
+        }
+        for dealer_id in dealers
+    }
+
+
+# Opening a quarter --------------------------------------------------------------
+
+
+def ensure_rounds(*, quarter: Quarter) -> dict[int, EvaluationRound]:
+    """A round for every office for `quarter` (idempotent)."""
+    existing = set(EvaluationRound.objects.filter(quarter=str(quarter)).values_list("office_id", flat=True))
+    missing = [
+        EvaluationRound(office_id=office_id, quarter=str(quarter))
+        for office_id in Office.objects.exclude(pk__in=existing).values_list("pk", flat=True)
+    ]
+    EvaluationRound.objects.bulk_create(missing, ignore_conflicts=True)
+    return {r.office_id: r for r in EvaluationRound.objects.filter(quarter=str(quarter))}
+
+
+def ensure_sheets(*, quarter: Quarter, config: Config, round: EvaluationRound) -> None:
+    """A sheet and its empty score rows for every office dealer in the network at quarter end."""
+    dealers = dict(
+        Dealer.objects.in_network_on(quarter.end).filter(office_id=round.office_id).values_list("id", "kind")
+    )
+    have = set(ScoreSheet.objects.filter(round=round).values_list("dealer_id", flat=True))
+    ScoreSheet.objects.bulk_create(
+        [ScoreSheet(round=round, dealer_id=d) for d in dealers if d not in have],
+        batch_size=BATCH,
+        ignore_conflicts=True,
+    )
+    sheets = dict(ScoreSheet.objects.filter(round=round).values_list("dealer_id", "id"))
+    present = set(Score.objects.filter(sheet__round=round).values_list("sheet_id", "indicator_id"))
+    new = []
+    for dealer_id, kind in dealers.items():
+        sheet_id = sheets[dealer_id]
+        for indicator_id in config.indicator_ids(kind):
+            if (sheet_id, indicator_id) not in present:
+                computed = config.indicators[indicator_id].computed
+                new.append(Score(sheet_id=sheet_id, indicator_id=indicator_id, computed=computed))
+    bulk_create_with_history(new, Score, batch_size=BATCH, ignore_conflicts=True)
+
+
+def refresh_computed(*, round: EvaluationRound, values: dict[int, dict], config: Config) -> int:
+    """Write the computed indicators of the round's sheets from `values`; only changed rows."""
+    methods = {i.pk: i.method for i in config.indicators.values() if i.computed}
+    changed = []
+    for score in (
+        Score.objects.filter(sheet__round=round, indicator_id__in=methods)
+        .only("id", "value", "indicator_id", "sheet__dealer_id")
+        .select_related("sheet")
+    ):
+        value = values.get(score.sheet.dealer_id, {}).get(methods[score.indicator_id])
+        if score.value != value:
+            score.value = value
+            changed.append(score)
+    return update_rows(Score, changed, ["value"], batch_size=BATCH)
+
+
+def open_quarter(*, quarter: Quarter, engine: str | None = None) -> dict:
+    """Open a round for every office, create the sheets, fill computed indicators, tell office managers."""
+    engine = engine or default_engine()
+    config = config_for(quarter)
+    values = None
+    if engine == "sql":
+        stage(quarter=quarter)
+    else:
+        values = computed_scores(quarter)
+    rounds = ensure_rounds(quarter=quarter)
+    if engine == "sql":
+        with transaction.atomic():
+            sql.ensure_sheets(quarter=quarter, config=config, rounds=list(rounds.values()))
+            sql.refresh_computed(quarter=quarter, rounds=list(rounds.values()))
+    else:
+        for office_round in rounds.values():
+            with transaction.atomic():
+                ensure_sheets(quarter=quarter, config=config, round=office_round)
+                refresh_computed(round=office_round, values=values, config=config)
+    managers = (
+        get_user_model()
+        .objects.filter(groups__name=Role.OFFICE_MANAGER, staff_profile__office__in=rounds)
+        .values_list("pk", "staff_profile__office_id")
+    )
+    notified = 0
+    for user_id, office_id in managers:
+        office_round = rounds[office_id]
+        notified += notify(
+            user=get_user_model()(pk=user_id),
+            key=f"scoring:round-opened:{quarter}:{office_id}",
+            title=_("The evaluation of %(quarter)s is open") % {"quarter": quarter},
+            body=_("Enter your dealers' scores with the evaluation committee."),
+            url=office_round.get_absolute_url(),
+        )
+    return {"rounds": len(rounds), "notified": notified}
+
+
+# Sheets: completeness, saving ------------------------------------------------------
+
+
+def sheet_missing(*, rounds) -> dict[int, list[int]]:
+    """For each sheet of `rounds`, the indicator ids whose missing score blocks it."""
+    missing = defaultdict(list)
+    rows = Score.objects.filter(
+        sheet__round__in=rounds,
+        value__isnull=True,
+        override_value__isnull=True,
+        indicator__missing_rule=rules.MANUAL,
+    ).values_list("sheet_id", "indicator_id")
+    for sheet_id, indicator_id in rows:
+        missing[sheet_id].append(indicator_id)
+    return dict(missing)
+
+
+def progress_by_round(*, rounds) -> dict[int, tuple[int, int]]:
+    """round id → (complete sheets, all sheets), in one aggregate query."""
+    blocking = Q(
+        scores__value__isnull=True,
+        scores__override_value__isnull=True,
+        scores__indicator__missing_rule=rules.MANUAL,
+    )
+    rows = (
+        ScoreSheet.objects.filter(round__in=rounds)
+        .values("round_id")
+        .annotate(total=Count("id", distinct=True), incomplete=Count("id", filter=blocking, distinct=True))
+    )
+    return {r["round_id"]: (r["total"] - r["incomplete"], r["total"]) for r in rows}
+
+
+def round_progress(*, round: EvaluationRound) -> tuple[int, int]:
+    """(complete sheets, all sheets) of a round."""
+    return progress_by_round(rounds=[round]).get(round.pk, (0, 0))
+
+
+class GridErrors(ScoringError):
+    def __init__(self, errors: dict, conflicts: dict):
+        super().__init__(_("Nothing was saved: correct the marked cells."))
+        self.errors = errors  # (sheet id, indicator id) → message
+        self.conflicts = conflicts  # sheet id → {"version", "updated_by", "scores": {indicator id: value}}
+
+
+def save_grid(*, round: EvaluationRound, entries: dict[int, dict], user) -> int:
+    """Save manual scores of several sheets at once; all or nothing.
+
+    `entries`: sheet id → {"version": int, "scores": {indicator id: text}}. A
+    sheet saved by someone else since `version` was read is a conflict: nothing
+    is saved and the caller shows both versions.
+    """
+    if round.locked:
+        raise ScoringError(_("The round is approved; its scores are locked."))
+    with transaction.atomic():
+        sheets = {
+            s.pk: s
+            for s in ScoreSheet.objects.select_for_update(of=("self",))
+            .filter(round=round, pk__in=entries)
+            .select_related("dealer", "updated_by")
+        }
+        scores = {
+            (s.sheet_id, s.indicator_id): s
+            for s in Score.objects.filter(sheet__in=sheets).select_related("indicator")
+        }
+        errors, conflicts, changed = {}, {}, []
+        for sheet_id, entry in entries.items():
+            sheet = sheets.get(sheet_id)
+            if sheet is None:
+                continue
+            if int(entry["version"]) != sheet.version:
+                conflicts[sheet_id] = {
+                    "version": sheet.version,
+                    "updated_by": sheet.updated_by,
+                    "scores": {i: s.value for (sid, i), s in scores.items() if sid == sheet_id},
+                }
+                continue
+            for indicator_id, raw in entry["scores"].items():
+                score = scores.get((sheet_id, indicator_id))
+                if score is None or score.computed:
+                    continue
+                raw = (raw or "").strip()
+                try:
+                    value = (
+                        None
+                        if raw == ""
+                        else rules.validate_score(
+                            raw, dealer=str(sheet.dealer), indicator=score.indicator.name
+                        )
+                    )
+                except rules.ScoreError as exc:
+                    errors[(sheet_id, indicator_id)] = str(exc)
+                    continue
+                if score.value != value:
+                    score.value = value
+                    changed.append(score)
+        if errors or conflicts:
+            raise GridErrors(errors, conflicts)
+        touched = {s.sheet_id for s in changed}
+        update_rows(Score, changed, ["value"], user=user)
+        now = timezone.now()
+        for sheet_id in touched:
+            sheets[sheet_id].version += 1
+            sheets[sheet_id].updated_by = user
+            sheets[sheet_id].updated_at = now
+        update_rows(
+            ScoreSheet, [sheets[i] for i in touched], ["version", "updated_by", "updated_at"], user=user
+        )
+    return len(changed)
+
+
+def override_score(*, score: Score, value: str, reason: str, user) -> Score:
+    """Override a computed indicator with a mandatory reason; an empty value clears the override."""
+    if score.sheet.round.locked:
+        raise ScoringError(_("The round is approved; its scores are locked."))
+    if not score.computed:
+        raise ScoringError(_("Only computed indicators are overridden; enter manual scores in the grid."))
+    raw = (value or "").strip()
+    if raw == "":
+        score.override_value, score.override_reason = None, ""
+    else:
+        if not (reason or "").strip():
+            raise ScoringError(_("Give a reason for the override."))
+        score.override_value = rules.validate_score(
+            raw, dealer=str(score.sheet.dealer), indicator=score.indicator.name
+        )
+        score.override_reason = reason.strip()
+    score._history_user = user
+    score.save(update_fields=["override_value", "override_reason"])
+    return score
+
+
+def save_evidence(*, score: Score, comment: str, photo, user) -> Score:
+    if score.sheet.round.locked:
+        raise ScoringError(_("The round is approved; its scores are locked."))
+    score.comment = comment
+    if photo:
+        score.photo = photo
+    score.full_clean(exclude=["sheet", "indicator", "value", "override_value"])
+    score._history_user = user
+    score.save()
+    return score
+
+
+# Rounds -----------------------------------------------------------------------------
+
+
+def submit_round(*, round: EvaluationRound, user) -> EvaluationRound:
+    if round.status != RoundStatus.OPEN:
+        raise ScoringError(_("Only an open round can be submitted."))
+    complete, total = round_progress(round=round)
+    if complete < total:
+        raise ScoringError(
+            _("%(missing)s of %(total)s dealers still lack scores.")
+            % {"missing": total - complete, "total": total}
+        )
+    round.status = RoundStatus.SUBMITTED
+    round.submitted_at = timezone.now()
+    round._history_user = user
+    round.save()
+    return round
+
+
+def approve_round(*, round: EvaluationRound, user) -> EvaluationRound:
+    if round.status == RoundStatus.APPROVED:
+        raise ScoringError(_("The round is already approved."))
+    complete, total = round_progress(round=round)
+    if complete < total:
+        raise ScoringError(
+            _("%(missing)s of %(total)s dealers still lack scores.")
+            % {"missing": total - complete, "total": total}
+        )
+    round.status = RoundStatus.APPROVED
+    round.approved_at = timezone.now()
+    round.approved_by = user
+    round._history_user = user
+    round.save()
+    return round
+
+
+def reopen_round(*, round: EvaluationRound, reason: str, user) -> EvaluationRound:
+    if not (reason or "").strip():
+        raise ScoringError(_("Give a reason for reopening the round."))
+    if round.status == RoundStatus.OPEN:
+        raise ScoringError(_("The round is already open."))
+    if _published(Quarter.parse(round.quarter)):
+        raise ScoringError(_("The quarter is published; its grades are frozen."))
+    with transaction.atomic():
+        RoundReopening.objects.create(
+            round=round, by=user, reason=reason.strip(), previous_status=round.status
+        )
+        round.status = RoundStatus.OPEN
+        round.approved_at = round.approved_by = round.submitted_at = None
+        round._history_user = user
+        round.save()
+    return round
+
+
+# Grading ------------------------------------------------------------------------------
+
+GRADE_FIELDS = [
+    "office",
+    "kind",
+    "evaluated",
+    "total",
+    "sales_volume",
+    "office_rank",
+    "previous_class",
+    "scheme",
+    "policy",
+]
+FINISH_FIELDS = ["company_rank", "computed_class", "final_class", "change"]
+
+
+def _published(quarter: Quarter) -> bool:
+    return QuarterGrading.objects.filter(quarter=str(quarter), status=GradingStatus.PUBLISHED).exists()
+
+
+def _refuse_published(quarter: Quarter) -> None:
+    if _published(quarter):
+        raise ScoringError(_("%(quarter)s is published; its grades are frozen.") % {"quarter": quarter})
+
+
+def office_grades(*, quarter: Quarter, office_id: int, config: Config, approved: bool) -> list[dict]:
+    """Each office dealer's total, sales_volume, office rank and previous class, by the rules."""
+    dealers = dict(
+        Dealer.objects.in_network_on(quarter.end).filter(office_id=office_id).values_list("id", "kind")
+    )
+    previous = dict(
+        Grade.objects.filter(quarter=str(quarter.previous()), dealer__office_id=office_id).values_list(
+            "dealer_id", "final_class"
+        )
+    )
+    scores = defaultdict(dict)
+    for dealer_id, indicator_id, value, override in Score.objects.filter(
+        sheet__round__office_id=office_id, sheet__round__quarter=str(quarter)
+    ).values_list("sheet__dealer_id", "indicator_id", "value", "override_value"):
+        scores[dealer_id][indicator_id] = override if override is not None else value
+    volume = config.by_method(Method.PERCENTILE)
+    result = []
+    for dealer_id, kind in dealers.items():
+        kind_config = config.kinds.get(kind)
+        total = None
+        if approved and kind_config and dealer_id in scores:
+            total = rules.total_score(
+                rules.Component(
+                    weight, scores[dealer_id].get(indicator_id), config.indicators[indicator_id].missing_rule
+                )
+                for indicator_id, weight in kind_config.weights.items()
+            )
+        result.append(
+            {
+                "dealer_id": dealer_id,
+                "kind": kind,
+                "evaluated": total is not None,
+                "total": total,
+                "sales_volume": scores[dealer_id].get(volume.pk) if volume and total is not None else None,
+                "previous_class": previous.get(dealer_id, ""),
+                "scheme_id": kind_config.scheme.pk if kind_config else None,
+            }
+        )
+    for kind in {r["kind"] for r in result}:
+        totals = {r["dealer_id"]: r["total"] for r in result if r["kind"] == kind and r["evaluated"]}
+        ranks = rules.competition_ranks(totals)
+        for r in result:
+            r["office_rank"] = ranks.get(r["dealer_id"]) if r["kind"] == kind else r.get("office_rank")
+    return result
+
+
+def _write_grades(*, quarter: Quarter, office_id: int, rows: list[dict], policy_id: int, fields, user=None):
+    existing = {
+        g.dealer_id: g
+        for g in Grade.objects.filter(quarter=str(quarter), dealer_id__in=[r["dealer_id"] for r in rows])
+    }
+    new, changed = [], []
+    for r in rows:
+        values = {
+            "office_id": office_id,
+            "kind": r["kind"],
+            "evaluated": r["evaluated"],
+            "total": r["total"],
+            "sales_volume": r["sales_volume"],
+            "office_rank": r["office_rank"],
+            "previous_class": r["previous_class"],
+            "scheme_id": r["scheme_id"],
+            "policy_id": policy_id,
+        }
+        if not r["evaluated"]:
+            # Not evaluated: keeps its previous class, takes no part in ranks or quotas.
+            values.update(company_rank=None, computed_class="", change="")
+        grade = existing.get(r["dealer_id"])
+        if grade is None:
+            grade = Grade(quarter=str(quarter), dealer_id=r["dealer_id"], **values)
+            if not r["evaluated"]:
+                grade.final_class = r["previous_class"]
+            new.append(grade)
+            continue
+        if not r["evaluated"] and not grade.overridden:
+            values["final_class"] = r["previous_class"]
+        dirty = False
+        for name, value in values.items():
+            if getattr(grade, name) != value:
+                setattr(grade, name, value)
+                dirty = True
+        if dirty:
+            changed.append(grade)
+    bulk_create_with_history(new, Grade, batch_size=BATCH, default_user=user)
+    update_rows(Grade, changed, fields, batch_size=BATCH, user=user)
+
+
+def default_engine() -> str:
+    """ "sql" (one set-based statement per step) on PostgreSQL, "python" (the rules applied row-wise) elsewhere."""
+    return "sql" if connection.vendor == "postgresql" else "python"
+
+
+def stage(*, quarter: Quarter) -> None:
+    """Compute the quarter's sales indicators company-wide once, for the office steps to copy."""
+    with transaction.atomic():
+        sql.stage_sales_scores(quarter=quarter)
+
+
+def _mark_offices_done(quarter: Quarter, office_ids: list[int]) -> None:
+    grading = QuarterGrading.objects.select_for_update().get(quarter=str(quarter))
+    done = sorted(set(grading.offices_done) | set(office_ids))
+    if done != grading.offices_done:
+        grading.offices_done = done
+        grading.save(update_fields=["offices_done"])
+
+
+def grade_offices(
+    *,
+    quarter: Quarter,
+    office_ids: list[int],
+    config: Config | None = None,
+    values=None,
+    engine: str | None = None,
+    staged: bool = False,
+) -> dict:
+    """Re-grade offices in one transaction: refresh computed indicators, totals and office ranks.
+
+    An office whose round another run holds is skipped (that run grades it).
+    Returns {"graded": n, "busy": m}.
+    """
+    _refuse_published(quarter)
+    engine = engine or default_engine()
+    config = config or config_for(quarter)
+    if engine == "sql" and not staged:
+        stage(quarter=quarter)
+    if engine == "python" and values is None:
+        values = computed_scores(quarter)
+    round_ids = [
+        r.pk for office_id, r in ensure_rounds(quarter=quarter).items() if office_id in set(office_ids)
+    ]
+    with transaction.atomic():
+        locked = list(EvaluationRound.objects.select_for_update(skip_locked=True).filter(pk__in=round_ids))
+        if engine == "sql":
+            sql.ensure_sheets(quarter=quarter, config=config, rounds=locked, only_new=True)
+            sql.refresh_computed(quarter=quarter, rounds=locked)
+            sql.write_grades(quarter=quarter, rounds=locked, config=config)
+        else:
+            for office_round in locked:
+                ensure_sheets(quarter=quarter, config=config, round=office_round)
+                refresh_computed(round=office_round, values=values, config=config)
+                rows = office_grades(
+                    quarter=quarter,
+                    office_id=office_round.office_id,
+                    config=config,
+                    approved=office_round.status == RoundStatus.APPROVED,
+                )
+                _write_grades(
+                    quarter=quarter,
+                    office_id=office_round.office_id,
+                    rows=rows,
+                    policy_id=config.policy.pk,
+                    fields=[*GRADE_FIELDS, "company_rank", "computed_class", "change", "final_class"],
+                )
+        _mark_offices_done(quarter, [r.office_id for r in locked])
+    return {"graded": len(locked), "busy": len(round_ids) - len(locked)}
+
+
+def grade_office(*, quarter: Quarter, office_id: int, **kwargs) -> str:
+    """Re-grade one office atomically: "graded", or "busy" when another run holds it (nothing done)."""
+    outcome = grade_offices(quarter=quarter, office_ids=[office_id], **kwargs)
+    return "graded" if outcome["graded"] else "busy"
+
+
+def classify(grades: list[Grade], policy: ClassificationPolicy) -> None:
+    """Company ranks, computed and final classes and changes of evaluated grades, in place."""
+    by_kind = defaultdict(list)
+    for g in grades:
+        if g.evaluated:
+            by_kind[g.kind].append(g)
+    for group in by_kind.values():
+        ranks = rules.competition_ranks({g.pk: g.total for g in group})
+        if policy.method == PolicyMethod.QUOTA:
+            classes = rules.quota_classes(
+                (rules.Ranked(g.pk, g.total, g.sales_volume, g.dealer.code) for g in group),
+                a=policy.quota_a,
+                b=policy.quota_b,
+            )
+        else:
+            classes = {g.pk: rules.band_class(g.total, a=policy.band_a, b=policy.band_b) for g in group}
+        for g in group:
+            g.company_rank = ranks[g.pk]
+            g.computed_class = classes[g.pk]
+            if not g.overridden:
+                g.final_class = g.computed_class
+            g.change = rules.class_change(g.previous_class, g.final_class)
+
+
+def finish_grading(*, quarter: Quarter, config: Config | None = None, engine: str | None = None) -> None:
+    """Company-wide part of grading: company ranks, classes, changes; tells sales planning once."""
+    _refuse_published(quarter)
+    config = config or config_for(quarter)
+    with transaction.atomic():
+        grading = QuarterGrading.objects.select_for_update().get(quarter=str(quarter))
+        if (engine or default_engine()) == "sql":
+            sql.finish(quarter=quarter, policy=config.policy)
+        else:
+            _finish_in_python(quarter=quarter, config=config)
+        grading.status = GradingStatus.GRADED
+        grading.graded_at = timezone.now()
+        grading.error = ""
+        grading.save()
+        _tell_sales_planning(quarter, Grade.objects.filter(quarter=str(quarter)).count())
+
+
+def _finish_in_python(*, quarter: Quarter, config: Config) -> None:
+    grades = list(
+        Grade.objects.filter(quarter=str(quarter))
+        .select_related("dealer")
+        .only(
+            "id",
+            "dealer__code",
+            "kind",
+            "evaluated",
+            "total",
+            "sales_volume",
+            "previous_class",
+            "overridden",
+            *FINISH_FIELDS,
+        )
+    )
+    before = {g.pk: tuple(getattr(g, f) for f in FINISH_FIELDS) for g in grades}
+    classify(grades, config.policy)
+    changed = [g for g in grades if tuple(getattr(g, f) for f in FINISH_FIELDS) != before[g.pk]]
+    update_rows(Grade, changed, FINISH_FIELDS, batch_size=BATCH)
+
+
+def _tell_sales_planning(quarter: Quarter, count: int) -> None:
+    url = reverse("scoring:abc_list") + f"?quarter={quarter}"
+    for user in get_user_model().objects.filter(groups__name=Role.SALES_PLANNING, is_active=True):
+        notify(
+            user=user,
+            key=f"scoring:graded:{quarter}",
+            title=_("%(quarter)s has been graded") % {"quarter": quarter},
+            body=_("%(count)s dealers graded; review and publish the ABC list.") % {"count": count},
+            url=url,
+        )
+
+
+def start_grading(*, quarter: Quarter) -> QuarterGrading:
+    """Mark a re-grade as running, refusing a published quarter."""
+    _refuse_published(quarter)
+    with transaction.atomic():
+        grading, _created = QuarterGrading.objects.select_for_update().get_or_create(quarter=str(quarter))
+        if grading.status == GradingStatus.PUBLISHED:
+            raise ScoringError(_("%(quarter)s is published; its grades are frozen.") % {"quarter": quarter})
+        grading.status = GradingStatus.GRADING
+        grading.offices_total = Office.objects.count()
+        grading.offices_done = []
+        grading.started_at = timezone.now()
+        grading.error = ""
+        grading.save()
+    return grading
+
+
+def regrade_quarter(*, quarter: Quarter, engine: str | None = None) -> dict:
+    """Re-grade every office in this process, then finish company-wide."""
+    engine = engine or default_engine()
+    start_grading(quarter=quarter)
+    config = config_for(quarter)
+    values = None
+    if engine == "sql":
+        stage(quarter=quarter)
+    else:
+        values = computed_scores(quarter)
+    offices = list(Office.objects.order_by("code").values_list("pk", flat=True))
+    # SQL grades the whole company in one transaction; the rules in Python go office by office.
+    batches = [offices] if engine == "sql" else [[office_id] for office_id in offices]
+    outcome = defaultdict(int)
+    try:
+        for batch in batches:
+            result = grade_offices(
+                quarter=quarter, office_ids=batch, config=config, values=values, engine=engine, staged=True
+            )
+            for key, count in result.items():
+                outcome[key] += count
+    except Exception as exc:
+        QuarterGrading.objects.filter(quarter=str(quarter)).update(error=str(exc)[:1000])
+        raise
+    finish_grading(quarter=quarter, config=config, engine=engine)
+    return dict(outcome)
+
+
+# Classes after grading ---------------------------------------------------------------------
+
+
+def override_class(*, grade: Grade, final_class: str, reason: str, user) -> Grade:
+    """Sales planning sets the final class with a mandatory reason; computed class is kept."""
+    _refuse_published(Quarter.parse(grade.quarter))
+    if final_class not in ("A", "B", "C"):
+        raise ScoringError(_("Choose class A, B or C."))
+    if not (reason or "").strip():
+        raise ScoringError(_("Give a reason for the override."))
+    grade.final_class = final_class
+    grade.overridden = True
+    grade.override_reason = reason.strip()
+    grade.overridden_by = user
+    grade.overridden_at = timezone.now()
+    if grade.evaluated:
+        grade.change = rules.class_change(grade.previous_class, final_class)
+    grade._history_user = user
+    grade.save()
+    return grade
+
+
+def publish_quarter(*, quarter: Quarter, user=None) -> QuarterGrading:
+    with transaction.atomic():
+        grading = QuarterGrading.objects.select_for_update().filter(quarter=str(quarter)).first()
+        if grading is None or grading.status == GradingStatus.GRADING:
+            raise ScoringError(_("%(quarter)s has not been graded yet.") % {"quarter": quarter})
+        if grading.status == GradingStatus.PUBLISHED:
+            raise ScoringError(_("%(quarter)s is already published.") % {"quarter": quarter})
+        grading.status = GradingStatus.PUBLISHED
+        grading.published_at = timezone.now()
+        grading.published_by = user
+        grading._history_user = user
+        grading.save()
+    return grading

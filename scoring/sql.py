@@ -1,0 +1,334 @@
+"""The grading of `scoring.services` as set-based SQL for PostgreSQL.
+
+The same rules as `scoring.rules` (tested against them in
+`test_sql_engine.py`), written as INSERT … SELECT / UPDATE … FROM with window
+functions so that 100,000 dealers grade within the budget of DESIGN.md §7.
+Changed rows get their simple-history records in the same statement.
+"""
+
+from django.db import connection
+
+from dealers.models import Dealer, MonthlySales, MonthlyTarget
+from evalsys.periods import Quarter
+
+from .models import Grade, Indicator, Method, PolicyMethod, SalesScore, Score, ScoreSheet
+
+
+def _t(model):
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _history_insert(model, source: str, history_type: str) -> str:
+    """`INSERT INTO <history table> … SELECT … FROM <source>`, `source` a CTE of changed rows."""
+    historical = model.history.model
+    columns = [f.column for f in historical._meta.concrete_fields if not f.name.startswith("history_")]
+    names = ", ".join(columns)
+    return (
+        f"INSERT INTO {_t(historical)} ({names}, history_date, history_change_reason, history_type, history_user_id) "
+        f"SELECT {names}, now(), NULL, {history_type}, NULL FROM {source}"
+    )
+
+
+def _in_network(alias: str) -> str:
+    return f"{alias}.joined <= %(end)s AND ({alias}.churned_on IS NULL OR {alias}.churned_on > %(end)s)"
+
+
+def stage_sales_scores(*, quarter: Quarter) -> None:
+    """`sales_volume` and `sales_attainment` of every dealer in the network at quarter end."""
+    params = {"quarter": str(quarter), "end": quarter.end, "months": tuple(quarter.months)}
+    with connection.cursor() as cursor:
+        _hash_joins(cursor)
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('scoring-stage-' || %(quarter)s))", params)
+        cursor.execute(f"DELETE FROM {_t(SalesScore)} WHERE quarter = %(quarter)s", params)
+        cursor.execute(
+            f"""
+            WITH net AS (
+                SELECT d.id, d.kind FROM {_t(Dealer)} d WHERE {_in_network("d")}
+            ), sales AS (
+                SELECT s.dealer_id, SUM(s.amount) AS total FROM {_t(MonthlySales)} s
+                JOIN net ON net.id = s.dealer_id
+                WHERE s.month IN %(months)s GROUP BY s.dealer_id HAVING COUNT(*) = 3
+            ), target AS (
+                SELECT t.dealer_id, SUM(t.agreed_amount) AS total FROM {_t(MonthlyTarget)} t
+                JOIN net ON net.id = t.dealer_id
+                WHERE t.month IN %(months)s AND t.status = 'agreed' AND t.agreed_amount IS NOT NULL
+                GROUP BY t.dealer_id HAVING COUNT(*) = 3
+            ), peers AS (
+                SELECT sales.dealer_id, sales.total,
+                       COUNT(*) OVER (PARTITION BY net.kind) AS n,
+                       RANK() OVER (PARTITION BY net.kind ORDER BY sales.total) - 1 AS lower,
+                       COUNT(*) OVER (PARTITION BY net.kind, sales.total) - 1 AS equal_others
+                FROM sales JOIN net ON net.id = sales.dealer_id
+            )
+            INSERT INTO {_t(SalesScore)} (quarter, dealer_id, sales_volume, sales_attainment)
+            SELECT %(quarter)s, net.id,
+                   CASE WHEN peers.dealer_id IS NULL THEN NULL
+                        WHEN peers.n = 1 THEN 100
+                        ELSE ROUND(100 * (peers.lower + 0.5 * peers.equal_others) / (peers.n - 1), 2) END,
+                   CASE WHEN sales.total IS NULL OR target.total IS NULL OR target.total <= 0 THEN NULL
+                        ELSE ROUND(LEAST(100, 100 * sales.total / target.total), 2) END
+            FROM net
+            LEFT JOIN peers ON peers.dealer_id = net.id
+            LEFT JOIN sales ON sales.dealer_id = net.id
+            LEFT JOIN target ON target.dealer_id = net.id
+            """,
+            params,
+        )
+
+
+def _weights_values(config, *, with_rules=False) -> tuple[str, dict]:
+    """The weights in force as a VALUES list with named parameters."""
+    rows, params = [], {}
+    n = 0
+    for kind, kind_config in config.kinds.items():
+        for indicator_id, weight in kind_config.weights.items():
+            indicator = config.indicators[indicator_id]
+            params.update({f"w{n}k": kind, f"w{n}i": indicator_id})
+            if with_rules:
+                rows.append(
+                    f"(%(w{n}k)s, %(w{n}i)s::bigint, %(w{n}w)s::numeric, %(w{n}r)s, %(w{n}s)s::bigint)"
+                )
+                params.update(
+                    {f"w{n}w": weight, f"w{n}r": indicator.missing_rule, f"w{n}s": kind_config.scheme.pk}
+                )
+            else:
+                rows.append(f"(%(w{n}k)s, %(w{n}i)s::bigint, %(w{n}c)s::boolean)")
+                params[f"w{n}c"] = indicator.computed
+            n += 1
+    return ", ".join(rows), params
+
+
+def _hash_joins(cursor) -> None:
+    """Set-wise statements over thousands of dealers: hash joins, never a nested loop over a CTE.
+
+    Freshly loaded tables have no statistics yet, and the planner then loops
+    over grouped rows; this holds for the current transaction only.
+    """
+    cursor.execute("SET LOCAL enable_nestloop = off")
+
+
+def _rounds_params(rounds) -> dict:
+    return {
+        "rounds": [r.pk for r in rounds],
+        "offices": [r.office_id for r in rounds],
+        "round_pairs": [f"{r.office_id}:{r.pk}" for r in rounds],
+    }
+
+
+def ensure_sheets(*, quarter: Quarter, config, rounds, only_new: bool = False) -> None:
+    """A sheet and empty score rows for every office dealer in the network at quarter end.
+
+    Sheets and their score rows are always created together, so with
+    `only_new` just the sheets created now get score rows.
+    """
+    if not config.kinds or not rounds:
+        return
+    base = {"end": quarter.end, **_rounds_params(rounds)}
+    values, params = _weights_values(config)
+    new_sheets = f"""
+        WITH r AS (
+            SELECT split_part(p, ':', 1)::bigint AS office_id, split_part(p, ':', 2)::bigint AS round_id
+            FROM unnest(%(round_pairs)s::text[]) AS p
+        ), sheets AS (
+            INSERT INTO {_t(ScoreSheet)} (round_id, dealer_id, comment, version, updated_at, updated_by_id)
+            SELECT r.round_id, d.id, '', 1, now(), NULL FROM {_t(Dealer)} d JOIN r ON r.office_id = d.office_id
+            WHERE {_in_network("d")}
+            ON CONFLICT DO NOTHING
+            RETURNING id, dealer_id
+        )
+    """
+    if only_new:
+        source = f"sheets sh JOIN {_t(Dealer)} d ON d.id = sh.dealer_id"
+        where = "TRUE"
+    else:
+        source = f"{_t(ScoreSheet)} sh JOIN {_t(Dealer)} d ON d.id = sh.dealer_id"
+        where = f"sh.round_id = ANY(%(rounds)s) AND {_in_network('d')}"
+    with connection.cursor() as cursor:
+        if not only_new:
+            cursor.execute(new_sheets + "SELECT COUNT(*) FROM sheets", base)
+        cursor.execute(
+            (new_sheets if only_new else "")
+            + f"""
+            INSERT INTO {_t(Score)} (sheet_id, indicator_id, value, computed, override_value, override_reason,
+                                     comment, photo)
+            SELECT sh.id, w.indicator_id, NULL, w.computed, NULL, '', '', ''
+            FROM {source}
+            JOIN (VALUES {values}) AS w(kind, indicator_id, computed) ON w.kind = d.kind
+            WHERE {where}
+            ON CONFLICT DO NOTHING
+            """,
+            {**base, **params},
+        )
+
+
+def refresh_computed(*, quarter: Quarter, rounds) -> None:
+    """Copy the staged computed indicators into the rounds' sheets; history for changed rows."""
+    with connection.cursor() as cursor:
+        _hash_joins(cursor)
+        cursor.execute(
+            f"""
+            WITH fresh AS MATERIALIZED (
+                SELECT s.id, CASE i.method WHEN %(percentile)s THEN ss.sales_volume ELSE ss.sales_attainment END AS value
+                FROM {_t(Score)} s
+                JOIN {_t(ScoreSheet)} sh ON sh.id = s.sheet_id
+                JOIN {_t(Indicator)} i ON i.id = s.indicator_id
+                LEFT JOIN {_t(SalesScore)} ss ON ss.dealer_id = sh.dealer_id AND ss.quarter = %(quarter)s
+                WHERE sh.round_id = ANY(%(rounds)s) AND i.method <> %(manual)s
+            ), changed AS (
+                UPDATE {_t(Score)} s SET value = fresh.value FROM fresh
+                WHERE s.id = fresh.id AND s.value IS DISTINCT FROM fresh.value
+                RETURNING s.*
+            )
+            {_history_insert(Score, "changed", "'~'")}
+            """,
+            {
+                "quarter": str(quarter),
+                "percentile": Method.PERCENTILE,
+                "manual": Method.MANUAL,
+                **_rounds_params(rounds),
+            },
+        )
+
+
+def write_grades(*, quarter: Quarter, rounds, config) -> None:
+    """Totals, office ranks and previous classes of the rounds' dealers, upserted into grades.
+
+    A dealer is evaluated when its office's round is approved and its total is
+    defined. Each score is rounded half-up first (PostgreSQL's ROUND on numeric
+    rounds half away from zero, the same for scores ≥ 0); missing scores follow
+    the indicator's rule: `manual` leaves no total, `zero` counts 0, `exclude`
+    drops the weight.
+    """
+    if not config.kinds or not rounds:
+        return
+    volume = config.by_method(Method.PERCENTILE)
+    values, weight_params = _weights_values(config, with_rules=True)
+    sql = f"""
+        WITH w(kind, indicator_id, weight, rule, scheme_id) AS (VALUES {values}),
+        net AS MATERIALIZED (
+            SELECT d.id, d.kind, d.office_id, d.office_id = ANY(%(approved)s) AS approved FROM {_t(Dealer)} d
+            WHERE d.office_id = ANY(%(offices)s) AND {_in_network("d")}
+        ), scores AS (
+            SELECT sh.dealer_id, w.indicator_id, w.weight, w.rule, COALESCE(s.override_value, s.value) AS eff
+            FROM {_t(ScoreSheet)} sh
+            JOIN net ON net.id = sh.dealer_id
+            JOIN w ON w.kind = net.kind
+            LEFT JOIN {_t(Score)} s ON s.sheet_id = sh.id AND s.indicator_id = w.indicator_id
+            WHERE sh.round_id = ANY(%(rounds)s)
+        ), totals AS MATERIALIZED (
+            SELECT dealer_id,
+                   CASE WHEN BOOL_OR(eff IS NULL AND rule = 'manual') THEN NULL
+                        WHEN SUM(CASE WHEN eff IS NULL AND rule = 'exclude' THEN 0 ELSE weight END) = 0 THEN NULL
+                        ELSE ROUND(SUM(CASE WHEN eff IS NULL THEN 0 ELSE weight * ROUND(eff, 2) END)
+                                   / SUM(CASE WHEN eff IS NULL AND rule = 'exclude' THEN 0 ELSE weight END), 2)
+                   END AS total,
+                   MAX(CASE WHEN indicator_id = %(volume)s THEN eff END) AS sales_volume
+            FROM scores GROUP BY dealer_id
+        ), schemes AS (
+            SELECT kind, MIN(scheme_id) AS scheme_id FROM w GROUP BY kind
+        ), graded AS (
+            SELECT net.id AS dealer_id, net.kind, net.office_id,
+                   CASE WHEN net.approved THEN totals.total END AS total,
+                   CASE WHEN net.approved AND totals.total IS NOT NULL THEN totals.sales_volume END AS sales_volume,
+                   COALESCE(prev.final_class, '') AS previous_class,
+                   schemes.scheme_id
+            FROM net
+            JOIN schemes ON schemes.kind = net.kind
+            LEFT JOIN totals ON totals.dealer_id = net.id
+            LEFT JOIN {_t(Grade)} prev ON prev.dealer_id = net.id AND prev.quarter = %(previous)s
+        ), ranked AS (
+            SELECT graded.*, total IS NOT NULL AS evaluated,
+                   CASE WHEN total IS NOT NULL
+                        THEN RANK() OVER (PARTITION BY office_id, kind, total IS NOT NULL ORDER BY total DESC)
+                   END AS office_rank
+            FROM graded
+        ), upserted AS (
+            INSERT INTO {_t(Grade)} AS g (quarter, dealer_id, office_id, kind, evaluated, total, sales_volume,
+                office_rank, company_rank, computed_class, final_class, previous_class, change, overridden,
+                override_reason, overridden_at, overridden_by_id, scheme_id, policy_id)
+            SELECT %(quarter)s, dealer_id, office_id, kind, evaluated, total, sales_volume, office_rank, NULL, '',
+                   CASE WHEN evaluated THEN '' ELSE previous_class END, previous_class, '', FALSE, '', NULL, NULL,
+                   scheme_id, %(policy)s
+            FROM ranked
+            ON CONFLICT (quarter, dealer_id) DO UPDATE SET
+                office_id = EXCLUDED.office_id, kind = EXCLUDED.kind, evaluated = EXCLUDED.evaluated,
+                total = EXCLUDED.total, sales_volume = EXCLUDED.sales_volume, office_rank = EXCLUDED.office_rank,
+                previous_class = EXCLUDED.previous_class, scheme_id = EXCLUDED.scheme_id,
+                policy_id = EXCLUDED.policy_id,
+                company_rank = CASE WHEN EXCLUDED.evaluated THEN g.company_rank END,
+                computed_class = CASE WHEN EXCLUDED.evaluated THEN g.computed_class ELSE '' END,
+                change = CASE WHEN EXCLUDED.evaluated THEN g.change ELSE '' END,
+                final_class = CASE WHEN NOT EXCLUDED.evaluated AND NOT g.overridden
+                                   THEN EXCLUDED.previous_class ELSE g.final_class END
+            WHERE (g.office_id, g.kind, g.evaluated, g.total, g.sales_volume, g.office_rank, g.previous_class,
+                   g.scheme_id, g.policy_id)
+                  IS DISTINCT FROM
+                  (EXCLUDED.office_id, EXCLUDED.kind, EXCLUDED.evaluated, EXCLUDED.total, EXCLUDED.sales_volume,
+                   EXCLUDED.office_rank, EXCLUDED.previous_class, EXCLUDED.scheme_id, EXCLUDED.policy_id)
+               OR (NOT EXCLUDED.evaluated AND (g.company_rank IS NOT NULL OR g.computed_class <> ''
+                   OR g.change <> '' OR (NOT g.overridden AND g.final_class <> EXCLUDED.previous_class)))
+            RETURNING g.*, (xmax = 0) AS inserted
+        )
+        {_history_insert(Grade, "upserted", "CASE WHEN inserted THEN '+' ELSE '~' END")}
+    """
+    params = {
+        "end": quarter.end,
+        "volume": volume.pk if volume else None,
+        "approved": [r.office_id for r in rounds if r.status == "approved"],
+        "previous": str(quarter.previous()),
+        "quarter": str(quarter),
+        "policy": config.policy.pk,
+        **_rounds_params(rounds),
+    }
+    with connection.cursor() as cursor:
+        _hash_joins(cursor)
+        cursor.execute(sql, {**params, **weight_params})
+
+
+def finish(*, quarter: Quarter, policy) -> None:
+    """Company ranks, computed and final classes and changes of the evaluated grades."""
+    if policy.method == PolicyMethod.QUOTA:
+        computed = """CASE WHEN r.pos <= ROUND(r.n * %(a)s / 100) THEN 'A'
+                           WHEN r.pos <= ROUND(r.n * (%(a)s + %(b)s) / 100) THEN 'B' ELSE 'C' END"""
+        a, b = policy.quota_a, policy.quota_b
+    else:
+        computed = "CASE WHEN g.total >= %(a)s THEN 'A' WHEN g.total >= %(b)s THEN 'B' ELSE 'C' END"
+        a, b = policy.band_a, policy.band_b
+    with connection.cursor() as cursor:
+        _hash_joins(cursor)
+        cursor.execute(
+            f"""
+            WITH r AS (
+                SELECT g.id,
+                       RANK() OVER (PARTITION BY g.kind ORDER BY g.total DESC) AS company_rank,
+                       ROW_NUMBER() OVER (PARTITION BY g.kind
+                           ORDER BY g.total DESC, g.sales_volume DESC NULLS LAST, d.code COLLATE "C") AS pos,
+                       COUNT(*) OVER (PARTITION BY g.kind) AS n
+                FROM {_t(Grade)} g JOIN {_t(Dealer)} d ON d.id = g.dealer_id
+                WHERE g.quarter = %(quarter)s AND g.evaluated
+            ), c AS (
+                SELECT g.id, r.company_rank, {computed} AS computed_class, g.overridden, g.final_class,
+                       g.previous_class
+                FROM r JOIN {_t(Grade)} g ON g.id = r.id
+            ), f AS (
+                SELECT id, company_rank, computed_class, previous_class,
+                       CASE WHEN overridden THEN final_class ELSE computed_class END AS final_class
+                FROM c
+            ), m AS (
+                SELECT id, company_rank, computed_class, final_class,
+                       CASE WHEN previous_class = '' THEN 'new'
+                            WHEN final_class < previous_class THEN 'up'
+                            WHEN final_class > previous_class THEN 'down' ELSE 'same' END AS change
+                FROM f
+            ), changed AS (
+                UPDATE {_t(Grade)} t SET company_rank = m.company_rank, computed_class = m.computed_class,
+                       final_class = m.final_class, change = m.change
+                FROM m
+                WHERE t.id = m.id AND (t.company_rank, t.computed_class, t.final_class, t.change)
+                      IS DISTINCT FROM (m.company_rank, m.computed_class, m.final_class, m.change)
+                RETURNING t.*
+            )
+            {_history_insert(Grade, "changed", "'~'")}
+            """,
+            {"quarter": str(quarter), "a": a, "b": b},
+        )

@@ -1,0 +1,45 @@
+"""A re-grade on real Celery workers over Redis, fanned out by office."""
+
+import time
+
+import pytest
+
+from dealers.tests.factories import OfficeFactory
+from scoring import services
+from scoring.models import Grade, GradingStatus, QuarterGrading
+from scoring.tasks import regrade_quarter_task
+
+from .factories import Q3, approve, dealer_with_sales, fill_manual
+
+
+@pytest.mark.celery_worker
+def test_a_real_worker_regrades_a_quarter_office_by_office(worker_process):
+    # given two offices with approved rounds
+    start = worker_process
+    for code in ("SH", "BJ"):
+        office = OfficeFactory(code=code)
+        dealer_with_sales(office=office, code=f"{code}1", sales=(100, 100, 100))
+        dealer_with_sales(office=office, code=f"{code}2", sales=(50, 50, 50))
+    services.open_quarter(quarter=Q3)
+    fill_manual()
+    approve()
+    start(concurrency=2)
+    # when
+    assert regrade_quarter_task.delay("2026Q3").get(timeout=60) == 2
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        grading = QuarterGrading.objects.get(quarter="2026Q3")
+        if grading.status == GradingStatus.GRADED:
+            break
+        time.sleep(0.3)
+    # then
+    assert grading.status == GradingStatus.GRADED and len(grading.offices_done) == 2
+    totals = dict(Grade.objects.values_list("dealer__code", "total"))
+    # sales_volume over 150, 150, 300, 300: 16.67 and 83.33 (ties); attainment 50 and 100
+    assert {code: str(total) for code, total in totals.items()} == {
+        "SH1": "84.67",
+        "BJ1": "84.67",
+        "SH2": "61.33",
+        "BJ2": "61.33",
+    }
+    assert set(Grade.objects.values_list("company_rank", flat=True)) == {1, 3}

@@ -1,0 +1,578 @@
+"""Pages of the quarterly evaluation: rounds, the score grid, sheets, the ABC list, jobs."""
+
+import io
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from dealers.access import role_required
+from dealers.models import DealerKind, Office
+from dealers.roles import Role, has_role, sees_all_offices
+from evalsys.periods import Quarter
+from evalsys.tabular import write_table
+
+from . import services, tasks
+from .exports import ABC_COLUMNS, abc_rows
+from .models import (
+    ClassBenefit,
+    EvaluationRound,
+    Grade,
+    GradingStatus,
+    Indicator,
+    QuarterGrading,
+    RoundStatus,
+    Score,
+    ScoreSheet,
+)
+
+EDIT_ROLES = (Role.OFFICE_MANAGER,)
+PLANNING = (Role.SALES_PLANNING,)
+
+
+def _can(user, *roles):
+    return user.is_superuser or has_role(user, *roles)
+
+
+def _quarter_param(request, default=None):
+    text = request.GET.get("quarter") or request.POST.get("quarter")
+    if text:
+        try:
+            return Quarter.parse(text)
+        except ValueError:
+            raise Http404 from None
+    return default or tasks.quarter_just_ended()
+
+
+# Rounds -----------------------------------------------------------------------------
+
+
+def round_list(request):
+    rounds = list(EvaluationRound.objects.visible_to(request.user).select_related("office")[:200])
+    progress = services.progress_by_round(rounds=rounds)
+    for r in rounds:
+        r.complete, r.total = progress.get(r.pk, (0, 0))
+    return render(
+        request,
+        "scoring/round_list.html",
+        {
+            "rounds": rounds,
+            "can_run_jobs": _can(request.user, *PLANNING),
+            "default_quarter": tasks.quarter_just_ended(),
+        },
+    )
+
+
+class CommitteeForm(forms.ModelForm):
+    class Meta:
+        model = EvaluationRound
+        fields = ["meeting_date", "chair", "participants"]
+        widgets = {
+            "meeting_date": forms.DateInput(attrs={"type": "date"}),
+            "participants": forms.CheckboxSelectMultiple,
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        staff = (
+            get_user_model()
+            .objects.filter(staff_profile__office=self.instance.office_id)
+            .order_by("username")
+        )
+        self.fields["chair"].queryset = staff.filter(groups__name=Role.OFFICE_MANAGER)
+        self.fields["participants"].queryset = staff.filter(
+            groups__name__in=[Role.BUSINESS_MANAGER, Role.INTERNAL_SUPERVISOR, Role.STATISTICIAN]
+        ).distinct()
+        self.fields["participants"].help_text = _(
+            "Business managers, internal-affairs supervisor, statistician"
+        )
+
+
+def _round_for(user, pk):
+    return get_object_or_404(EvaluationRound.objects.visible_to(user).select_related("office"), pk=pk)
+
+
+def round_detail(request, pk):
+    office_round = _round_for(request.user, pk)
+    can_edit = _can(request.user, *EDIT_ROLES) and not office_round.locked
+    form = CommitteeForm(request.POST or None, instance=office_round)
+    if request.method == "POST":
+        if not can_edit:
+            raise Http404
+        if form.is_valid():
+            office_round._history_user = request.user
+            form.save()
+            messages.success(request, _("The committee was saved."))
+            return redirect(office_round)
+    complete, total = services.round_progress(round=office_round)
+    return render(
+        request,
+        "scoring/round_detail.html",
+        {
+            "round": office_round,
+            "form": form,
+            "can_edit": can_edit,
+            "can_approve": _can(request.user, *EDIT_ROLES),
+            "can_reopen": _can(request.user, *PLANNING),
+            "complete": complete,
+            "total": total,
+            "reopenings": office_round.reopenings.select_related("by"),
+            "participants": office_round.participants.all(),
+        },
+    )
+
+
+@require_POST
+def round_action(request, pk, action):
+    office_round = _round_for(request.user, pk)
+    allowed = {
+        "submit": EDIT_ROLES,
+        "approve": EDIT_ROLES,
+        "reopen": PLANNING,
+    }
+    if action not in allowed or not _can(request.user, *allowed[action]):
+        raise Http404
+    try:
+        if action == "submit":
+            services.submit_round(round=office_round, user=request.user)
+            messages.success(request, _("The round was submitted."))
+        elif action == "approve":
+            services.approve_round(round=office_round, user=request.user)
+            messages.success(request, _("The round was approved; its scores are locked."))
+        else:
+            services.reopen_round(
+                round=office_round, reason=request.POST.get("reason", ""), user=request.user
+            )
+            messages.success(request, _("The round was reopened."))
+    except services.ScoringError as exc:
+        messages.error(request, str(exc))
+    return redirect(office_round)
+
+
+# The score grid -------------------------------------------------------------------------
+
+
+def _grid_sections(office_round, posted=None, errors=None, conflicts=None):
+    """The grid's two sections (one per dealer kind): indicators, weights and rows of cells."""
+    config = services.config_for(Quarter.parse(office_round.quarter))
+    sheets = list(
+        ScoreSheet.objects.filter(round=office_round).select_related("dealer").order_by("dealer__code")
+    )
+    scores = {}
+    for s in Score.objects.filter(sheet__round=office_round).values(
+        "id", "sheet_id", "indicator_id", "value", "override_value", "override_reason", "computed"
+    ):
+        scores[(s["sheet_id"], s["indicator_id"])] = s
+    errors, conflicts = errors or {}, conflicts or {}
+    sections = []
+    for kind, label in DealerKind.choices:
+        kind_config = config.kinds.get(kind)
+        if kind_config is None:
+            continue
+        indicators = sorted(
+            (config.indicators[i] for i in kind_config.weights), key=lambda i: (i.position, i.code)
+        )
+        rows = []
+        for sheet in sheets:
+            if sheet.dealer.kind != kind:
+                continue
+            cells = []
+            for ind in indicators:
+                score = scores.get((sheet.pk, ind.pk))
+                if score is None:
+                    cells.append(None)
+                    continue
+                name = f"s-{sheet.pk}-{ind.pk}"
+                value = score["override_value"] if score["override_value"] is not None else score["value"]
+                shown = posted.get(name, "") if posted is not None and not score["computed"] else value
+                theirs = conflicts.get(sheet.pk, {}).get("scores", {}).get(ind.pk, "")
+                cells.append(
+                    {
+                        "name": name,
+                        "score": score,
+                        "indicator": ind,
+                        "weight": kind_config.weights[ind.pk],
+                        "shown": "" if shown is None else shown,
+                        "error": errors.get((sheet.pk, ind.pk)),
+                        "theirs": "" if theirs is None else theirs,
+                    }
+                )
+            rows.append({"sheet": sheet, "cells": cells, "conflict": conflicts.get(sheet.pk)})
+        sections.append(
+            {
+                "kind": kind,
+                "label": label,
+                "indicators": [{"indicator": i, "weight": kind_config.weights[i.pk]} for i in indicators],
+                "rows": rows,
+            }
+        )
+    return sections
+
+
+def grid(request, pk):
+    office_round = _round_for(request.user, pk)
+    can_edit = _can(request.user, *EDIT_ROLES) and not office_round.locked
+    posted, errors, conflicts = None, None, None
+    status = 200
+    if request.method == "POST":
+        if not can_edit:
+            raise Http404
+        entries = {}
+        for key, value in request.POST.items():
+            if key.startswith("v-"):
+                entries.setdefault(int(key[2:]), {"scores": {}})["version"] = value
+        for key, value in request.POST.items():
+            if key.startswith("s-"):
+                _s, sheet_id, indicator_id = key.split("-")
+                if int(sheet_id) in entries:
+                    entries[int(sheet_id)]["scores"][int(indicator_id)] = value
+        try:
+            saved = services.save_grid(round=office_round, entries=entries, user=request.user)
+        except services.GridErrors as exc:
+            posted, errors, conflicts = request.POST, exc.errors, exc.conflicts
+            status = 409 if conflicts else 400
+            if conflicts:
+                messages.error(
+                    request,
+                    _(
+                        "Someone else saved some of these sheets meanwhile. Nothing was saved: both versions "
+                        "are shown; check them and save again."
+                    ),
+                )
+            else:
+                messages.error(request, str(exc))
+        except services.ScoringError as exc:
+            messages.error(request, str(exc))
+            return redirect("scoring:grid", pk=office_round.pk)
+        else:
+            messages.success(request, _("%(count)s scores saved.") % {"count": saved})
+            return redirect("scoring:grid", pk=office_round.pk)
+    if conflicts:
+        # The form now carries the current versions, so saving again overwrites knowingly.
+        for sheet_id, conflict in conflicts.items():
+            posted = posted.copy()
+            posted[f"v-{sheet_id}"] = conflict["version"]
+    sections = _grid_sections(office_round, posted, errors, conflicts)
+    versions = {}
+    if posted is not None:
+        versions = {k[2:]: v for k, v in posted.items() if k.startswith("v-")}
+    complete, total = services.round_progress(round=office_round)
+    return render(
+        request,
+        "scoring/grid.html",
+        {
+            "round": office_round,
+            "sections": sections,
+            "can_edit": can_edit,
+            "versions": versions,
+            "complete": complete,
+            "total": total,
+            "rules": {str(i.pk): i.missing_rule for i in Indicator.objects.all()},
+        },
+        status=status,
+    )
+
+
+class OverrideForm(forms.Form):
+    value = forms.CharField(label=gettext_lazy("Override score"), required=False)
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+@role_required(*EDIT_ROLES)
+@require_POST
+def score_override(request, pk):
+    score = get_object_or_404(
+        Score.objects.select_related("sheet__round", "sheet__dealer", "indicator").filter(
+            sheet__in=ScoreSheet.objects.visible_to(request.user)
+        ),
+        pk=pk,
+    )
+    try:
+        services.override_score(
+            score=score,
+            value=request.POST.get("value", ""),
+            reason=request.POST.get("reason", ""),
+            user=request.user,
+        )
+        messages.success(request, _("The override was saved."))
+    except services.ScoringError as exc:
+        messages.error(request, str(exc))
+    return redirect(request.POST.get("next") or reverse("scoring:grid", args=[score.sheet.round_id]))
+
+
+# A dealer's sheet: comments and photo evidence ----------------------------------------------
+
+
+class EvidenceForm(forms.ModelForm):
+    class Meta:
+        model = Score
+        fields = ["comment", "photo"]
+        widgets = {"comment": forms.Textarea(attrs={"rows": 2})}
+
+
+def sheet_detail(request, pk):
+    sheet = get_object_or_404(
+        ScoreSheet.objects.visible_to(request.user).select_related("round__office", "dealer"), pk=pk
+    )
+    can_edit = _can(request.user, *EDIT_ROLES) and not sheet.round.locked
+    scores = list(sheet.scores.select_related("indicator").order_by("indicator__position"))
+    bound = None
+    if request.method == "POST":
+        if not can_edit:
+            raise Http404
+        if "sheet_comment" in request.POST:
+            sheet.comment = request.POST["sheet_comment"]
+            sheet._history_user = request.user
+            sheet.save(update_fields=["comment", "updated_at"])
+            messages.success(request, _("The comment was saved."))
+            return redirect(sheet)
+        score = next((s for s in scores if str(s.pk) == request.POST.get("score")), None)
+        if score is None:
+            raise Http404
+        bound = EvidenceForm(request.POST, request.FILES, instance=score, prefix=f"e{score.pk}")
+        if bound.is_valid():
+            services.save_evidence(
+                score=score,
+                comment=bound.cleaned_data["comment"],
+                photo=bound.cleaned_data.get("photo"),
+                user=request.user,
+            )
+            messages.success(request, _("Saved."))
+            return redirect(sheet)
+    for s in scores:
+        s.form = (
+            bound
+            if bound is not None and bound.instance.pk == s.pk
+            else EvidenceForm(instance=s, prefix=f"e{s.pk}")
+        )
+    return render(
+        request,
+        "scoring/sheet.html",
+        {"sheet": sheet, "scores": scores, "can_edit": can_edit},
+        status=400 if bound is not None else 200,
+    )
+
+
+# The ABC list ---------------------------------------------------------------------------
+
+SORTS = {
+    "code": ["dealer__code"],
+    "total": ["-total", "dealer__code"],
+    "company_rank": ["kind", "company_rank", "dealer__code"],
+    "office_rank": ["office__code", "kind", "office_rank", "dealer__code"],
+    "office": ["office__code", "dealer__code"],
+    "class": ["final_class", "dealer__code"],
+}
+
+
+class AbcFilterForm(forms.Form):
+    q = forms.CharField(label=gettext_lazy("Search"), required=False)
+    office = forms.ModelChoiceField(
+        label=gettext_lazy("Office"), queryset=Office.objects.none(), required=False
+    )
+    kind = forms.ChoiceField(
+        label=gettext_lazy("Kind"), choices=[("", "---------"), *DealerKind.choices], required=False
+    )
+    final_class = forms.ChoiceField(
+        label=gettext_lazy("Class"),
+        choices=[("", "---------"), ("A", "A"), ("B", "B"), ("C", "C")],
+        required=False,
+    )
+    change = forms.ChoiceField(
+        label=gettext_lazy("Change"),
+        choices=[("", "---------"), *Grade._meta.get_field("change").choices],
+        required=False,
+    )
+    overridden = forms.BooleanField(label=gettext_lazy("Overridden only"), required=False)
+    not_evaluated = forms.BooleanField(label=gettext_lazy("Not evaluated only"), required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["office"].queryset = Office.objects.visible_to(user)
+
+    def apply(self, grades):
+        if not self.is_valid():
+            return grades
+        data = self.cleaned_data
+        if data["q"]:
+            grades = grades.filter(
+                Q(dealer__code__icontains=data["q"]) | Q(dealer__name__icontains=data["q"])
+            )
+        if data["office"]:
+            grades = grades.filter(office=data["office"])
+        if data["kind"]:
+            grades = grades.filter(kind=data["kind"])
+        if data["final_class"]:
+            grades = grades.filter(final_class=data["final_class"])
+        if data["change"]:
+            grades = grades.filter(change=data["change"])
+        if data["overridden"]:
+            grades = grades.filter(overridden=True)
+        if data["not_evaluated"]:
+            grades = grades.filter(evaluated=False)
+        return grades
+
+
+def _latest_quarter():
+    latest = QuarterGrading.objects.order_by("-quarter").values_list("quarter", flat=True).first()
+    return Quarter.parse(latest) if latest else None
+
+
+def _abc_grades(request, quarter):
+    form = AbcFilterForm(request.GET or None, user=request.user)
+    grades = form.apply(Grade.objects.visible_to(request.user).filter(quarter=str(quarter)))
+    return form, grades
+
+
+def abc_list(request):
+    quarter = _quarter_param(request, _latest_quarter())
+    form, grades = _abc_grades(request, quarter)
+    sort = request.GET.get("sort", "code")
+    page = Paginator(
+        grades.select_related("dealer", "office").order_by(*SORTS.get(sort, SORTS["code"])), 50
+    ).get_page(request.GET.get("page"))
+    distribution = {}
+    for row in (
+        Grade.objects.visible_to(request.user)
+        .filter(quarter=str(quarter))
+        .values("office__code", "final_class")
+        .annotate(n=Count("id"))
+        .order_by("office__code")
+    ):
+        distribution.setdefault(row["office__code"], {"A": 0, "B": 0, "C": 0, "": 0})[row["final_class"]] = (
+            row["n"]
+        )
+    query = request.GET.copy()
+    query.pop("page", None)
+    sort_query = query.copy()
+    sort_query.pop("sort", None)
+    chart = {
+        "labels": list(distribution),
+        "series": {c: [distribution[o][c] for o in distribution] for c in "ABC"},
+    }
+    return render(
+        request,
+        "scoring/abc_list.html",
+        {
+            "quarter": quarter,
+            "grading": QuarterGrading.objects.filter(quarter=str(quarter)).first(),
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "sort_query": sort_query.urlencode(),
+            "sort": sort,
+            "chart": chart,
+            "benefits": ClassBenefit.objects.all(),
+            "is_planner": _can(request.user, *PLANNING),
+            "show_office": sees_all_offices(request.user),
+            "quarters": QuarterGrading.objects.values_list("quarter", flat=True)[:40],
+        },
+    )
+
+
+def abc_export(request):
+    quarter = _quarter_param(request, _latest_quarter())
+    _form, grades = _abc_grades(request, quarter)
+    xlsx = request.GET.get("format") == "xlsx"
+    buffer = io.BytesIO()
+    write_table(ABC_COLUMNS, abc_rows(grades), buffer, xlsx=xlsx)
+    response = HttpResponse(
+        buffer.getvalue(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        if xlsx
+        else "text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="abc-{quarter}.{"xlsx" if xlsx else "csv"}"'
+    return response
+
+
+@role_required(*PLANNING)
+@require_POST
+def grade_override(request, pk):
+    grade = get_object_or_404(Grade.objects.visible_to(request.user).select_related("dealer"), pk=pk)
+    try:
+        services.override_class(
+            grade=grade,
+            final_class=request.POST.get("final_class", ""),
+            reason=request.POST.get("reason", ""),
+            user=request.user,
+        )
+        messages.success(
+            request,
+            _("%(dealer)s is now class %(cls)s.") % {"dealer": grade.dealer, "cls": grade.final_class},
+        )
+    except services.ScoringError as exc:
+        messages.error(request, str(exc))
+    return redirect(request.POST.get("next") or f"{reverse('scoring:abc_list')}?quarter={grade.quarter}")
+
+
+@role_required(*PLANNING)
+@require_POST
+def publish(request):
+    quarter = _quarter_param(request)
+    try:
+        services.publish_quarter(quarter=quarter, user=request.user)
+        messages.success(request, _("%(quarter)s is published.") % {"quarter": quarter})
+    except services.ScoringError as exc:
+        messages.error(request, str(exc))
+    return redirect(f"{reverse('scoring:abc_list')}?quarter={quarter}")
+
+
+# Jobs from the web ---------------------------------------------------------------------------
+
+
+@role_required(*PLANNING)
+@require_POST
+def job_start(request):
+    quarter = _quarter_param(request)
+    action = request.POST.get("action")
+    try:
+        if action == "open":
+            tasks.open_quarter_task.delay(str(quarter))
+            messages.success(request, _("Opening %(quarter)s was started.") % {"quarter": quarter})
+        elif action == "regrade":
+            services.start_grading(quarter=quarter)
+            tasks.regrade_quarter_task.delay(str(quarter))
+            messages.success(request, _("Re-grading %(quarter)s was started.") % {"quarter": quarter})
+        else:
+            raise Http404
+    except services.ScoringError as exc:
+        messages.error(request, str(exc))
+    return redirect(f"{reverse('scoring:rounds')}?quarter={quarter}")
+
+
+@role_required(*PLANNING)
+def job_status(request, quarter):
+    try:
+        quarter = Quarter.parse(quarter)
+    except ValueError:
+        raise Http404 from None
+    grading = QuarterGrading.objects.filter(quarter=str(quarter)).first()
+    rounds = EvaluationRound.objects.filter(quarter=str(quarter)).aggregate(
+        n=Count("id"), approved=Count("id", filter=Q(status=RoundStatus.APPROVED))
+    )
+    return JsonResponse(
+        {
+            "quarter": str(quarter),
+            "rounds": rounds["n"],
+            "approved": rounds["approved"],
+            "status": grading.status if grading else None,
+            "status_label": grading.get_status_display() if grading else "",
+            "offices_done": len(grading.offices_done) if grading else 0,
+            "offices_total": grading.offices_total if grading else 0,
+            "running": bool(grading and grading.status == GradingStatus.GRADING and not grading.error),
+            "error": grading.error if grading else "",
+            "checked_at": timezone.now().isoformat(),
+        }
+    )

@@ -27,6 +27,9 @@ DASHBOARD_PANELS = [
     "dealers.panels.dealer_counts",
     "dealers.target_panels.targets_panel",
     "scoring.panels.evaluation_progress",
+    "networks.panels.visit_reminder",
+    "networks.panels.churn_worklist",
+    "networks.panels.summary_status",
 ]
 CUSTOMER_FILE_SECTIONS = [
     "dealers.panels.master_data",
@@ -36,6 +39,8 @@ CUSTOMER_FILE_SECTIONS = [
     "dealers.target_panels.points_section",
     "dealers.target_panels.notes_section",
     "scoring.panels.quarterly_history",
+    "networks.panels.dealer_visits",
+    "networks.panels.dealer_churn",
 ]
 
 IMPORT_ROLES = (Role.STATISTICIAN, Role.SALES_PLANNING)

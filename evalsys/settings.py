@@ -221,3 +221,11 @@ LOGGING = {
 
 # Names used in navigation and messages.
 SITE_TITLE = _("Dealer evaluation system")
+
+# networks: draft every office's network summary of the quarter just ended (DESIGN §5).
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE["draft-network-summaries"] = {
+    "task": "networks.tasks.draft_network_summaries_task",
+    "schedule": crontab(minute=0, hour=6, day_of_month=1, month_of_year="1,4,7,10"),
+}

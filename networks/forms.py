@@ -1,0 +1,123 @@
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from dealers.models import Dealer
+from evalsys.periods import parse_month
+
+from .models import ChurnReason, Verification
+
+EFFECT_CHOICES = [
+    (1, _("1 · no effect")),
+    (2, _("2 · weak")),
+    (3, _("3 · fair")),
+    (4, _("4 · good")),
+    (5, _("5 · excellent")),
+]
+PURPOSE_SUGGESTIONS = [
+    _("Routine visit"),
+    _("Target negotiation"),
+    _("Collecting payment"),
+    _("Product training"),
+    _("Handling a complaint"),
+    _("Market survey"),
+]
+
+
+class DealerChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.code} {obj.name}"
+
+
+class VisitForm(forms.Form):
+    dealer = DealerChoiceField(label=_("Dealer"), queryset=Dealer.objects.none())
+    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    purpose = forms.CharField(
+        label=_("Purpose"), max_length=200, widget=forms.TextInput(attrs={"list": "purposes"})
+    )
+    effect = forms.TypedChoiceField(
+        label=_("Effect"), choices=EFFECT_CHOICES, coerce=int, widget=forms.RadioSelect
+    )
+    findings = forms.CharField(label=_("Findings"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    follow_up = forms.CharField(
+        label=_("Follow-up"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, dealers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["dealer"].queryset = dealers
+        self.fields["date"].initial = timezone.localdate()
+
+
+class MonthField(forms.DateField):
+    """A month as `2026-08` (the browser's month input), cleaned to its first day."""
+
+    widget = forms.DateInput(attrs={"type": "month"}, format="%Y-%m")
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            return parse_month(value)
+        except ValueError:
+            raise forms.ValidationError(_("Enter a month like 2026-09.")) from None
+
+
+class ChurnReportForm(forms.Form):
+    churned_on = forms.DateField(
+        label=_("Churn date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    reason = forms.ChoiceField(label=_("Reason"), choices=ChurnReason.choices, widget=forms.RadioSelect)
+    narrative = forms.CharField(label=_("What happened"), widget=forms.Textarea(attrs={"rows": 4}))
+    last_sales_month = MonthField(label=_("Last month with sales"))
+
+    def __init__(self, *args, dealer, **kwargs):
+        super().__init__(*args, **kwargs)
+        if dealer.churned_on:
+            self.fields["churned_on"].disabled = True
+            self.fields["churned_on"].initial = dealer.churned_on
+        else:
+            self.fields["churned_on"].required = True
+            self.fields["churned_on"].initial = timezone.localdate()
+
+
+class VerificationForm(forms.Form):
+    verification = forms.ChoiceField(
+        label=_("Verification"),
+        choices=[
+            (Verification.CONFIRMED, Verification.CONFIRMED.label),
+            (Verification.DISPUTED, _("Dispute")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label=_("Comment"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Required when disputing."),
+    )
+    countermeasures = forms.CharField(
+        label=_("Countermeasures"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+RATING = {"min_value": 0, "max_value": 100, "max_digits": 5, "decimal_places": 2}
+
+
+class AuditForm(forms.Form):
+    customer_growth_rating = forms.DecimalField(label=_("Customer growth (0–100)"), **RATING)
+    key_customer_growth_rating = forms.DecimalField(label=_("Key-customer growth (0–100)"), **RATING)
+    maintenance_rating = forms.DecimalField(label=_("Maintenance effect (0–100)"), **RATING)
+    findings = forms.CharField(label=_("Findings"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class SummaryForm(forms.Form):
+    analysis = forms.CharField(label=_("Analysis"), required=False, widget=forms.Textarea(attrs={"rows": 5}))
+    problems = forms.CharField(label=_("Problems"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    next_steps = forms.CharField(
+        label=_("Next steps"), required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+
+class CommentForm(forms.Form):
+    comment = forms.CharField(label=_("Sales planning comment"), widget=forms.Textarea(attrs={"rows": 3}))

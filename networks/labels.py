@@ -1,0 +1,28 @@
+"""How the pages name the metrics of DESIGN.md §5."""
+
+from django.utils.translation import gettext_lazy as _
+
+from .rules import METRIC_NAMES
+
+METRIC_LABELS = {
+    "active_end": _("Dealers in the network at quarter end"),
+    "active_prev": _("… at the end of the previous quarter"),
+    "active_year_before": _("… a year before"),
+    "growth_qoq": _("Growth vs previous quarter (%)"),
+    "growth_yoy": _("Growth vs a year before (%)"),
+    "new": _("New dealers"),
+    "churned": _("Churned dealers"),
+    "key_sales": _("Sales of the top-20 key customers"),
+    "key_sales_prev": _("… the same dealers in the previous quarter"),
+    "key_sales_year_before": _("… the same dealers a year before"),
+    "key_growth_qoq": _("Key-customer growth vs previous quarter (%)"),
+    "key_growth_yoy": _("Key-customer growth vs a year before (%)"),
+    "visits_per_dealer_month": _("Visits per dealer per month"),
+    "visit_coverage": _("Visit coverage (%)"),
+    "mean_effect": _("Mean visit effect (1–5)"),
+}
+
+
+def metric_rows(value_of) -> list[tuple]:
+    """`(name, label, value)` for each metric in §5's order; `value_of(name)` gives the value."""
+    return [(name, METRIC_LABELS[name], value_of(name)) for name in METRIC_NAMES]

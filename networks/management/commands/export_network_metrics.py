@@ -1,0 +1,15 @@
+from dealers.models import Office
+from evalsys.commands import ExportCommand
+from evalsys.periods import Quarter
+from networks.services import metrics_table
+
+
+class Command(ExportCommand):
+    help = "Export DESIGN §5's network metrics per office for a quarter."
+    period_help = "quarter, e.g. 2026Q3"
+
+    def parse_period(self, text):
+        return Quarter.parse(text)
+
+    def table(self, period):
+        return metrics_table(quarter=period, offices=Office.objects.all())

@@ -1,0 +1,89 @@
+"""Read-side queries of the network pages, each a fixed number of queries."""
+
+import datetime
+
+from django.db.models import Count, Max, Q
+
+from dealers.models import Dealer, DealerStatus
+from dealers.roles import Role, has_role
+from evalsys.periods import Quarter
+
+from .models import ChurnReport, Verification
+
+NOT_VISITED_DAYS = 30
+
+
+def visit_dealers(user):
+    """The dealers `user` may log visits and churn for: a business manager his own, others the office's."""
+    dealers = Dealer.objects.visible_to(user)
+    if has_role(user, Role.BUSINESS_MANAGER) and not (
+        user.is_superuser or has_role(user, Role.OFFICE_MANAGER)
+    ):
+        dealers = dealers.filter(business_manager=user)
+    return dealers
+
+
+def not_visited(*, dealers, today: datetime.date, days: int = NOT_VISITED_DAYS):
+    """Dealers in the network today whose last visit is more than `days` ago (or never)."""
+    return (
+        dealers.in_network_on(today)
+        .annotate(last_visit=Max("visits__date"))
+        .filter(Q(last_visit__isnull=True) | Q(last_visit__lt=today - datetime.timedelta(days=days)))
+        .select_related("business_manager")
+        .order_by("business_manager__username", "last_visit", "code")
+    )
+
+
+def by_business_manager(dealers) -> list[dict]:
+    """Group an ordered list of dealers by business manager, with counts."""
+    groups = []
+    for dealer in dealers:
+        if not groups or groups[-1]["manager"] != dealer.business_manager:
+            groups.append({"manager": dealer.business_manager, "dealers": []})
+        groups[-1]["dealers"].append(dealer)
+    return groups
+
+
+def churned_without_report(user):
+    return (
+        Dealer.objects.visible_to(user)
+        .filter(status=DealerStatus.CHURNED, churn_report__isnull=True)
+        .select_related("office")
+        .order_by("-churned_on", "code")
+    )
+
+
+def awaiting_verification(user):
+    return (
+        ChurnReport.objects.visible_to(user)
+        .filter(verification=Verification.PENDING)
+        .select_related("dealer__office", "reported_by")
+        .order_by("reported_at")
+    )
+
+
+def churn_reasons_by_office(*, quarter: Quarter, office_ids) -> dict[int, dict]:
+    """Per office: reports of dealers churned in `quarter` by reason and by verification."""
+    rows = (
+        ChurnReport.objects.filter(
+            dealer__office_id__in=office_ids, dealer__churned_on__range=(quarter.start, quarter.end)
+        )
+        .values("dealer__office_id", "reason", "verification")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    result = {}
+    for row in rows:
+        office = result.setdefault(row["dealer__office_id"], {"reasons": {}, "verification": {}})
+        office["reasons"][row["reason"]] = office["reasons"].get(row["reason"], 0) + row["n"]
+        office["verification"][row["verification"]] = (
+            office["verification"].get(row["verification"], 0) + row["n"]
+        )
+    return result
+
+
+def recent_quarters(last: Quarter, count: int = 8) -> list[Quarter]:
+    quarters = [last]
+    while len(quarters) < count:
+        quarters.append(quarters[-1].previous())
+    return quarters[::-1]

@@ -157,7 +157,6 @@ def worker_process(transactional_db, settings):
         broker_url=redis_url, result_backend=redis_url, task_always_eager=False, task_default_queue=queue
     )
     _reconnect(app)
-    app.close()  # drop the broker connection pool; the next use opens one on the new broker
     settings.CELERY_TASK_ALWAYS_EAGER = False
     env = {
         **os.environ,
@@ -220,7 +219,6 @@ def worker_process(transactional_db, settings):
             process.kill()
     app.conf.update(previous)
     _reconnect(app)
-    app.close()  # drop the broker connection pool; the next use opens one on the new broker
 
 
 # The system Chromium ------------------------------------------------------------

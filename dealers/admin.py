@@ -10,8 +10,6 @@ from import_export.admin import ExportMixin, ImportExportModelAdmin
 from import_export.widgets import ForeignKeyWidget
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import AnnualAgreement, Dealer, MonthlySales, MonthlyTarget, Notification, Office, StaffProfile
-from .roles import Role, office_id_of, sees_all_offices
 from .models import (
     AnnualAgreement,
     Dealer,
@@ -26,6 +24,7 @@ from .models import (
     StaffProfile,
     TargetVersion,
 )
+from .roles import Role, office_id_of, sees_all_offices
 from .rules import Tier, tiers_problems
 from .targets import adjust_points
 

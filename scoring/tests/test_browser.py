@@ -9,7 +9,9 @@ from .factories import Q3, dealer_with_sales
 
 
 @pytest.mark.browser
-def test_office_manager_scores_and_approves_then_planning_regrades(browser, page, login, live_server, office, office_manager, planner):
+def test_office_manager_scores_and_approves_then_planning_regrades(
+    browser, page, login, live_server, office, office_manager, planner
+):
     # given an opened quarter with two dealers: E1 sells 300 of 300, E2 150 of 300
     dealer_with_sales(office=office, code="E1", sales=(100, 100, 100))
     dealer_with_sales(office=office, code="E2", sales=(50, 50, 50))

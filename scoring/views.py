@@ -77,7 +77,7 @@ class CommitteeForm(forms.ModelForm):
         model = EvaluationRound
         fields = ["meeting_date", "chair", "participants"]
         widgets = {
-            "meeting_date": forms.DateInput(attrs={"type": "date"}),
+            "meeting_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "participants": forms.CheckboxSelectMultiple,
         }
 

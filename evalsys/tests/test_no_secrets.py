@@ -2,6 +2,7 @@
 
 import os
 import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -75,7 +76,7 @@ def test_check_deploy_is_clean_with_production_settings():
         "--fail-level",
         "WARNING",
         DEBUG="false",
-        SECRET_KEY="a-long-random-production-key-" + "x9Qz" * 10,
+        SECRET_KEY=secrets.token_urlsafe(48),
         ALLOWED_HOSTS="evalsys.example.com",
         SECURE_SSL_REDIRECT="true",
         SECURE_COOKIES="true",

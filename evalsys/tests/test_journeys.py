@@ -105,6 +105,16 @@ def test_a_quarter_from_opening_to_the_published_abc_list(
     assert "52.00" in rows.nth(1).inner_text() and "C" in rows.nth(1).inner_text()
     assert dict(Grade.objects.values_list("dealer__code", "final_class")) == {"E1": "A", "E2": "C"}
     assert QuarterGrading.objects.get(quarter=str(Q3)).status == GradingStatus.PUBLISHED
+    # and the jobs ran on the worker, not in the web process
+    from evalsys.celery import app
+
+    ran = {}
+    for info in (app.control.inspect(timeout=2).stats() or {}).values():
+        for name, count in info.get("total", {}).items():
+            ran[name] = ran.get(name, 0) + count
+    assert ran.get("scoring.tasks.open_quarter_task") == 1
+    assert ran.get("scoring.tasks.regrade_office_task") == 1
+    assert ran.get("scoring.tasks.finish_grading_task") == 1
     # and the office manager sees the class in the customer file's quarterly history
     page.goto(f"{live_server.url}/dealers/E1/")
     history = page.locator("[data-testid=quarterly-history]").inner_text()

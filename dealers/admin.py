@@ -335,6 +335,14 @@ class ReminderLogAdmin(admin.ModelAdmin):
     list_display = ["user", "month", "kind", "audience", "dealer_count", "sent_at"]
     list_filter = ["kind", "audience", "month"]
 
+    def get_queryset(self, request):
+        # Office staff see the reminders of their own office's people only (DESIGN.md §1).
+        queryset = super().get_queryset(request)
+        if sees_all_offices(request.user):
+            return queryset
+        office_id = office_id_of(request.user)
+        return queryset.filter(user__staff_profile__office_id=office_id) if office_id else queryset.none()
+
     def has_add_permission(self, request):
         return False
 

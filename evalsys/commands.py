@@ -4,6 +4,7 @@ import io
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from .tabular import write_table
 
@@ -24,7 +25,12 @@ class ImportCommand(BaseCommand):
         path = Path(file)
         if not path.is_file():
             raise CommandError(f"{file}: no such file")
-        result = self.get_importer(**options).run(path.read_bytes(), path.name, dry_run=dry_run)
+        try:
+            result = self.get_importer(**options).run(path.read_bytes(), path.name, dry_run=dry_run)
+        except DatabaseError as exc:
+            raise CommandError(
+                f"{path.name}: the database failed while importing; nothing was saved ({exc})"
+            ) from exc
         for line, message in result.errors:
             self.stderr.write(f"{path.name}: line {line}: {message}" if line else f"{path.name}: {message}")
         if not result.ok:

@@ -12,6 +12,7 @@ from pathlib import Path
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.db import DatabaseError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -67,7 +68,14 @@ def import_page(request, importer, *, title, columns_help, done_url, template="i
         if not path.is_file():
             messages.error(request, _("This preview has expired; please upload the file again."))
             return redirect(request.path)
-        result = importer.run(path.read_bytes(), stored["filename"])
+        try:
+            result = importer.run(path.read_bytes(), stored["filename"])
+        except DatabaseError:
+            messages.error(
+                request,
+                _("The database could not be reached while saving; nothing was imported. Please try again."),
+            )
+            return redirect(request.path)
         if result.saved:
             path.unlink(missing_ok=True)
             del request.session[session_key]

@@ -31,7 +31,7 @@ class DealerChoiceField(forms.ModelChoiceField):
 
 class VisitForm(forms.Form):
     dealer = DealerChoiceField(label=_("Dealer"), queryset=Dealer.objects.none())
-    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     purpose = forms.CharField(
         label=_("Purpose"), max_length=200, widget=forms.TextInput(attrs={"list": "purposes"})
     )
@@ -65,7 +65,9 @@ class MonthField(forms.DateField):
 
 class ChurnReportForm(forms.Form):
     churned_on = forms.DateField(
-        label=_("Churn date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Churn date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     reason = forms.ChoiceField(label=_("Reason"), choices=ChurnReason.choices, widget=forms.RadioSelect)
     narrative = forms.CharField(label=_("What happened"), widget=forms.Textarea(attrs={"rows": 4}))

@@ -2,6 +2,7 @@
 
 import io
 
+import kombu.exceptions
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -89,7 +90,7 @@ class CommitteeForm(forms.ModelForm):
         model = EvaluationRound
         fields = ["meeting_date", "chair", "participants"]
         widgets = {
-            "meeting_date": forms.DateInput(attrs={"type": "date"}),
+            "meeting_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "participants": forms.CheckboxSelectMultiple,
         }
 
@@ -577,6 +578,13 @@ def job_start(request):
             raise Http404
     except services.ScoringError as exc:
         messages.error(request, str(exc))
+    except kombu.exceptions.OperationalError:
+        # The broker (Redis) is down: say so, and do not leave a re-grade looking as if it ran.
+        message = _("The job could not be queued: the job queue is not reachable. Please try again later.")
+        QuarterGrading.objects.filter(quarter=str(quarter), status=GradingStatus.GRADING).update(
+            error=message
+        )
+        messages.error(request, message)
     return redirect(f"{reverse('scoring:rounds')}?quarter={quarter}")
 
 

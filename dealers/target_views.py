@@ -36,6 +36,7 @@ from .targets import (
     points_export_rows,
     record_target_step,
     save_quarter_note,
+    target_reader_dealers,
 )
 
 IMPORT_ROLES = (Role.STATISTICIAN, Role.SALES_PLANNING)
@@ -135,10 +136,10 @@ def target_step(request, code, month):
     return redirect(back)
 
 
-@role_required(*TARGET_ROLES)
+@role_required(*TARGET_ROLES, Role.MARKETING_VP)
 def attainment_page(request):
     month = _month_param(request, timezone.localdate().replace(day=1))
-    dealers = negotiable_dealers(request.user).select_related("office").order_by("code")
+    dealers = target_reader_dealers(request.user).select_related("office").order_by("code")
     page = Paginator(dealers, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -190,7 +191,7 @@ def target_import(request):
     )
 
 
-@role_required(*IMPORT_ROLES, Role.OFFICE_MANAGER)
+@role_required(*IMPORT_ROLES, Role.OFFICE_MANAGER, Role.MARKETING_VP)
 def missing_sales(request):
     month = _month_param(request, add_months(timezone.localdate().replace(day=1), -1))
     dealers = (

@@ -55,6 +55,14 @@ def negotiable_dealers(user):
     return dealers.none()
 
 
+def target_reader_dealers(user):
+    """The dealers whose targets and attainment `user` may read: those he negotiates, and
+    for the marketing VP, who reads everything, every office's."""
+    if has_role(user, Role.MARKETING_VP):
+        return Dealer.objects.visible_to(user)
+    return negotiable_dealers(user)
+
+
 def can_negotiate(user, dealer) -> bool:
     if user.is_superuser or has_role(user, Role.SALES_PLANNING):
         return True

@@ -285,3 +285,22 @@ def test_sales_planning_imports_agreements_and_targets_in_the_browser(
     assert not MonthlyTarget.objects.exists()
     client.force_login(business_manager)
     assert client.get("/targets/agreements/import/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_marketing_vp_reads_every_offices_attainment_but_cannot_negotiate(
+    client, office, other_office, vp
+):
+    # given dealers in two offices
+    from dealers.tests.factories import DealerFactory as Dealers
+
+    Dealers(office=office, code="VPA1")
+    Dealers(office=other_office, code="VPB1")
+    client.force_login(vp)
+    # when
+    attainment = client.get("/targets/attainment/")
+    negotiation = client.get("/targets/")
+    # then
+    assert attainment.status_code == 200
+    assert "VPA1" in attainment.text and "VPB1" in attainment.text
+    assert negotiation.status_code == 404

@@ -91,7 +91,7 @@ CASES = [
     ),
     # targets, sales, points -----------------------------------------------------------
     Case("targets:next_month", "AANNANN"),
-    Case("targets:attainment", "AANNANN"),
+    Case("targets:attainment", "AANNAAN"),
     Case("targets:points_export", "AANAAAN"),
     Case("targets:target_import", PLANNING_ONLY),
     Case("targets:agreement_import", PLANNING_ONLY),
@@ -112,7 +112,7 @@ CASES = [
         url=lambda w, side, u: reverse("targets:quarter_note", args=[w.dealer[side].code, _q(w)]),
     ),
     Case("targets:sales_import", "NNNAANN"),
-    Case("targets:missing_sales", "ANNAANN"),
+    Case("targets:missing_sales", "ANNAAAN"),
     # scoring ------------------------------------------------------------------------
     Case("scoring:rounds", ALL),
     Case(
@@ -164,6 +164,7 @@ CASES = [
         method="post",
         url=lambda w, side, u: reverse("scoring:score_override", args=[w.score[side].pk]),
     ),
+    Case("scoring:import", "ANNNANN"),
     Case("scoring:abc_list", ALL),
     Case("scoring:abc_export", ALL),
     Case("scoring:publish", PLANNING_ONLY, method="post", data={"quarter": "2020Q1"}),

@@ -398,7 +398,9 @@ class Grade(models.Model):
     )
 
     objects = ScopedQuerySet.as_manager()
-    history = HistoricalRecords()
+    # History is read by grade (id), dealer and date; grading writes up to 100,000 history rows
+    # at once, and each index simple-history would add on a foreign key slows every one of them.
+    history = HistoricalRecords(no_db_index=["office", "overridden_by", "scheme", "policy"])
 
     class Meta:
         ordering = ["dealer__code"]

@@ -376,6 +376,9 @@ class Grade(models.Model):
     overridden = models.BooleanField(_("overridden"), default=False)
     override_reason = models.TextField(_("override reason"), blank=True)
     # No indexes on these three: nothing looks grades up by them, and each index slows grading.
+    # No database constraint on scheme and policy either: PROTECT keeps them from being deleted
+    # through Django, and the check PostgreSQL would run at commit for every grade written cost
+    # seconds of a first grading; dealer and office keep theirs.
     overridden_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -386,7 +389,13 @@ class Grade(models.Model):
     )
     overridden_at = models.DateTimeField(null=True, blank=True)
     scheme = models.ForeignKey(
-        WeightScheme, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+        WeightScheme,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     policy = models.ForeignKey(
         ClassificationPolicy,
@@ -395,6 +404,7 @@ class Grade(models.Model):
         blank=True,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
 
     objects = ScopedQuerySet.as_manager()

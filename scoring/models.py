@@ -376,6 +376,9 @@ class Grade(models.Model):
     overridden = models.BooleanField(_("overridden"), default=False)
     override_reason = models.TextField(_("override reason"), blank=True)
     # No indexes on these three: nothing looks grades up by them, and each index slows grading.
+    # No database constraint on scheme and policy either: PROTECT keeps them from being deleted
+    # through Django, and the check PostgreSQL would run at commit for every grade written cost
+    # seconds of a first grading; dealer and office keep theirs.
     overridden_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -386,7 +389,13 @@ class Grade(models.Model):
     )
     overridden_at = models.DateTimeField(null=True, blank=True)
     scheme = models.ForeignKey(
-        WeightScheme, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+        WeightScheme,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     policy = models.ForeignKey(
         ClassificationPolicy,
@@ -395,10 +404,13 @@ class Grade(models.Model):
         blank=True,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
 
     objects = ScopedQuerySet.as_manager()
-    history = HistoricalRecords()
+    # History is read by grade (id), dealer and date; grading writes up to 100,000 history rows
+    # at once, and each index simple-history would add on a foreign key slows every one of them.
+    history = HistoricalRecords(no_db_index=["office", "overridden_by", "scheme", "policy"])
 
     class Meta:
         ordering = ["dealer__code"]

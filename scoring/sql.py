@@ -126,10 +126,13 @@ def _hash_joins(cursor) -> None:
 
     Freshly loaded tables have no statistics yet, and the planner then loops
     over grouped rows; the default work_mem (4 MB) makes 100,000 groups spill
-    to disk. Both hold for the current transaction only.
+    to disk. The same misestimates push the cost past `jit_above_cost`, and
+    compiling the staging statement with LLVM took 1.5 s of its 5 s while
+    the statement runs once. All hold for the current transaction only.
     """
     cursor.execute("SET LOCAL enable_nestloop = off")
     cursor.execute("SET LOCAL work_mem = '256MB'")
+    cursor.execute("SET LOCAL jit = off")
 
 
 def _rounds_params(rounds) -> dict:

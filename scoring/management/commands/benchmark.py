@@ -26,10 +26,12 @@ from django.urls import reverse
 from dealers.models import Dealer, MonthlySales, MonthlyTarget, Office, TargetStatus
 from dealers.roles import Role
 from dealers.staff import save_staff
-from evalsys.periods import Quarter
+from dealers.target_imports import SalesImporter
+from evalsys.periods import Quarter, format_month
 from scoring import services
 from scoring.models import EvaluationRound, Grade, QuarterGrading, RoundStatus, SalesScore, Score
 
+STEPS = ["first", "again", "abc", "grid", "import"]
 OFFICE_SIZE = 500
 PREFIX = "BM"
 BATCH = 5000
@@ -42,29 +44,39 @@ class Command(BaseCommand):
         parser.add_argument("--dealers", type=int, default=10000)
         parser.add_argument("--quarter", default="2025Q3")
         parser.add_argument("--repeat", type=int, default=15, help="requests per page for the median")
-        parser.add_argument("--step", choices=["regrade", "abc", "grid"], help=argparse.SUPPRESS)
+        parser.add_argument(
+            "--only",
+            action="append",
+            choices=STEPS,
+            help="run only these steps (repeatable); 'again' re-grades without deleting the grades first",
+        )
+        parser.add_argument("--step", choices=["regrade", "abc", "grid", "import"], help=argparse.SUPPRESS)
 
-    def handle(self, *args, dealers, quarter, repeat, step, **options):
+    def handle(self, *args, dealers, quarter, repeat, step, only, **options):
         quarter = Quarter.parse(quarter)
         if step:
             result = getattr(self, f"step_{step}")(quarter=quarter, repeat=repeat)
             result["peak_rss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             self.stdout.write("RESULT " + json.dumps(result))
             return
+        only = set(only or STEPS)
         started = time.perf_counter()
-        built = self.build(dealers=dealers, quarter=quarter)
+        built = self.build(dealers=dealers, quarter=quarter, fresh_grades="first" in only)
         self.stdout.write(f"company: {dealers} dealers, {built} ({time.perf_counter() - started:.1f} s)")
-        rows = [
-            ("re-grade (first)", *self.child("regrade", quarter, repeat)),
-            ("re-grade (again, no changes)", *self.child("regrade", quarter, repeat)),
-        ]
+        rows = []
+        if "first" in only:
+            rows.append(("re-grade (first)", *self.child("regrade", quarter, repeat)))
+        if "again" in only:
+            rows.append(("re-grade (again, no changes)", *self.child("regrade", quarter, repeat)))
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")  # as autovacuum would after the first grading
-        rows += [
-            ("ABC list page", *self.child("abc", quarter, repeat)),
-            (f"office grid ({OFFICE_SIZE} dealers)", *self.child("grid", quarter, repeat)),
-        ]
+        if "abc" in only:
+            rows.append(("ABC list page", *self.child("abc", quarter, repeat)))
+        if "grid" in only:
+            rows.append((f"office grid ({OFFICE_SIZE} dealers)", *self.child("grid", quarter, repeat)))
+        if "import" in only:
+            rows.append((f"import_sales ({dealers} rows)", *self.child("import", quarter, repeat)))
         self.stdout.write("")
         self.stdout.write(f"database: {connection.vendor}, dealers: {dealers}, quarter: {quarter}")
         self.stdout.write(f"{'step':<32} {'time':>12} {'queries':>8} {'peak RSS':>10}")
@@ -96,13 +108,14 @@ class Command(BaseCommand):
 
     # Building the company ----------------------------------------------------------------
 
-    def build(self, *, dealers, quarter):
+    def build(self, *, dealers, quarter, fresh_grades=True):
         have = Dealer.objects.filter(code__startswith=PREFIX).count()
         if have == dealers:
-            # Start from an opened, ungraded quarter again.
-            for model in (Grade, Grade.history.model, QuarterGrading, SalesScore):
-                rows = model.objects.filter(quarter=str(quarter))
-                rows._raw_delete(rows.db)
+            if fresh_grades:
+                # Start from an opened, ungraded quarter again.
+                for model in (Grade, Grade.history.model, QuarterGrading, SalesScore):
+                    rows = model.objects.filter(quarter=str(quarter))
+                    rows._raw_delete(rows.db)
             return "reused"
         if have:
             raise SystemExit(
@@ -189,6 +202,23 @@ class Command(BaseCommand):
         started = time.perf_counter()
         services.regrade_quarter(quarter=quarter)
         return {"seconds": time.perf_counter() - started}
+
+    def step_import(self, *, quarter, repeat):
+        """`import_sales` of one new month for every benchmark dealer, as the command does it."""
+        month = quarter.next().start
+        for model in (MonthlySales, MonthlySales.history.model):
+            rows = model.objects.filter(month=month, dealer__code__startswith=PREFIX)
+            rows._raw_delete(rows.db)
+        lines = ["经销商编码,月份,销售额"]
+        codes = Dealer.objects.filter(code__startswith=PREFIX).order_by("code").values_list("code", flat=True)
+        lines += [f"{code},{format_month(month)},{10000 + i % 90000}.00" for i, code in enumerate(codes)]
+        content = ("\n".join(lines) + "\n").encode()
+        started = time.perf_counter()
+        result = SalesImporter().run(content, "sales.csv")
+        seconds = time.perf_counter() - started
+        if not result.saved:
+            raise SystemExit("import_sales refused the benchmark file")
+        return {"seconds": seconds}
 
     def _pages(self, username, url, params, repeat):
         client = Client(SERVER_NAME="localhost")

@@ -454,3 +454,17 @@ def test_a_business_manager_cannot_report_churn_of_a_colleagues_dealer(
     assert response.status_code == 404
     dealer.refresh_from_db()
     assert dealer.status == DealerStatus.ACTIVE
+
+
+def test_the_visit_list_offers_the_dealer_import_only_to_those_who_may_import_dealers(
+    client, office, office_manager
+):
+    # given an office manager, who may import visits but not dealers
+    client.force_login(office_manager)
+
+    # when he opens the visit list
+    html = client.get(reverse("networks:visits")).content.decode()
+
+    # then it offers the visit import and the navigation does not offer the dealer import
+    assert reverse("networks:visit_import") in html
+    assert reverse("dealers:import") not in html

@@ -26,6 +26,7 @@ from .roles import Role, office_id_of, roles_of, sees_all_offices
 DASHBOARD_PANELS = [
     "dealers.panels.dealer_counts",
     "dealers.target_panels.targets_panel",
+    "dealers.target_panels.sales_panel",
     "scoring.panels.evaluation_progress",
     "networks.panels.visit_reminder",
     "networks.panels.churn_worklist",

@@ -31,6 +31,7 @@ DASHBOARD_PANELS = [
     "networks.panels.visit_reminder",
     "networks.panels.churn_worklist",
     "networks.panels.summary_status",
+    "networks.panels.audit_status",
 ]
 CUSTOMER_FILE_SECTIONS = [
     "dealers.panels.master_data",

@@ -4,12 +4,14 @@ import datetime
 from decimal import Decimal
 
 from django.db.models import Sum
+from django.urls import reverse
 from django.utils import timezone
 
 from evalsys.periods import Quarter, add_months, format_month
 
 from .models import (
     AnnualAgreement,
+    Dealer,
     MonthlySales,
     MonthlyTarget,
     PointsEntry,
@@ -172,4 +174,25 @@ def targets_panel(request):
         "more": len(missing) > 10,
         "count": dealers_missing_target(month).filter(pk__in=negotiable_dealers(user).values("pk")).count(),
         "url": targets_url(month),
+    }
+
+
+def sales_panel(request):
+    """For statisticians: how many dealers in the network still lack last month's sales figures."""
+    user = request.user
+    if not has_role(user, Role.STATISTICIAN):
+        return None
+    month = add_months(timezone.localdate().replace(day=1), -1)
+    missing = (
+        Dealer.objects.visible_to(user)
+        .in_network_on(month)
+        .exclude(pk__in=MonthlySales.objects.filter(month=month).values("dealer_id"))
+        .count()
+    )
+    return {
+        "template": "dealers/panels/sales.html",
+        "month_label": format_month(month),
+        "missing": missing,
+        "missing_url": f"{reverse('targets:missing_sales')}?month={format_month(month)}",
+        "import_url": reverse("targets:sales_import"),
     }

@@ -26,10 +26,12 @@ from .roles import Role, office_id_of, roles_of, sees_all_offices
 DASHBOARD_PANELS = [
     "dealers.panels.dealer_counts",
     "dealers.target_panels.targets_panel",
+    "dealers.target_panels.sales_panel",
     "scoring.panels.evaluation_progress",
     "networks.panels.visit_reminder",
     "networks.panels.churn_worklist",
     "networks.panels.summary_status",
+    "networks.panels.audit_status",
 ]
 CUSTOMER_FILE_SECTIONS = [
     "dealers.panels.master_data",

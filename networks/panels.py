@@ -3,12 +3,12 @@
 from django.db.models import Avg, Count
 from django.utils import timezone
 
-from dealers.models import Dealer
+from dealers.models import Dealer, Office
 from dealers.roles import Role, has_role, office_id_of
 from evalsys.periods import Quarter
 
 from . import selectors
-from .models import ChurnReport, NetworkSummary, SummaryStatus, Visit
+from .models import ChurnReport, NetworkSummary, OfficeAudit, SummaryStatus, Visit
 
 WORKLIST_LENGTH = 10
 
@@ -75,6 +75,20 @@ def summary_status(request):
             "count": to_read.count(),
         }
     return None
+
+
+def audit_status(request):
+    """For the VP: last quarter's offices whose network has not been audited yet."""
+    user = request.user
+    if not has_role(user, Role.MARKETING_VP):
+        return None
+    quarter = Quarter.containing(timezone.localdate()).previous()
+    unaudited = list(
+        Office.objects.visible_to(user)
+        .exclude(pk__in=OfficeAudit.objects.filter(quarter=str(quarter)).values("office_id"))
+        .order_by("code")
+    )
+    return {"template": "networks/panels/audit_status.html", "quarter": quarter, "unaudited": unaudited}
 
 
 def dealer_visits(request, dealer):

@@ -110,7 +110,7 @@ def visit_list(request):
             "query": query.urlencode(),
             "mine": mine,
             "can_log": request.user.is_superuser or has_role(request.user, *VISIT_ROLES),
-            "can_import": request.user.is_superuser or has_role(request.user, *VISIT_IMPORT_ROLES),
+            "can_import_visits": request.user.is_superuser or has_role(request.user, *VISIT_IMPORT_ROLES),
         },
     )
 

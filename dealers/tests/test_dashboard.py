@@ -1,7 +1,11 @@
+import datetime
+
 import pytest
+import time_machine
+from django.urls import reverse
 
 from dealers.models import DealerKind, DealerStatus
-from dealers.tests.factories import DealerFactory
+from dealers.tests.factories import DealerFactory, SalesFactory
 
 
 @pytest.fixture
@@ -74,3 +78,28 @@ def test_the_dashboard_queries_do_not_grow_with_dealers(client, office, planner,
     DealerFactory.create_batch(60)
     queries_many, _ = count_queries(lambda: client.get("/"))
     assert queries_many == queries_few
+
+
+@pytest.mark.django_db
+def test_the_statistician_sees_how_many_of_his_offices_dealers_lack_last_months_sales(
+    client, office, other_office, statistician, business_manager
+):
+    # given three dealers of his office in the network, one with August's sales, and one elsewhere
+    with_sales, *_ = DealerFactory.create_batch(3, office=office)
+    SalesFactory(dealer=with_sales, month=datetime.date(2026, 8, 1))
+    DealerFactory(office=other_office)
+    client.force_login(statistician)
+
+    # when he opens the dashboard in September
+    with time_machine.travel("2026-09-10 10:00 +0800", tick=False):
+        panels = client.get("/").context["panels"]
+
+    # then the sales panel counts the two dealers without August's figure and links the import
+    panel = next(p for p in panels if p["template"] == "dealers/panels/sales.html")
+    assert (panel["month_label"], panel["missing"]) == ("2026-08", 2)
+    assert panel["import_url"] == reverse("targets:sales_import")
+    # and a business manager is not shown the panel
+    client.force_login(business_manager)
+    with time_machine.travel("2026-09-10 10:00 +0800", tick=False):
+        templates = [p["template"] for p in client.get("/").context["panels"]]
+    assert "dealers/panels/sales.html" not in templates

@@ -162,3 +162,16 @@ def test_a_new_upload_replaces_the_previous_preview_and_old_ones_are_dropped(
     # then
     assert sorted(p.name for p in directory.iterdir()) == [second]
     assert first != second
+
+
+@pytest.mark.django_db
+def test_errors_read_as_chinese_sentences_in_the_chinese_ui(client, office, statistician):
+    # given the Chinese interface
+    client.cookies["django_language"] = "zh-hans"
+    client.force_login(statistician)
+    # when a file with a bad kind on line 2 is uploaded
+    with translation.override("zh-hans"):
+        response = upload(client, ["SH1,坏的,retail,SH,2020-01-01"])
+    # then the line and the result column use Chinese wording and punctuation
+    assert "第 2 行：" in response.text
+    assert "错误：" in response.text

@@ -76,3 +76,17 @@ def test_a_notification_never_leads_off_the_site(client, office_manager):
     client.force_login(office_manager)
     response = client.post(f"/notifications/{Notification.objects.get().pk}/open/")
     assert response["Location"] == "/notifications/"
+
+
+@pytest.mark.django_db
+def test_mark_all_as_read_is_offered_only_while_something_is_unread(client, office_manager):
+    # given one unread notification
+    notify(user=office_manager, key="a", title="一")
+    client.force_login(office_manager)
+    # when the page is opened before and after marking all as read
+    before = client.get("/notifications/").content.decode()
+    client.post("/notifications/read-all/")
+    after = client.get("/notifications/").content.decode()
+    # then the button is there only the first time
+    assert "/notifications/read-all/" in before
+    assert "/notifications/read-all/" not in after

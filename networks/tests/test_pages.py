@@ -454,3 +454,31 @@ def test_a_business_manager_cannot_report_churn_of_a_colleagues_dealer(
     assert response.status_code == 404
     dealer.refresh_from_db()
     assert dealer.status == DealerStatus.ACTIVE
+
+
+def test_the_visit_list_offers_the_dealer_import_only_to_those_who_may_import_dealers(
+    client, office, office_manager
+):
+    # given an office manager, who may import visits but not dealers
+    client.force_login(office_manager)
+
+    # when he opens the visit list
+    html = client.get(reverse("networks:visits")).content.decode()
+
+    # then it offers the visit import and the navigation does not offer the dealer import
+    assert reverse("networks:visit_import") in html
+    assert reverse("dealers:import") not in html
+
+
+def test_the_vps_dashboard_lists_the_offices_not_yet_audited_last_quarter(client, office, other_office, vp):
+    # given the VP has audited Shanghai's network for 2026Q3 (today is in 2026Q3, so last quarter is Q2)
+    client.force_login(vp)
+    ratings = {"customer_growth_rating": "80", "key_customer_growth_rating": "80", "maintenance_rating": "80"}
+    client.post(reverse("networks:audit_create") + "?office=SH&quarter=2026Q2", {**ratings, "findings": ""})
+
+    # when he opens the dashboard
+    panels = client.get(reverse("dashboard")).context["panels"]
+
+    # then only Beijing awaits its audit of 2026Q2
+    panel = next(p for p in panels if p["template"] == "networks/panels/audit_status.html")
+    assert (str(panel["quarter"]), [o.code for o in panel["unaudited"]]) == ("2026Q2", ["BJ"])

@@ -344,3 +344,20 @@ def test_abc_chart_counts_final_classes_per_office_and_follows_overrides(
     assert before["labels"] == after["labels"] == ["BJ", "SH"]
     assert sum(before["series"][c][1] for c in "ABC") == 2
     assert after["series"][new_class][1] == before["series"][new_class][1] + 1
+
+
+def test_an_approved_sheet_reads_as_text_and_says_when_there_is_no_comment(
+    client, office, other_office, office_manager
+):
+    # given an approved round whose sheets carry no comments
+    _company(office, other_office, 1)
+    approve(office=office)
+    sheet = ScoreSheet.objects.get(dealer__code="E000")
+    client.force_login(office_manager)
+
+    # when the sheet is opened
+    html = client.get(reverse("scoring:sheet", args=[sheet.pk])).content.decode()
+
+    # then there is no locked-looking input, and the empty comment is said so
+    assert 'name="sheet_comment"' not in html
+    assert 'data-testid="sheet-comment"' in html and "暂无评语" in html

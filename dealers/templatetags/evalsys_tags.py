@@ -2,6 +2,9 @@ import datetime
 
 from django import template
 
+from evalsys.periods import format_month
+from evalsys.tabular import parse_month_cell
+
 register = template.Library()
 
 
@@ -22,10 +25,13 @@ def person(user):
 
 
 @register.filter
-def cell(value):
-    """A parsed spreadsheet value as the file would show it: dates as 2026-09-30, empty for none."""
+def cell(value, column=None):
+    """A parsed spreadsheet value as the file would show it: dates as 2026-09-30, months (the
+    values of a month column) as 2026-09, empty for none."""
     if value is None:
         return ""
     if isinstance(value, datetime.date):
+        if column is not None and column.parse is parse_month_cell:
+            return format_month(value)
         return value.isoformat()
     return value

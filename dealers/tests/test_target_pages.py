@@ -218,7 +218,8 @@ def test_the_statistician_imports_sales_in_the_browser_and_sees_who_is_missing(c
     preview = client.post("/sales/import/", {"file": upload})
     token = preview.context["token"]
     client.post("/sales/import/", {"token": token})
-    # then
+    # then the preview showed the month as the file wrote it, and the figure is saved
+    assert "<td>2026-08</td>" in preview.content.decode()
     assert MonthlySales.objects.get().amount == D("88000")
     page = client.get("/sales/missing/?month=2026-08").content.decode()
     assert silent.code in page and f">{reported.code}<" not in page

@@ -1,12 +1,11 @@
 """Pages for monthly targets, actual sales and points (DESIGN.md §4)."""
 
 import datetime
-import io
 
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from evalsys.imports_view import import_page
 from evalsys.periods import Quarter, add_months, format_month, parse_month
-from evalsys.tabular import write_table
+from evalsys.tabular import export_response
 
 from .access import get_dealer_for_user, role_required
 from .models import Dealer, MonthlySales, TargetStep
@@ -218,20 +217,10 @@ def missing_sales(request):
 @role_required(*IMPORT_ROLES, *TARGET_ROLES, Role.MARKETING_VP)
 def points_export(request):
     month = _month_param(request, add_months(timezone.localdate().replace(day=1), -1))
-    xlsx = request.GET.get("format") == "xlsx"
-    buffer = io.BytesIO()
     rows = points_export_rows(month=month, dealers=Dealer.objects.visible_to(request.user))
-    write_table(POINTS_EXPORT_COLUMNS, rows, buffer, xlsx=xlsx)
-    content_type = (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        if xlsx
-        else "text/csv; charset=utf-8"
+    return export_response(
+        request, name=f"points-{format_month(month)}", columns=POINTS_EXPORT_COLUMNS, rows=rows
     )
-    response = HttpResponse(buffer.getvalue(), content_type=content_type)
-    response["Content-Disposition"] = (
-        f'attachment; filename="points-{format_month(month)}.{"xlsx" if xlsx else "csv"}"'
-    )
-    return response
 
 
 class QuarterNoteForm(forms.Form):

@@ -1,5 +1,3 @@
-import io
-
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
@@ -12,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from evalsys.imports_view import import_page
-from evalsys.tabular import write_table
+from evalsys.tabular import export_response
 
 from .access import get_dealer_for_user, role_required
 from .filters import DealerFilterForm
@@ -111,7 +109,6 @@ EXPORT_COLUMNS = [
 def dealer_export(request):
     form = DealerFilterForm(request.GET or None, user=request.user)
     dealers = form.apply(Dealer.objects.visible_to(request.user).select_related("office", "business_manager"))
-    xlsx = request.GET.get("format") == "xlsx"
     rows = (
         [
             d.code,
@@ -129,17 +126,9 @@ def dealer_export(request):
         ]
         for d in dealers.iterator(chunk_size=2000)
     )
-    buffer = io.BytesIO()
-    write_table(EXPORT_COLUMNS, rows, buffer, xlsx=xlsx)
-    filename = f"dealers-{timezone.localdate():%Y%m%d}.{'xlsx' if xlsx else 'csv'}"
-    content_type = (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        if xlsx
-        else "text/csv; charset=utf-8"
+    return export_response(
+        request, name=f"dealers-{timezone.localdate():%Y%m%d}", columns=EXPORT_COLUMNS, rows=rows
     )
-    response = HttpResponse(buffer.getvalue(), content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 def customer_file(request, code):

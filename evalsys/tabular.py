@@ -368,3 +368,20 @@ def write_table(columns: Sequence[str], rows: Iterable[Sequence], target, *, xls
         writer.writerow([export_cell(v) for v in row])
     stream.flush()
     stream.detach()
+
+
+def export_response(request, *, name: str, columns: Sequence[str], rows: Iterable[Sequence]):
+    """A browser download of an export: xlsx with `?format=xlsx`, otherwise CSV with BOM."""
+    from django.http import HttpResponse
+
+    xlsx = request.GET.get("format") == "xlsx"
+    buffer = io.BytesIO()
+    write_table(columns, rows, buffer, xlsx=xlsx)
+    content_type = (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        if xlsx
+        else "text/csv; charset=utf-8"
+    )
+    response = HttpResponse(buffer.getvalue(), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}.{"xlsx" if xlsx else "csv"}"'
+    return response

@@ -1,10 +1,8 @@
-import io
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,7 +14,7 @@ from dealers.models import Dealer, Office
 from dealers.roles import Role, has_role, office_id_of, sees_all_offices
 from evalsys.imports_view import import_page
 from evalsys.periods import Quarter
-from evalsys.tabular import write_table
+from evalsys.tabular import export_response
 
 from . import selectors, services
 from .forms import (
@@ -357,19 +355,7 @@ def company_metrics(request):
 def metrics_export(request):
     quarter = _quarter(request, _current_quarter())
     columns, rows = services.metrics_table(quarter=quarter, offices=Office.objects.visible_to(request.user))
-    xlsx = request.GET.get("format") == "xlsx"
-    buffer = io.BytesIO()
-    write_table(columns, rows, buffer, xlsx=xlsx)
-    content_type = (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        if xlsx
-        else "text/csv; charset=utf-8"
-    )
-    response = HttpResponse(buffer.getvalue(), content_type=content_type)
-    response["Content-Disposition"] = (
-        f'attachment; filename="network-metrics-{quarter}.{"xlsx" if xlsx else "csv"}"'
-    )
-    return response
+    return export_response(request, name=f"network-metrics-{quarter}", columns=columns, rows=rows)
 
 
 def _float(value):

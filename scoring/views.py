@@ -1,14 +1,12 @@
 """Pages of the quarterly evaluation: rounds, the score grid, sheets, the ABC list, jobs."""
 
-import io
-
 import kombu.exceptions
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,7 +20,7 @@ from dealers.models import DealerKind, Office
 from dealers.roles import Role, has_role, sees_all_offices
 from evalsys.imports_view import import_page
 from evalsys.periods import Quarter
-from evalsys.tabular import write_table
+from evalsys.tabular import export_response
 
 from . import services, tasks
 from .exports import ABC_COLUMNS, abc_rows
@@ -513,17 +511,7 @@ def abc_list(request):
 def abc_export(request):
     quarter = _quarter_param(request, _latest_quarter())
     _form, grades = _abc_grades(request, quarter)
-    xlsx = request.GET.get("format") == "xlsx"
-    buffer = io.BytesIO()
-    write_table(ABC_COLUMNS, abc_rows(grades), buffer, xlsx=xlsx)
-    response = HttpResponse(
-        buffer.getvalue(),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        if xlsx
-        else "text/csv; charset=utf-8",
-    )
-    response["Content-Disposition"] = f'attachment; filename="abc-{quarter}.{"xlsx" if xlsx else "csv"}"'
-    return response
+    return export_response(request, name=f"abc-{quarter}", columns=ABC_COLUMNS, rows=abc_rows(grades))
 
 
 @role_required(*PLANNING)

@@ -281,7 +281,9 @@ def validate_photo_size(file):
 
 
 class Score(models.Model):
-    sheet = models.ForeignKey(ScoreSheet, on_delete=models.CASCADE, related_name="scores")
+    # The unique (sheet, indicator) index serves lookups by sheet; a second index on the sheet alone
+    # would only slow the 200,000 score rows a first grading updates.
+    sheet = models.ForeignKey(ScoreSheet, on_delete=models.CASCADE, related_name="scores", db_index=False)
     indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, verbose_name=_("indicator"))
     value = models.DecimalField(
         _("score"), max_digits=5, decimal_places=2, null=True, blank=True, validators=SCORE_VALIDATORS
@@ -296,7 +298,8 @@ class Score(models.Model):
         _("photo evidence"), upload_to="scores/%Y/", blank=True, validators=[validate_photo_size]
     )
 
-    history = HistoricalRecords()
+    # Score history is read by score (id) and date; grading writes a history row per computed score.
+    history = HistoricalRecords(no_db_index=["sheet", "indicator"])
 
     class Meta:
         verbose_name = _("score")
@@ -376,9 +379,6 @@ class Grade(models.Model):
     overridden = models.BooleanField(_("overridden"), default=False)
     override_reason = models.TextField(_("override reason"), blank=True)
     # No indexes on these three: nothing looks grades up by them, and each index slows grading.
-    # No database constraint on scheme and policy either: PROTECT keeps them from being deleted
-    # through Django, and the check PostgreSQL would run at commit for every grade written cost
-    # seconds of a first grading; dealer and office keep theirs.
     overridden_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -395,7 +395,6 @@ class Grade(models.Model):
         blank=True,
         related_name="+",
         db_index=False,
-        db_constraint=False,
     )
     policy = models.ForeignKey(
         ClassificationPolicy,
@@ -404,7 +403,6 @@ class Grade(models.Model):
         blank=True,
         related_name="+",
         db_index=False,
-        db_constraint=False,
     )
 
     objects = ScopedQuerySet.as_manager()

@@ -15,6 +15,7 @@ import sys
 import time
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
@@ -29,12 +30,36 @@ from dealers.staff import save_staff
 from dealers.target_imports import SalesImporter
 from evalsys.periods import Quarter, format_month
 from scoring import services
-from scoring.models import EvaluationRound, Grade, QuarterGrading, RoundStatus, SalesScore, Score
+from scoring.models import (
+    EvaluationRound,
+    Grade,
+    GradingStatus,
+    QuarterGrading,
+    RoundStatus,
+    SalesScore,
+    Score,
+)
 
 STEPS = ["first", "again", "abc", "grid", "import"]
 OFFICE_SIZE = 500
 PREFIX = "BM"
 BATCH = 5000
+
+
+def peak_rss_kib() -> int:
+    """This process's peak resident memory in KiB.
+
+    Linux's `ru_maxrss` keeps the parent's high-water mark across fork and exec,
+    so a step would report the builder's memory; `VmHWM` is this program's own.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 class Command(BaseCommand):
@@ -56,7 +81,7 @@ class Command(BaseCommand):
         quarter = Quarter.parse(quarter)
         if step:
             result = getattr(self, f"step_{step}")(quarter=quarter, repeat=repeat)
-            result["peak_rss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            result["peak_rss_kib"] = peak_rss_kib()
             self.stdout.write("RESULT " + json.dumps(result))
             return
         only = set(only or STEPS)
@@ -88,7 +113,7 @@ class Command(BaseCommand):
         process = subprocess.Popen(
             [
                 sys.executable,
-                sys.argv[0],
+                str(settings.BASE_DIR / "manage.py"),
                 "benchmark",
                 "--step",
                 step,
@@ -111,11 +136,19 @@ class Command(BaseCommand):
     def build(self, *, dealers, quarter, fresh_grades=True):
         have = Dealer.objects.filter(code__startswith=PREFIX).count()
         if have == dealers:
+            self.grade_previous(quarter)
             if fresh_grades:
-                # Start from an opened, ungraded quarter again.
+                # Start from an opened, ungraded quarter again: no grades, no staged or copied sales indicators.
                 for model in (Grade, Grade.history.model, QuarterGrading, SalesScore):
                     rows = model.objects.filter(quarter=str(quarter))
                     rows._raw_delete(rows.db)
+                computed = Score.objects.filter(sheet__round__quarter=str(quarter), computed=True)
+                history = Score.history.model.objects.filter(id__in=computed.values("id"))
+                history._raw_delete(history.db)
+                computed.update(value=None)
+                if connection.vendor == "postgresql" and not connection.in_atomic_block:
+                    with connection.cursor() as cursor:
+                        cursor.execute("VACUUM ANALYZE")  # as autovacuum would after such deletes
             return "reused"
         if have:
             raise SystemExit(
@@ -173,6 +206,7 @@ class Command(BaseCommand):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")  # as autovacuum would after a bulk load
+        self.grade_previous(quarter)
         services.open_quarter(quarter=quarter)
         # Manual scores 60–100 spread over the dealers, then every round approved.
         Score.objects.filter(sheet__round__quarter=str(quarter), computed=False).update(
@@ -195,6 +229,35 @@ class Command(BaseCommand):
             office_code=offices[0].code,
         )
         return "built"
+
+    def grade_previous(self, quarter):
+        """Published grades of the quarter before, so that grading compares classes (up/down/same)."""
+        previous = str(quarter.previous())
+        if Grade.objects.filter(quarter=previous, dealer__code__startswith=PREFIX).exists():
+            return
+        classes = "ABBCC"
+        Grade.objects.bulk_create(
+            (
+                Grade(
+                    quarter=previous,
+                    dealer_id=pk,
+                    office_id=office_id,
+                    kind=kind,
+                    evaluated=True,
+                    total=Decimal(60 + pk % 40),
+                    computed_class=classes[pk % 5],
+                    final_class=classes[pk % 5],
+                    change="same",
+                )
+                for pk, office_id, kind in Dealer.objects.filter(code__startswith=PREFIX).values_list(
+                    "pk", "office_id", "kind"
+                )
+            ),
+            batch_size=BATCH,
+        )
+        QuarterGrading.objects.update_or_create(
+            quarter=previous, defaults={"status": GradingStatus.PUBLISHED, "offices_total": 0}
+        )
 
     # Steps, each in its own process -----------------------------------------------------------
 

@@ -1,11 +1,11 @@
 """The target reminder job (DESIGN.md §4): who lacks next month's agreed target, and telling them once."""
 
 import datetime
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -127,6 +127,17 @@ def _absolute(path: str) -> str:
     return settings.SITE_URL.rstrip("/") + path
 
 
+def reminder_message_id(*, user, month, kind, audience) -> str:
+    """The same Message-ID for the same reminder, however often it is sent.
+
+    A worker killed after the mail server accepted a reminder and before its
+    claim committed sends it again on the rerun (docs/security.md); with the
+    same Message-ID, mail servers and clients recognise it as a duplicate.
+    """
+    host = urlsplit(settings.SITE_URL).hostname or "evalsys.localhost"
+    return f"<target-reminder.{format_month(month)}.{kind}.{audience}.{user.pk}@{host}>"
+
+
 def _deliver(*, user, month, kind, audience, subject, lines, url, count) -> int:
     """Claim the reminder log row, then send; a second claimant (now or later) gets nothing.
 
@@ -145,7 +156,15 @@ def _deliver(*, user, month, kind, audience, subject, lines, url, count) -> int:
         title = subject if kind == DEADLINE else _("Heads-up: %(subject)s") % {"subject": subject}
         body = "\n".join(lines)
         if user.email:
-            send_mail(title, body, settings.DEFAULT_FROM_EMAIL, [user.email])
+            EmailMessage(
+                title,
+                body,
+                settings.DEFAULT_FROM_EMAIL,
+                [user.email],
+                headers={
+                    "Message-ID": reminder_message_id(user=user, month=month, kind=kind, audience=audience)
+                },
+            ).send()
         notify(
             user=user,
             key=f"target-reminder:{format_month(month)}:{kind}:{audience}",

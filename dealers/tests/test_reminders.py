@@ -115,6 +115,25 @@ def test_running_the_job_again_sends_nothing_new(dealers, business_manager, offi
 
 
 @pytest.mark.django_db
+def test_a_reminder_sent_again_after_a_lost_claim_carries_the_same_message_id(
+    dealers, business_manager, settings
+):
+    # given a reminder sent, whose claim was then lost (a worker killed before its commit)
+    settings.SITE_URL = "https://evalsys.example.com"
+    send_target_reminders(today=DEADLINE_DAY)
+    ReminderLog.objects.filter(user=business_manager).delete()
+    # when the rerun sends it again
+    send_target_reminders(today=DEADLINE_DAY)
+    # then mail servers and clients see one message twice, not two messages
+    first, again = mails_to("bm")
+    expected = (
+        f"<target-reminder.2026-10.deadline.business_manager.{business_manager.pk}@evalsys.example.com>"
+    )
+    assert first.message()["Message-ID"] == again.message()["Message-ID"] == expected
+    assert mails_to("bm_bj")[0].message()["Message-ID"] != expected
+
+
+@pytest.mark.django_db
 def test_the_heads_up_and_the_deadline_reminder_each_go_once(dealers, business_manager):
     # when
     heads_up = send_target_reminders(today=datetime.date(2026, 9, 20))

@@ -48,16 +48,16 @@ def _pause_regrade(office_code):
 def _pause_reminder(nth):
     from dealers import reminders
 
-    original = reminders.send_mail
     calls = []
 
-    def send_mail(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == nth:
-            _pause()
-        return original(*args, **kwargs)
+    class PausingEmailMessage(reminders.EmailMessage):
+        def send(self, *args, **kwargs):
+            calls.append(1)
+            if len(calls) == nth:
+                _pause()
+            return super().send(*args, **kwargs)
 
-    reminders.send_mail = send_mail
+    reminders.EmailMessage = PausingEmailMessage
 
 
 if FAULT.startswith("regrade:"):

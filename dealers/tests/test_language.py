@@ -33,3 +33,14 @@ def test_pages_are_in_english_after_switching(client, office_manager):
 def test_the_language_can_be_switched_before_logging_in(client):
     client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
     assert "Log in" in client.get("/accounts/login/").text
+
+
+@pytest.mark.django_db
+def test_the_login_throttling_admin_is_in_chinese(admin_client):
+    # when
+    index = admin_client.get("/admin/")
+    attempts = admin_client.get("/admin/axes/accessattempt/")
+    # then
+    assert "登录限制" in index.text and "访问尝试" in index.text and "访问日志" in index.text
+    assert attempts.status_code == 200
+    assert "访问尝试" in attempts.text and "Access attempt" not in attempts.text

@@ -15,6 +15,7 @@ from .models import (
     MonthlySales,
     MonthlyTarget,
     PointsEntry,
+    PointsEntryKind,
     QuarterNote,
     TargetStatus,
     TargetVersion,
@@ -30,7 +31,13 @@ from .rules import (
     yoy_growth,
 )
 from .target_views import QuarterNoteForm
-from .targets import can_write_notes, deadline_day, negotiable_dealers
+from .targets import (
+    agreed_by_dealer_month,
+    can_write_notes,
+    deadline_day,
+    negotiable_dealers,
+    sales_by_dealer_month,
+)
 
 TREND_MONTHS = 12
 
@@ -123,6 +130,15 @@ def points_section(request, dealer):
     balance = PointsEntry.objects.filter(dealer=dealer, month__lte=timezone.localdate()).aggregate(
         total=Sum("points")
     )["total"]
+    # what each month's points were earned on: its actual sales against its agreed target
+    earned_months = [e.month for e in entries if e.kind == PointsEntryKind.EARNED]
+    actuals = sales_by_dealer_month([dealer.pk], earned_months)
+    targets = agreed_by_dealer_month([dealer.pk], earned_months)
+    for entry in entries:
+        if entry.kind == PointsEntryKind.EARNED:
+            entry.actual = actuals.get((dealer.pk, entry.month))
+            entry.target = targets.get((dealer.pk, entry.month))
+            entry.attainment = attainment(entry.actual, entry.target)
     return {
         "template": "dealers/sections/points.html",
         "entries": entries,

@@ -247,6 +247,7 @@ def test_the_dashboard_tells_a_business_manager_what_is_missing_for_next_month(
     assert 'data-testid="targets-panel"' in text
     assert "SH777" in text and "SH888" not in text
     assert "1 dealer still lacks an agreed target" in text
+    assert f'href="/targets/?month={next_month:%Y-%m}#dealer-SH777"' in text
 
 
 @pytest.mark.django_db
@@ -305,3 +306,36 @@ def test_the_marketing_vp_reads_every_offices_attainment_but_cannot_negotiate(
     assert attainment.status_code == 200
     assert "VPA1" in attainment.text and "VPB1" in attainment.text
     assert negotiation.status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_customer_file_says_what_each_months_points_were_earned_on(
+    client, office_manager, office, count_queries
+):
+    # given two months of earned points, one without an agreed target, and an adjustment
+    from dealers.targets import adjust_points, recompute_points
+
+    dealer = DealerFactory(office=office, code="SH321")
+    AgreementFactory(dealer=dealer, year=2026)
+    TargetFactory(dealer=dealer, month=datetime.date(2026, 8, 1), agreed_amount=D("100000"))
+    SalesFactory(dealer=dealer, month=datetime.date(2026, 8, 1), amount=D("95000"))
+    SalesFactory(dealer=dealer, month=datetime.date(2026, 9, 1), amount=D("40000"))
+    recompute_points(months=[datetime.date(2026, 8, 1), datetime.date(2026, 9, 1)])
+    adjust_points(
+        dealer=dealer, month=datetime.date(2026, 9, 1), points=D("5"), reason="Trade fair", user=office_manager
+    )
+    client.force_login(office_manager)
+    # when
+    text = client.get("/dealers/SH321/").text
+    # then 95 % of the target earns 0.5 × 95 = 47.50 points
+    assert "attainment 95.00 % (95,000.00 of 100,000.00)" in text
+    assert "sales 40,000.00, no agreed target" in text
+    assert "Trade fair" in text
+    # and the query count does not grow with the months listed
+    few, _response = count_queries(lambda: client.get("/dealers/SH321/"))
+    for month in range(1, 8):
+        TargetFactory(dealer=dealer, month=datetime.date(2026, month, 1), agreed_amount=D("1000"))
+        SalesFactory(dealer=dealer, month=datetime.date(2026, month, 1), amount=D("1000"))
+    recompute_points(months=[datetime.date(2026, month, 1) for month in range(1, 8)])
+    many, _response = count_queries(lambda: client.get("/dealers/SH321/"))
+    assert many == few

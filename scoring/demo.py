@@ -6,8 +6,11 @@ one office's round still open, as it would be in the middle of an evaluation.
 Idempotent: running it again finds the same rows.
 """
 
+import datetime
+
 from django.db.models import F, Value
 from django.db.models.functions import Mod
+from django.utils import timezone
 
 from dealers.models import Office
 from evalsys.periods import Quarter
@@ -16,7 +19,7 @@ from . import services
 from .models import EvaluationRound, GradingStatus, QuarterGrading, RoundStatus, Score
 
 QUARTERS = 8
-NO_DATA = "演示数据:本季度销售或目标数据不全,由评估小组评定"
+NO_DATA = "演示数据：本季度销售或目标数据不全，由评估小组评定"
 
 
 def seed_graded_quarters(*, stdout, today):
@@ -42,11 +45,40 @@ def seed_graded_quarters(*, stdout, today):
         rounds = EvaluationRound.objects.filter(quarter=str(quarter))
         if quarter == last:
             rounds = rounds.exclude(office_id=open_office)
-        rounds.update(status=RoundStatus.APPROVED)
+        _hold_meetings(rounds, quarter=quarter, today=today)
         services.regrade_quarter(quarter=quarter)
         if quarter != last:
             services.publish_quarter(quarter=quarter)
     stdout.write(f"Graded quarters {quarters[0]}–{quarters[-1]} (the last one not yet published).")
+
+
+def _hold_meetings(rounds, *, quarter, today):
+    """Approve the rounds as their office's evaluation meeting would: date, chair, participants."""
+    from django.contrib.auth import get_user_model
+
+    from dealers.roles import OFFICE_ROLES, Role
+
+    meeting = min(quarter.end + datetime.timedelta(days=10), today)
+    held = timezone.make_aware(datetime.datetime.combine(meeting, datetime.time(16)))
+    staff = {}
+    for user in (
+        get_user_model()
+        .objects.filter(groups__name__in=OFFICE_ROLES, staff_profile__isnull=False, is_active=True)
+        .prefetch_related("groups")
+        .select_related("staff_profile")
+        .distinct()
+    ):
+        staff.setdefault(user.staff_profile.office_id, []).append(user)
+    for office_round in rounds.filter(status=RoundStatus.OPEN):
+        people = staff.get(office_round.office_id, [])
+        chair = next((u for u in people if any(g.name == Role.OFFICE_MANAGER for g in u.groups.all())), None)
+        office_round.status = RoundStatus.APPROVED
+        office_round.meeting_date = meeting
+        office_round.chair = chair
+        office_round.submitted_at = office_round.approved_at = held
+        office_round.approved_by = chair
+        office_round.save()
+        office_round.participants.set(people)
 
 
 def _odd_dealers():

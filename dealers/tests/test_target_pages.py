@@ -322,7 +322,11 @@ def test_the_customer_file_says_what_each_months_points_were_earned_on(
     SalesFactory(dealer=dealer, month=datetime.date(2026, 9, 1), amount=D("40000"))
     recompute_points(months=[datetime.date(2026, 8, 1), datetime.date(2026, 9, 1)])
     adjust_points(
-        dealer=dealer, month=datetime.date(2026, 9, 1), points=D("5"), reason="Trade fair", user=office_manager
+        dealer=dealer,
+        month=datetime.date(2026, 9, 1),
+        points=D("5"),
+        reason="Trade fair",
+        user=office_manager,
     )
     client.force_login(office_manager)
     # when

@@ -66,16 +66,32 @@ def _quarter_param(request, default=None):
 # Rounds -----------------------------------------------------------------------------
 
 
+ROUNDS_PER_PAGE = 50
+
+
 def round_list(request):
-    rounds = list(EvaluationRound.objects.visible_to(request.user).select_related("office")[:200])
-    progress = services.progress_by_round(rounds=rounds)
-    for r in rounds:
+    visible = EvaluationRound.objects.visible_to(request.user)
+    quarters = list(visible.order_by("-quarter").values_list("quarter", flat=True).distinct())
+    quarter = request.GET.get("quarter", "")
+    rounds = visible.select_related("office")
+    if quarter in quarters:
+        rounds = rounds.filter(quarter=quarter)
+    else:
+        quarter = ""
+    page = Paginator(rounds, ROUNDS_PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    progress = services.progress_by_round(rounds=page.object_list)
+    for r in page.object_list:
         r.complete, r.total = progress.get(r.pk, (0, 0))
     return render(
         request,
         "scoring/round_list.html",
         {
-            "rounds": rounds,
+            "rounds": page.object_list,
+            "page": page,
+            "query": f"quarter={quarter}" if quarter else "",
+            "quarters": quarters,
+            "quarter": quarter,
             "can_run_jobs": _can(request.user, *PLANNING),
             "can_import_scores": _can(request.user, Role.OFFICE_MANAGER, Role.SALES_PLANNING),
             "default_quarter": tasks.quarter_just_ended(),

@@ -361,3 +361,32 @@ def test_an_approved_sheet_reads_as_text_and_says_when_there_is_no_comment(
     # then there is no locked-looking input, and the empty comment is said so
     assert 'name="sheet_comment"' not in html
     assert 'data-testid="sheet-comment"' in html and "暂无评语" in html
+
+
+@pytest.mark.parametrize("offices", [2, 60])
+def test_the_round_list_pages_and_filters_by_quarter_with_few_queries(
+    client, planner, offices, django_assert_max_num_queries
+):
+    # given rounds of two quarters in many offices
+    from dealers.tests.factories import OfficeFactory
+
+    for i in range(offices):
+        office = OfficeFactory(code=f"O{i:03d}", name=f"办事处{i}")
+        for quarter in ("2026Q2", "2026Q3"):
+            EvaluationRound.objects.create(office=office, quarter=quarter)
+    client.force_login(planner)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    # when
+    with django_assert_max_num_queries(12):
+        everything = client.get(reverse("scoring:rounds")).text
+    one_quarter = client.get(reverse("scoring:rounds"), {"quarter": "2026Q2", "page": "2"}).text
+    nonsense = client.get(reverse("scoring:rounds"), {"quarter": "<script>", "page": "x"})
+    # then
+    rows = everything.count('href="/evaluation/rounds/') // 2
+    assert rows == min(2 * offices, 50)
+    assert ("Page 1 of 3" in everything) == (offices == 60)
+    if offices == 60:
+        assert "2026Q3" not in one_quarter.split('data-testid="round-table"')[1]
+        assert one_quarter.count('href="/evaluation/rounds/') // 2 == 10
+        assert "?quarter=2026Q2&page=1" in one_quarter
+    assert nonsense.status_code == 200 and "<script>" not in nonsense.text

@@ -121,7 +121,11 @@ def _weights_values(config, *, with_rules=False) -> tuple[str, dict]:
     return ", ".join(rows), params
 
 
-def _hash_joins(cursor) -> None:
+# Up to this many offices a statement reads their rows through the indexes; beyond, it scans and hashes.
+FEW_OFFICES = 10
+
+
+def _hash_joins(cursor, *, offices: int | None = None) -> None:
     """Set-wise statements over thousands of dealers: hash joins in memory, never a nested loop over a CTE.
 
     Freshly loaded tables have no statistics yet, and the planner then loops
@@ -129,8 +133,15 @@ def _hash_joins(cursor) -> None:
     to disk. The same misestimates push the cost past `jit_above_cost`, and
     compiling the staging statement with LLVM took 1.5 s of its 5 s while
     the statement runs once. All hold for the current transaction only.
+
+    A statement over a few `offices` (a Celery task grades one) keeps nested
+    loops: hashing every score of the company to grade 500 dealers took 0.3 s
+    per office at 100,000 dealers, index lookups 0.05 s.
     """
-    cursor.execute("SET LOCAL enable_nestloop = off")
+    if offices is None or offices > FEW_OFFICES:
+        cursor.execute("SET LOCAL enable_nestloop = off")
+    else:
+        cursor.execute("SET LOCAL enable_nestloop = on")
     cursor.execute("SET LOCAL work_mem = '256MB'")
     cursor.execute("SET LOCAL jit = off")
 
@@ -193,7 +204,7 @@ def ensure_sheets(*, quarter: Quarter, config, rounds, only_new: bool = False) -
 def refresh_computed(*, quarter: Quarter, rounds) -> None:
     """Copy the staged computed indicators into the rounds' sheets; history for changed rows."""
     with connection.cursor() as cursor:
-        _hash_joins(cursor)
+        _hash_joins(cursor, offices=len(rounds))
         cursor.execute(
             f"""
             WITH fresh AS MATERIALIZED (
@@ -376,7 +387,7 @@ def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False
         **_rounds_params(rounds),
     }
     with connection.cursor() as cursor:
-        _hash_joins(cursor)
+        _hash_joins(cursor, offices=len(rounds))
         cursor.execute(sql, {**params, **weight_params, **class_params})
 
 

@@ -1,4 +1,6 @@
-"""The quarterly jobs (DESIGN.md §3.5), fanned out by office."""
+"""The quarterly jobs (DESIGN.md §3.5), fanned out by batches of offices."""
+
+import math
 
 from celery import chord, shared_task
 from django.utils import timezone
@@ -6,7 +8,7 @@ from django.utils import timezone
 from dealers.models import Office
 from evalsys.periods import Quarter
 
-from . import services
+from . import services, sql
 
 
 def quarter_just_ended(today=None) -> Quarter:
@@ -19,23 +21,36 @@ def open_quarter_task(quarter: str | None = None):
     return services.open_quarter(quarter=quarter)
 
 
+# Offices are graded in batches, each in one transaction: a task's fixed cost (Celery, the
+# configuration, the locks) is paid once per batch, and a batch of up to `sql.FEW_OFFICES` offices
+# reads its rows through the indexes. A company of few offices still gets one task per office, so
+# that several workers share even a small re-grade.
+TASKS_AT_LEAST = 8
+
+
+def office_batches(office_ids: list[int]) -> list[list[int]]:
+    size = max(1, min(sql.FEW_OFFICES, math.ceil(len(office_ids) / TASKS_AT_LEAST)))
+    return [office_ids[i : i + size] for i in range(0, len(office_ids), size)]
+
+
 @shared_task
 def regrade_quarter_task(quarter: str | None = None):
-    """Coordinate a re-grade: one `regrade_office_task` per office, then `finish_grading_task`."""
+    """Coordinate a re-grade: one `regrade_offices_task` per batch of offices, then `finish_grading_task`."""
     quarter = Quarter.parse(quarter) if quarter else quarter_just_ended()
     services.start_grading(quarter=quarter)
     if services.default_engine() == "sql":
         services.stage(quarter=quarter)
     offices = list(Office.objects.order_by("code").values_list("pk", flat=True))
-    chord(regrade_office_task.si(str(quarter), office_id) for office_id in offices)(
+    chord(regrade_offices_task.si(str(quarter), batch) for batch in office_batches(offices))(
         finish_grading_task.si(str(quarter))
     )
     return len(offices)
 
 
 @shared_task
-def regrade_office_task(quarter: str, office_id: int):
-    return services.grade_office(quarter=Quarter.parse(quarter), office_id=office_id, staged=True)
+def regrade_offices_task(quarter: str, office_ids: list[int]):
+    """Grade a batch of offices in one transaction (offices another run holds are skipped)."""
+    return services.grade_offices(quarter=Quarter.parse(quarter), office_ids=office_ids, staged=True)
 
 
 @shared_task

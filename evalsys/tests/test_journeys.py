@@ -113,7 +113,7 @@ def test_a_quarter_from_opening_to_the_published_abc_list(
         for name, count in info.get("total", {}).items():
             ran[name] = ran.get(name, 0) + count
     assert ran.get("scoring.tasks.open_quarter_task") == 1
-    assert ran.get("scoring.tasks.regrade_office_task") == 1
+    assert ran.get("scoring.tasks.regrade_offices_task") == 1
     assert ran.get("scoring.tasks.finish_grading_task") == 1
     # and the office manager sees the class in the customer file's quarterly history
     page.goto(f"{live_server.url}/dealers/E1/")

@@ -82,7 +82,7 @@ def _regrade_on_workers():
 def _office_tasks_by_worker():
     stats = app.control.inspect(timeout=2).stats() or {}
     return {
-        name: info.get("total", {}).get("scoring.tasks.regrade_office_task", 0)
+        name: info.get("total", {}).get("scoring.tasks.regrade_offices_task", 0)
         for name, info in stats.items()
     }
 

@@ -1,4 +1,4 @@
-"""A re-grade on real Celery workers over Redis, fanned out by office."""
+"""A re-grade on real Celery workers over Redis, fanned out by batches of offices."""
 
 import time
 
@@ -7,7 +7,7 @@ import pytest
 from dealers.tests.factories import OfficeFactory
 from scoring import services
 from scoring.models import Grade, GradingStatus, QuarterGrading
-from scoring.tasks import regrade_quarter_task
+from scoring.tasks import office_batches, regrade_quarter_task
 
 from .factories import Q3, approve, dealer_with_sales, fill_manual
 
@@ -43,3 +43,22 @@ def test_a_real_worker_regrades_a_quarter_office_by_office(catalogue, worker_pro
         "BJ2": "61.33",
     }
     assert set(Grade.objects.values_list("company_rank", flat=True)) == {1, 3}
+
+
+@pytest.mark.parametrize(
+    ("offices", "sizes"),
+    [
+        (0, []),
+        (3, [1, 1, 1]),  # few offices: one task each, for several workers to share
+        (8, [1] * 8),
+        (17, [3, 3, 3, 3, 3, 2]),
+        (200, [10] * 20),  # many: batches of ten, each read through the indexes
+        (205, [10] * 20 + [5]),
+    ],
+)
+def test_offices_are_batched_at_most_ten_to_a_task_and_in_at_least_eight_tasks(offices, sizes):
+    # when
+    batches = office_batches(list(range(offices)))
+    # then every office once, in order, in batches of these sizes
+    assert [len(b) for b in batches] == sizes
+    assert [o for b in batches for o in b] == list(range(offices))

@@ -8,6 +8,7 @@ own child process so that its peak memory (max RSS) is its own.
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -23,6 +24,7 @@ from django.db.models import F
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from dealers.models import Dealer, MonthlySales, MonthlyTarget, Office, TargetStatus
 from dealers.roles import Role
@@ -40,7 +42,7 @@ from scoring.models import (
     Score,
 )
 
-STEPS = ["first", "again", "abc", "grid", "import"]
+STEPS = ["first", "again", "abc", "grid", "import", "fanout"]
 OFFICE_SIZE = 500
 PREFIX = "BM"
 BATCH = 5000
@@ -75,7 +77,9 @@ class Command(BaseCommand):
             choices=STEPS,
             help="run only these steps (repeatable); 'again' re-grades without deleting the grades first",
         )
-        parser.add_argument("--step", choices=["regrade", "abc", "grid", "import"], help=argparse.SUPPRESS)
+        parser.add_argument(
+            "--step", choices=["regrade", "abc", "grid", "import", "fanout"], help=argparse.SUPPRESS
+        )
 
     def handle(self, *args, dealers, quarter, repeat, step, only, **options):
         quarter = Quarter.parse(quarter)
@@ -102,6 +106,13 @@ class Command(BaseCommand):
             rows.append((f"office grid ({OFFICE_SIZE} dealers)", *self.child("grid", quarter, repeat)))
         if "import" in only:
             rows.append((f"import_sales ({dealers} rows)", *self.child("import", quarter, repeat)))
+        if "fanout" in only:
+            if settings.REDIS_URL:
+                seconds, _queries, rss = self.child("fanout", quarter, repeat)
+                rows.append(("re-grade on Celery (first)", seconds, "", rss))
+                rows.append(("re-grade on Celery (again)", self.last_result["again"], "", rss))
+            else:
+                self.stdout.write("fanout: skipped, it needs REDIS_URL (a Celery worker on Redis)")
         self.stdout.write("")
         self.stdout.write(f"database: {connection.vendor}, dealers: {dealers}, quarter: {quarter}")
         self.stdout.write(f"{'step':<32} {'time':>12} {'queries':>8} {'peak RSS':>10}")
@@ -129,6 +140,7 @@ class Command(BaseCommand):
         if process.wait() != 0:
             raise SystemExit(f"step {step} failed:\n{output}")
         result = json.loads(next(line for line in output.splitlines() if line.startswith("RESULT "))[7:])
+        self.last_result = result
         return result["seconds"], result.get("queries", ""), result["peak_rss_kib"]
 
     # Building the company ----------------------------------------------------------------
@@ -138,17 +150,7 @@ class Command(BaseCommand):
         if have == dealers:
             self.grade_previous(quarter)
             if fresh_grades:
-                # Start from an opened, ungraded quarter again: no grades, no staged or copied sales indicators.
-                for model in (Grade, Grade.history.model, QuarterGrading, SalesScore):
-                    rows = model.objects.filter(quarter=str(quarter))
-                    rows._raw_delete(rows.db)
-                computed = Score.objects.filter(sheet__round__quarter=str(quarter), computed=True)
-                history = Score.history.model.objects.filter(id__in=computed.values("id"))
-                history._raw_delete(history.db)
-                computed.update(value=None)
-                if connection.vendor == "postgresql" and not connection.in_atomic_block:
-                    with connection.cursor() as cursor:
-                        cursor.execute("VACUUM ANALYZE")  # as autovacuum would after such deletes
+                self.ungrade(quarter)
             return "reused"
         if have:
             raise SystemExit(
@@ -230,6 +232,19 @@ class Command(BaseCommand):
         )
         return "built"
 
+    def ungrade(self, quarter):
+        """Back to an opened, ungraded quarter: no grades, no staged or copied sales indicators."""
+        for model in (Grade, Grade.history.model, QuarterGrading, SalesScore):
+            rows = model.objects.filter(quarter=str(quarter))
+            rows._raw_delete(rows.db)
+        computed = Score.objects.filter(sheet__round__quarter=str(quarter), computed=True)
+        history = Score.history.model.objects.filter(id__in=computed.values("id"))
+        history._raw_delete(history.db)
+        computed.update(value=None)
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM ANALYZE")  # as autovacuum would after such deletes
+
     def grade_previous(self, quarter):
         """Published grades of the quarter before, so that grading compares classes (up/down/same)."""
         previous = str(quarter.previous())
@@ -265,6 +280,62 @@ class Command(BaseCommand):
         started = time.perf_counter()
         services.regrade_quarter(quarter=quarter)
         return {"seconds": time.perf_counter() - started}
+
+    def step_fanout(self, *, quarter, repeat):
+        """The production path: `regrade_quarter_task` on a real worker of two processes, first and again.
+
+        The worker reads a queue of its own; the time runs from sending the task
+        to the quarter's grading being marked graded by the finishing task.
+        """
+        from evalsys.celery import app
+        from scoring.tasks import regrade_quarter_task
+
+        self.ungrade(quarter)
+        queue = f"benchmark-{os.getpid()}"
+        app.conf.task_default_queue = queue
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "evalsys",
+                "worker",
+                "-c",
+                "2",
+                "-Q",
+                queue,
+                "-l",
+                os.environ.get("BENCHMARK_WORKER_LOG", "WARNING"),
+            ],
+            env={**os.environ, "CELERY_QUEUE": queue},
+            cwd=settings.BASE_DIR,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while not app.control.ping(timeout=1, destination=None):
+                if time.monotonic() > deadline or worker.poll() is not None:
+                    raise SystemExit("the benchmark's Celery worker did not start")
+            times = []
+            for _run in range(2):
+                sent, started = timezone.now(), time.perf_counter()
+                regrade_quarter_task.apply_async(args=[str(quarter)], queue=queue)
+                times.append(self._wait_graded(quarter, sent, started))
+        finally:
+            worker.terminate()
+            worker.wait(timeout=60)
+        return {"seconds": times[0], "again": times[1]}
+
+    def _wait_graded(self, quarter, sent, started):
+        graded = QuarterGrading.objects.filter(quarter=str(quarter))
+        while time.perf_counter() - started < 900:
+            grading = graded.values("status", "error", "graded_at").first()
+            if grading and grading["error"]:
+                raise SystemExit(f"re-grade failed: {grading['error']}")
+            if grading and grading["status"] == GradingStatus.GRADED and grading["graded_at"] >= sent:
+                return time.perf_counter() - started
+            time.sleep(0.05)
+        raise SystemExit("re-grade on Celery did not finish within 15 minutes")
 
     def step_import(self, *, quarter, repeat):
         """`import_sales` of one new month for every benchmark dealer, as the command does it."""

@@ -1,11 +1,12 @@
 """Pages for monthly targets, actual sales and points (DESIGN.md §4)."""
 
 import datetime
+import re
 
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,7 +19,7 @@ from evalsys.periods import Quarter, add_months, format_month, parse_month
 from evalsys.tabular import export_response
 
 from .access import get_dealer_for_user, role_required
-from .models import Dealer, MonthlySales, TargetStep
+from .models import Dealer, MonthlySales, Office, TargetStep
 from .roles import Role, sees_all_offices
 from .rules import target_deadline
 from .target_imports import AgreementImporter, SalesImporter, TargetImporter
@@ -50,6 +51,22 @@ def _month_param(request, default: datetime.date) -> datetime.date:
         return default
 
 
+def _office_filter(request, dealers):
+    """For those who see every office: narrow `dealers` to the office chosen in ?office=CODE.
+
+    Returns (dealers, context for `_month_form.html`, the query string part).
+    """
+    if not sees_all_offices(request.user):
+        return dealers, {}, ""
+    offices = list(Office.objects.order_by("code"))
+    code = request.GET.get("office", "")
+    if code not in {o.code for o in offices}:
+        code = ""
+    if code:
+        dealers = dealers.filter(office__code=code)
+    return dealers, {"offices": offices, "office": code}, (f"&office={code}" if code else "")
+
+
 def _next_month() -> datetime.date:
     return add_months(timezone.localdate().replace(day=1), 1)
 
@@ -64,10 +81,23 @@ class TargetStepForm(forms.Form):
     version = forms.IntegerField(min_value=0)
 
 
+def _back_query(request, month: datetime.date) -> str:
+    """The targets page's month, office and page the form was sent from (only those, and only if well-formed)."""
+    sent = QueryDict(request.POST.get("back", ""))
+    query = QueryDict(mutable=True)
+    query["month"] = format_month(month)
+    if re.fullmatch(r"[\w-]{1,20}", sent.get("office", "")):
+        query["office"] = sent["office"]
+    if sent.get("page", "").isdigit():
+        query["page"] = sent["page"]
+    return query.urlencode()
+
+
 @role_required(*TARGET_ROLES)
 def next_month_targets(request):
     month = _month_param(request, _next_month())
     dealers = negotiable_dealers(request.user).select_related("office", "business_manager").order_by("code")
+    dealers, office_context, office_query = _office_filter(request, dealers)
     page = Paginator(dealers, PAGE_SIZE).get_page(request.GET.get("page"))
     deadline = target_deadline(month, deadline_day())
     return render(
@@ -82,9 +112,10 @@ def next_month_targets(request):
             "days_left": (deadline - timezone.localdate()).days,
             "rows": negotiation_rows(list(page.object_list), month),
             "page": page,
-            "query": f"month={format_month(month)}",
+            "query": f"month={format_month(month)}{office_query}",
             "show_office": sees_all_offices(request.user),
             "steps": TargetStep,
+            **office_context,
         },
     )
 
@@ -98,7 +129,7 @@ def target_step(request, code, month):
         raise Http404 from None
     # negotiable_dealers is already narrowed by visible_to; an empty one must stay empty.
     dealer = get_object_or_404(negotiable_dealers(request.user), code=code)
-    back = reverse("targets:next_month") + f"?month={format_month(month)}#dealer-{dealer.code}"
+    back = reverse("targets:next_month") + f"?{_back_query(request, month)}#dealer-{dealer.code}"
     form = TargetStepForm(request.POST)
     if not form.is_valid():
         messages.error(
@@ -139,6 +170,7 @@ def target_step(request, code, month):
 def attainment_page(request):
     month = _month_param(request, timezone.localdate().replace(day=1))
     dealers = target_reader_dealers(request.user).select_related("office").order_by("code")
+    dealers, office_context, office_query = _office_filter(request, dealers)
     page = Paginator(dealers, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -149,8 +181,9 @@ def attainment_page(request):
             "quarter": Quarter.containing(month),
             "rows": attainment_rows(list(page.object_list), month),
             "page": page,
-            "query": f"month={format_month(month)}",
+            "query": f"month={format_month(month)}{office_query}",
             "show_office": sees_all_offices(request.user),
+            **office_context,
         },
     )
 

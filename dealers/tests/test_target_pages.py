@@ -343,3 +343,46 @@ def test_the_customer_file_says_what_each_months_points_were_earned_on(
     recompute_points(months=[datetime.date(2026, month, 1) for month in range(1, 8)])
     many, _response = count_queries(lambda: client.get("/dealers/SH321/"))
     assert many == few
+
+
+@pytest.mark.django_db
+def test_those_who_see_every_office_filter_the_targets_pages_by_office(
+    client, office, other_office, vp, planner, business_manager
+):
+    # given dealers in two offices (SH, BJ)
+    sh = make_dealers(1, office, business_manager, code="SH901")[0]
+    make_dealers(1, other_office, None, code="BJ901")
+    client.force_login(vp)
+    # when the VP picks an office, or sends one that does not exist
+    bj_only = client.get("/targets/attainment/", {"month": "2026-08", "office": other_office.code}).text
+    unknown = client.get("/targets/attainment/", {"month": "2026-08", "office": "<x>"}).text
+    # then
+    assert "BJ901" in bj_only and "SH901" not in bj_only
+    assert 'data-testid="office-filter"' in bj_only
+    assert "BJ901" in unknown and "SH901" in unknown
+    # and a planner who agrees a target from a filtered page comes back to it
+    client.force_login(planner)
+    response = client.post(
+        f"/targets/{sh.code}/2026-10/",
+        {
+            "step": "proposed",
+            "amount": "1000",
+            "version": "0",
+            "back": f"month=2026-10&office={office.code}&page=1",
+        },
+    )
+    assert response["Location"] == f"/targets/?month=2026-10&office={office.code}&page=1#dealer-SH901"
+    tampered = client.post(
+        f"/targets/{sh.code}/2026-10/",
+        {
+            "step": "proposed",
+            "amount": "1200",
+            "version": "1",
+            "back": "office=//evil.example&page=-1&next=x",
+        },
+    )
+    assert tampered["Location"] == "/targets/?month=2026-10#dealer-SH901"
+    # while an office's own staff get no filter, and ?office= cannot widen what they see
+    client.force_login(business_manager)
+    own = client.get("/targets/attainment/", {"month": "2026-08", "office": other_office.code}).text
+    assert "SH901" in own and "BJ901" not in own and 'data-testid="office-filter"' not in own

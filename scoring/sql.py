@@ -140,8 +140,11 @@ def _hash_joins(cursor, *, offices: int | None = None) -> None:
     """
     if offices is None or offices > FEW_OFFICES:
         cursor.execute("SET LOCAL enable_nestloop = off")
+        cursor.execute("SET LOCAL enable_seqscan = on")
     else:
+        # through the indexes, also when stale statistics make a table look small
         cursor.execute("SET LOCAL enable_nestloop = on")
+        cursor.execute("SET LOCAL enable_seqscan = off")
     cursor.execute("SET LOCAL work_mem = '256MB'")
     cursor.execute("SET LOCAL jit = off")
 

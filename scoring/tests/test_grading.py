@@ -315,3 +315,32 @@ def test_an_office_held_by_another_run_is_left_alone(catalogue, make_staff):
     assert outcome == "busy"
     assert not Grade.objects.exists()
     assert services.grade_office(quarter=Q3, office_id=office.pk) == "graded"
+
+
+def test_round_progress_counts_sheets_without_a_blocking_missing_score(office, other_office):
+    # given three dealers in one office and one in another, their quarter opened
+    from scoring.models import MissingRule, ScoreSheet
+
+    a = dealer_with_sales(office=office, code="P1", sales=(100, 100, 100))
+    b = dealer_with_sales(office=office, code="P2", sales=(100, 100, 100))
+    c = dealer_with_sales(office=office, code="P3", sales=(100, 100, 100))
+    dealer_with_sales(office=other_office, code="P4", sales=(100, 100, 100))
+    services.open_quarter(quarter=Q3)
+    # P1 fully scored; P2 with one score only overridden; P3 missing one score whose rule is "zero"
+    fill_manual(dealer=a)
+    fill_manual(dealer=b)
+    Score.objects.filter(sheet__dealer=b, computed=False).filter(
+        pk=Score.objects.filter(sheet__dealer=b, computed=False).values("pk")[:1]
+    ).update(value=None, override_value=D("70"), override_reason="committee")
+    fill_manual(dealer=c)
+    lenient = Score.objects.filter(sheet__dealer=c, computed=False).first().indicator
+    lenient.missing_rule = MissingRule.ZERO
+    lenient.save()
+    Score.objects.filter(sheet__dealer=c, indicator=lenient).update(value=None)
+    rounds = list(EvaluationRound.objects.filter(quarter=str(Q3)).order_by("office__code"))
+    # when
+    progress = services.progress_by_round(rounds=rounds)
+    # then the other office's dealer, with nothing entered, is the only incomplete sheet
+    by_office = {r.office.code: progress[r.pk] for r in rounds}
+    assert by_office == {office.code: (3, 3), other_office.code: (0, 1)}
+    assert ScoreSheet.objects.count() == 4

@@ -44,6 +44,10 @@ class Column:
         """The header as a user reading the current language would write it."""
         return self.zh if (get_language() or "").startswith("zh") else self.name
 
+    def error(self, message) -> str:
+        """`message` about this column's cell, as a row's error."""
+        return _("%(column)s: %(error)s") % {"column": self.label, "error": message}
+
     def clean(self, raw):
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             if self.required:
@@ -283,7 +287,7 @@ class Importer:
                 try:
                     row.values[column.name] = column.clean(raw)
                 except CellError as exc:
-                    row.errors.append(f"{column.label}: {exc}")
+                    row.errors.append(column.error(exc))
             rows.append(row)
         if not rows:
             return ImportResult(rows=[], file_errors=[_("The file has a header but no rows.")])

@@ -13,6 +13,9 @@ from .bulk import update_rows
 from .models import EvaluationRound, Indicator, RoundStatus, Score, ScoreSheet
 
 
+SCORE = Column("score", "得分", parse=text)
+
+
 class ScoreImporter(Importer):
     """Manual scores by dealer, quarter and indicator; with `approve_as`, complete rounds are approved."""
 
@@ -21,7 +24,7 @@ class ScoreImporter(Importer):
         Column("dealer", "经销商编码"),
         Column("quarter", "季度", parse=parse_quarter_cell),
         Column("indicator", "指标"),
-        Column("score", "得分", parse=text),
+        SCORE,
     )
 
     def __init__(self, *, user=None, approve_as=None):
@@ -104,7 +107,7 @@ class ScoreImporter(Importer):
             try:
                 value = rules.validate_score(v["score"], dealer=str(dealer), indicator=indicator.name)
             except rules.ScoreError as exc:
-                row.errors.append(f"score: {exc}")
+                row.errors.append(SCORE.error(exc))
                 continue
             self._pending.append((row, dealer, indicator, quarter, value))
             row.action = "changed"

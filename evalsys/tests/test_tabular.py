@@ -272,4 +272,7 @@ def test_an_export_reads_back_through_the_import_reader():
 def test_cell_errors_name_the_column_in_the_readers_language():
     with translation.override("zh-hans"):
         result = FruitImporter().parse("code,price\n苹果,贵\n".encode(), "f.csv")
-    assert result.errors == [(2, "价格: 不是数字：贵")]
+    assert result.errors == [(2, "价格：不是数字：贵")]
+    with translation.override("en"):
+        result = FruitImporter().parse("code,price\n苹果,贵\n".encode(), "f.csv")
+    assert result.errors == [(2, "price: not a number: 贵")]

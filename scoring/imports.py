@@ -12,7 +12,6 @@ from . import rules, services
 from .bulk import update_rows
 from .models import EvaluationRound, Indicator, RoundStatus, Score, ScoreSheet
 
-
 SCORE = Column("score", "得分", parse=text)
 
 

@@ -164,6 +164,25 @@ def test_export_points_writes_the_documented_columns_by_dealer_code(
     ]
 
 
+@pytest.mark.parametrize("n", [2, 25])
+@pytest.mark.django_db
+def test_the_points_export_reads_a_fixed_number_of_queries(office, n, count_queries):
+    # given n dealers with a target and an actual each, and one without any figure
+    from dealers.targets import points_export_rows
+
+    for i in range(n):
+        dealer = DealerFactory(code=f"SH{i:03d}", office=office)
+        TargetFactory(dealer=dealer, month=SEPTEMBER, agreed_amount=D("1000"))
+        SalesFactory(dealer=dealer, month=SEPTEMBER, amount=D("950"))
+    DealerFactory(code="SH999", office=office)
+    # when
+    queries, rows = count_queries(lambda: list(points_export_rows(month=SEPTEMBER)))
+    # then
+    assert queries <= 6
+    assert [r[1] for r in rows] == [f"SH{i:03d}" for i in range(n)]
+    assert rows[0][4:7] == [D("1000.00"), D("950.00"), D("95.00")]
+
+
 @pytest.mark.django_db
 def test_large_files_take_the_whole_month_path_with_the_same_result(tmp_path, office, monkeypatch):
     # given more dealers in the file than an IN list is used for

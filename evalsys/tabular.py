@@ -19,6 +19,8 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
 
 TWO_PLACES = Decimal("0.01")
 FORMULA_PREFIXES = ("=", "+", "-", "@")
@@ -219,7 +221,6 @@ def _read_csv(content: bytes) -> list[list]:
 
 
 def _read_xlsx(content: bytes) -> list[list]:
-    from openpyxl import load_workbook
 
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
@@ -340,8 +341,6 @@ def export_cell(value):
 
 def _xlsx_cell(sheet, value):
     """Numbers stay numbers in Excel, shown with two places (decimals) or none (counts)."""
-    from openpyxl.cell import WriteOnlyCell
-
     if isinstance(value, Decimal):
         cell = WriteOnlyCell(sheet, value=value)
         cell.number_format = "0.00"
@@ -356,8 +355,6 @@ def _xlsx_cell(sheet, value):
 def write_table(columns: Sequence[str], rows: Iterable[Sequence], target, *, xlsx: bool = False) -> None:
     """Write an export to a binary file object, as CSV with BOM or as xlsx."""
     if xlsx:
-        from openpyxl import Workbook
-
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet()
         sheet.append(list(columns))

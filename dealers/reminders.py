@@ -44,17 +44,23 @@ def send_target_reminders(*, today: datetime.date) -> dict:
     if kind is None:
         return {"kind": None, "sent": 0}
     month = add_months(today.replace(day=1), 1)
-    deadline = target_deadline(month, settings.TARGET_REMINDER_DAY)
     missing = list(
         dealers_missing_target(month)
         .select_related("office", "business_manager")
         .order_by("office__code", "code")
     )
-    sent = 0
+    due = {"month": month, "kind": kind, "deadline": target_deadline(month, settings.TARGET_REMINDER_DAY)}
+    sent = _remind_business_managers(missing, **due) + _remind_office_managers(missing, **due)
+    return {"kind": kind, "month": format_month(month), "missing": len(missing), "sent": sent}
+
+
+def _remind_business_managers(missing, *, month, kind, deadline) -> int:
+    """Each business manager: his own dealers still lacking the month's agreed target."""
     by_manager = {}
     for dealer in missing:
         if dealer.business_manager is not None:
             by_manager.setdefault(dealer.business_manager, []).append(dealer)
+    sent = 0
     for manager, dealers in by_manager.items():
         subject = _("%(count)s dealers still lack an agreed target for %(month)s (deadline %(deadline)s)") % {
             "count": len(dealers),
@@ -73,6 +79,11 @@ def send_target_reminders(*, today: datetime.date) -> dict:
             url=targets_url(month),
             count=len(dealers),
         )
+    return sent
+
+
+def _remind_office_managers(missing, *, month, kind, deadline) -> int:
+    """Each office manager: his office's dealers lacking the target, counted by business manager."""
     by_office = {}
     for dealer in missing:
         by_office.setdefault(dealer.office_id, []).append(dealer)
@@ -84,6 +95,7 @@ def send_target_reminders(*, today: datetime.date) -> dict:
         .select_related("staff_profile")
         .distinct()
     )
+    sent = 0
     for manager in office_managers:
         dealers = by_office[manager.staff_profile.office_id]
         subject = _(
@@ -114,7 +126,7 @@ def send_target_reminders(*, today: datetime.date) -> dict:
             url=targets_url(month),
             count=len(dealers),
         )
-    return {"kind": kind, "month": format_month(month), "missing": len(missing), "sent": sent}
+    return sent
 
 
 def _manager_name(user) -> str:

@@ -365,7 +365,10 @@ class Grade(models.Model):
     dealer = models.ForeignKey(
         Dealer, on_delete=models.CASCADE, related_name="grades", verbose_name=_("dealer")
     )
-    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="+", verbose_name=_("office"))
+    # Grades are read by quarter and office (the composite indexes below), never by office alone.
+    office = models.ForeignKey(
+        Office, on_delete=models.PROTECT, related_name="+", verbose_name=_("office"), db_index=False
+    )
     kind = models.CharField(_("kind"), max_length=20, choices=DealerKind.choices)
     evaluated = models.BooleanField(_("evaluated"), default=False)
     total = models.DecimalField(_("total"), max_digits=5, decimal_places=2, null=True, blank=True)

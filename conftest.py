@@ -2,7 +2,6 @@
 
 import os
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -146,7 +145,7 @@ def worker_process(transactional_db, settings):
     in-process Celery app at the same broker and queue, so `.delay()` in the
     test goes to those workers, and stops them afterwards.
     """
-    from evalsys.celery import app
+    from evalsys.celery import app, worker_command
 
     redis_url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
     queue = f"test-{uuid.uuid4().hex[:8]}"
@@ -172,26 +171,19 @@ def worker_process(transactional_db, settings):
         name = name or f"w{len(processes)}-{queue}"
         extra = [f"--include={','.join(include)}"] if include else []
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "evalsys",
-                "worker",
-                "-Q",
-                queue,
-                "-c",
-                str(concurrency),
-                "-n",
-                f"{name}@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-l",
-                "INFO",
-                *extra,
-            ],
+            worker_command(
+                queue=queue,
+                concurrency=concurrency,
+                loglevel="INFO",
+                options=[
+                    "-n",
+                    f"{name}@%h",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    *extra,
+                ],
+            ),
             cwd=BASE_DIR,
             env=env,
             stdout=subprocess.PIPE,

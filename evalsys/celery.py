@@ -7,3 +7,24 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evalsys.settings")
 app = Celery("evalsys")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+def worker_command(*, queue: str, concurrency: int, loglevel: str = "WARNING", options=()) -> list[str]:
+    """The command line of a Celery worker process of this project reading `queue` (tests, benchmark)."""
+    import sys
+
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "evalsys",
+        "worker",
+        "-Q",
+        queue,
+        "-c",
+        str(concurrency),
+        "-l",
+        loglevel,
+        *options,
+    ]

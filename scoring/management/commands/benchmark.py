@@ -295,27 +295,16 @@ class Command(BaseCommand):
         The worker reads a queue of its own; the time runs from sending the task
         to the quarter's grading being marked graded by the finishing task.
         """
-        from evalsys.celery import app
+        from evalsys.celery import app, worker_command
         from scoring.tasks import regrade_quarter_task
 
         self.ungrade(quarter)
         queue = f"benchmark-{os.getpid()}"
         app.conf.task_default_queue = queue
         worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "evalsys",
-                "worker",
-                "-c",
-                "2",
-                "-Q",
-                queue,
-                "-l",
-                os.environ.get("BENCHMARK_WORKER_LOG", "WARNING"),
-            ],
+            worker_command(
+                queue=queue, concurrency=2, loglevel=os.environ.get("BENCHMARK_WORKER_LOG", "WARNING")
+            ),
             env={**os.environ, "CELERY_QUEUE": queue},
             cwd=settings.BASE_DIR,
         )

@@ -23,6 +23,9 @@ def test_a_business_manager_logs_a_visit_on_a_phone(browser, live_server, login,
     page = context.new_page()
     page.set_default_timeout(15000)
     login(page, business_manager)
+    # the dashboard opens with the visits panel on the first screen, above the counters
+    panel = page.get_by_test_id("visit-reminder").bounding_box()
+    assert panel["y"] + panel["height"] < 844
     # when: from the dashboard, in a few taps
     page.get_by_role("link", name="登记巡访").last.click()
     page.select_option("select[name=dealer]", label=f"{dealer.code} {dealer.name}")

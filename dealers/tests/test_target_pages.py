@@ -332,8 +332,8 @@ def test_the_customer_file_says_what_each_months_points_were_earned_on(
     # when
     text = client.get("/dealers/SH321/").text
     # then 95 % of the target earns 0.5 × 95 = 47.50 points
-    assert "attainment 95.00 % (95,000.00 of 100,000.00)" in text
-    assert "sales 40,000.00, no agreed target" in text
+    assert "Attainment 95.00 % (95,000.00 of 100,000.00)" in text
+    assert "Sales 40,000.00, no agreed target" in text
     assert "Trade fair" in text
     # and the query count does not grow with the months listed
     few, _response = count_queries(lambda: client.get("/dealers/SH321/"))

@@ -740,6 +740,11 @@ def start_grading(*, quarter: Quarter) -> QuarterGrading:
     return grading
 
 
+def record_grading_error(*, quarter: Quarter, error: Exception) -> None:
+    """Show a failed re-grade on the jobs card (it would otherwise read "grading" for ever)."""
+    QuarterGrading.objects.filter(quarter=str(quarter)).update(error=str(error)[:1000] or repr(error))
+
+
 def regrade_quarter(*, quarter: Quarter, engine: str | None = None) -> dict:
     """Re-grade every office in this process, then finish company-wide."""
     engine = engine or default_engine()
@@ -762,7 +767,7 @@ def regrade_quarter(*, quarter: Quarter, engine: str | None = None) -> dict:
             for key, count in result.items():
                 outcome[key] += count
     except Exception as exc:
-        QuarterGrading.objects.filter(quarter=str(quarter)).update(error=str(exc)[:1000])
+        record_grading_error(quarter=quarter, error=exc)
         raise
     classified = engine == "sql" and not outcome["busy"]
     finish_grading(quarter=quarter, config=config, engine=engine, classified=classified)

@@ -1,6 +1,8 @@
 """The quarterly jobs (DESIGN.md §3.5), fanned out by batches of offices."""
 
+import logging
 import math
+from contextlib import contextmanager
 
 from celery import chord, shared_task
 from django.utils import timezone
@@ -9,6 +11,8 @@ from dealers.models import Office
 from evalsys.periods import Quarter
 
 from . import services, sql
+
+logger = logging.getLogger(__name__)
 
 
 def quarter_just_ended(today=None) -> Quarter:
@@ -50,9 +54,23 @@ def regrade_quarter_task(quarter: str | None = None):
 @shared_task
 def regrade_offices_task(quarter: str, office_ids: list[int]):
     """Grade a batch of offices in one transaction (offices another run holds are skipped)."""
-    return services.grade_offices(quarter=Quarter.parse(quarter), office_ids=office_ids, staged=True)
+    with _errors_shown(quarter):
+        return services.grade_offices(quarter=Quarter.parse(quarter), office_ids=office_ids, staged=True)
 
 
 @shared_task
 def finish_grading_task(quarter: str):
-    return services.finish_grading(quarter=Quarter.parse(quarter))
+    with _errors_shown(quarter):
+        return services.finish_grading(quarter=Quarter.parse(quarter))
+
+
+@contextmanager
+def _errors_shown(quarter: str):
+    """A failing part of a re-grade is logged and shown on the jobs card, then fails the task:
+    the chord's finish never runs, and the quarter would otherwise read "grading" for ever."""
+    try:
+        yield
+    except Exception as exc:
+        logger.exception("re-grade of %s failed", quarter)
+        services.record_grading_error(quarter=Quarter.parse(quarter), error=exc)
+        raise

@@ -62,3 +62,30 @@ def test_offices_are_batched_at_most_ten_to_a_task_and_in_at_least_eight_tasks(o
     # then every office once, in order, in batches of these sizes
     assert [len(b) for b in batches] == sizes
     assert [o for b in batches for o in b] == list(range(offices))
+
+
+def test_a_failing_batch_is_shown_on_the_jobs_card_instead_of_grading_for_ever(
+    db, office, planner, client, monkeypatch
+):
+    # given a re-grade under way whose batch of offices fails
+    from scoring.tasks import regrade_offices_task
+
+    dealer_with_sales(office=office, code="F1", sales=(100, 100, 100))
+    services.open_quarter(quarter=Q3)
+    services.start_grading(quarter=Q3)
+
+    def fail(**kwargs):
+        raise RuntimeError("could not extend file: No space left on device")
+
+    monkeypatch.setattr(services, "grade_offices", fail)
+    # when
+    with pytest.raises(RuntimeError):
+        regrade_offices_task("2026Q3", [office.pk])
+    # then the jobs card stops polling and says why
+    client.force_login(planner)
+    status = client.get("/evaluation/jobs/2026Q3/status/").json()
+    assert status["running"] is False
+    assert "No space left on device" in status["error"]
+    # and a new run starts clean
+    services.start_grading(quarter=Q3)
+    assert QuarterGrading.objects.get(quarter="2026Q3").error == ""

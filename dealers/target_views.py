@@ -20,7 +20,7 @@ from evalsys.tabular import export_response
 
 from .access import get_dealer_for_user, role_required
 from .models import Dealer, MonthlySales, Office, TargetStep
-from .roles import Role, sees_all_offices
+from .roles import Role, has_role, sees_all_offices
 from .rules import target_deadline
 from .target_imports import AgreementImporter, SalesImporter, TargetImporter
 from .targets import (
@@ -93,10 +93,13 @@ def _back_query(request, month: datetime.date) -> str:
     return query.urlencode()
 
 
-@role_required(*TARGET_ROLES)
+@role_required(*TARGET_ROLES, Role.MARKETING_VP)
 def next_month_targets(request):
+    """The month's negotiation; the marketing VP, who reads everything, sees it without its forms."""
     month = _month_param(request, _next_month())
-    dealers = negotiable_dealers(request.user).select_related("office", "business_manager").order_by("code")
+    negotiates = request.user.is_superuser or has_role(request.user, *TARGET_ROLES)
+    dealers = (negotiable_dealers if negotiates else target_reader_dealers)(request.user)
+    dealers = dealers.select_related("office", "business_manager").order_by("code")
     dealers, office_context, office_query = _office_filter(request, dealers)
     page = Paginator(dealers, PAGE_SIZE).get_page(request.GET.get("page"))
     deadline = target_deadline(month, deadline_day())
@@ -115,6 +118,7 @@ def next_month_targets(request):
             "query": f"month={format_month(month)}{office_query}",
             "show_office": sees_all_offices(request.user),
             "steps": TargetStep,
+            "read_only": not negotiates,
             **office_context,
         },
     )

@@ -290,22 +290,25 @@ def test_sales_planning_imports_agreements_and_targets_in_the_browser(
 
 
 @pytest.mark.django_db
-def test_the_marketing_vp_reads_every_offices_attainment_but_cannot_negotiate(
-    client, office, other_office, vp
-):
+def test_the_marketing_vp_reads_every_offices_targets_but_cannot_negotiate(client, office, other_office, vp):
     # given dealers in two offices
     from dealers.tests.factories import DealerFactory as Dealers
 
-    Dealers(office=office, code="VPA1")
+    a = Dealers(office=office, code="VPA1")
+    AgreementFactory(dealer=a, year=2026)
     Dealers(office=other_office, code="VPB1")
     client.force_login(vp)
     # when
     attainment = client.get("/targets/attainment/")
-    negotiation = client.get("/targets/")
-    # then
+    negotiation = client.get("/targets/", {"month": "2026-10"})
+    step = client.post("/targets/VPA1/2026-10/", {"step": "proposed", "amount": "1000", "version": "0"})
+    # then he reads every office's attainment and negotiation, without the negotiation's forms
     assert attainment.status_code == 200
     assert "VPA1" in attainment.text and "VPB1" in attainment.text
-    assert negotiation.status_code == 404
+    assert negotiation.status_code == 200
+    assert "VPA1" in negotiation.text and "VPB1" in negotiation.text
+    assert 'name="amount"' not in negotiation.text
+    assert step.status_code == 404 and not MonthlyTarget.objects.exists()
 
 
 @pytest.mark.django_db

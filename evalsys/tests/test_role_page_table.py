@@ -90,7 +90,7 @@ CASES = [
         url=lambda w, side, u: reverse("dealers:notification_open", args=[w.notification(side, u).pk]),
     ),
     # targets, sales, points -----------------------------------------------------------
-    Case("targets:next_month", "AANNANN"),
+    Case("targets:next_month", "AANNAAN"),
     Case("targets:attainment", "AANNAAN"),
     Case("targets:points_export", "AANAAAN"),
     Case("targets:target_import", PLANNING_ONLY),

@@ -37,7 +37,7 @@ def stage_sales_scores(*, quarter: Quarter) -> None:
     """`sales_volume` and `sales_attainment` of every dealer in the network at quarter end."""
     params = {"quarter": str(quarter), "end": quarter.end, "months": tuple(quarter.months)}
     with connection.cursor() as cursor:
-        _hash_joins(cursor)
+        _planner_settings(cursor)
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext('scoring-stage-' || %(quarter)s))", params)
         cursor.execute(
             f"""
@@ -125,18 +125,20 @@ def _weights_values(config, *, with_rules=False) -> tuple[str, dict]:
 FEW_OFFICES = 10
 
 
-def _hash_joins(cursor, *, offices: int | None = None) -> None:
-    """Set-wise statements over thousands of dealers: hash joins in memory, never a nested loop over a CTE.
+def _planner_settings(cursor, *, offices: int | None = None) -> None:
+    """Planner settings for the transaction: hash joins for the company, index lookups for a few offices.
 
-    Freshly loaded tables have no statistics yet, and the planner then loops
+    Set-wise statements over thousands of dealers: hash joins in memory, never
+    a nested loop over a CTE. Freshly loaded tables have no statistics yet, and the planner then loops
     over grouped rows; the default work_mem (4 MB) makes 100,000 groups spill
     to disk. The same misestimates push the cost past `jit_above_cost`, and
     compiling the staging statement with LLVM took 1.5 s of its 5 s while
     the statement runs once. All hold for the current transaction only.
 
-    A statement over a few `offices` (a Celery task grades one) keeps nested
-    loops: hashing every score of the company to grade 500 dealers took 0.3 s
-    per office at 100,000 dealers, index lookups 0.05 s.
+    A statement over a few `offices` (a Celery task grades a batch of up to
+    ten) keeps nested loops and refuses sequential scans: hashing every score
+    of the company to grade 500 dealers took 0.3 s per office at 100,000
+    dealers, index lookups 0.05 s.
     """
     if offices is None or offices > FEW_OFFICES:
         cursor.execute("SET LOCAL enable_nestloop = off")
@@ -207,7 +209,7 @@ def ensure_sheets(*, quarter: Quarter, config, rounds, only_new: bool = False) -
 def refresh_computed(*, quarter: Quarter, rounds) -> None:
     """Copy the staged computed indicators into the rounds' sheets; history for changed rows."""
     with connection.cursor() as cursor:
-        _hash_joins(cursor, offices=len(rounds))
+        _planner_settings(cursor, offices=len(rounds))
         cursor.execute(
             f"""
             WITH fresh AS MATERIALIZED (
@@ -390,7 +392,7 @@ def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False
         **_rounds_params(rounds),
     }
     with connection.cursor() as cursor:
-        _hash_joins(cursor, offices=len(rounds))
+        _planner_settings(cursor, offices=len(rounds))
         cursor.execute(sql, {**params, **weight_params, **class_params})
 
 
@@ -398,7 +400,7 @@ def finish(*, quarter: Quarter, policy) -> None:
     """Company ranks, computed and final classes and changes of the evaluated grades."""
     computed, class_params = _class_expression(policy)
     with connection.cursor() as cursor:
-        _hash_joins(cursor)
+        _planner_settings(cursor)
         cursor.execute(
             f"""
             WITH r AS (

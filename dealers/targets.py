@@ -253,9 +253,12 @@ def adjust_points(*, dealer: Dealer, month: datetime.date, points: Decimal, reas
 
 
 def points_balances(*, dealer_ids: Iterable[int], month: datetime.date) -> dict[int, Decimal]:
-    """Each dealer's balance at `month`: the sum of its ledger entries up to and including that month."""
+    """Each dealer's balance at `month`: the sum of its ledger entries up to and including that month.
+
+    `dealer_ids`: ids, or a queryset of them (a subquery, however many dealers).
+    """
     rows = (
-        PointsEntry.objects.filter(dealer_id__in=list(dealer_ids), month__lte=month)
+        PointsEntry.objects.filter(dealer_id__in=dealer_ids, month__lte=month)
         .values("dealer_id")
         .annotate(total=Sum("points"))
     )
@@ -388,29 +391,24 @@ def points_export_rows(*, month: datetime.date, dealers=None):
     """
     month = month.replace(day=1)
     scope = Dealer.objects.all() if dealers is None else dealers
-    agreed = MonthlyTarget.objects.filter(month=month, status=TargetStatus.AGREED, dealer__in=scope)
-    sales = MonthlySales.objects.filter(month=month, dealer__in=scope)
-    entries = PointsEntry.objects.filter(dealer__in=scope)
-    targets = dict(agreed.values_list("dealer_id", "agreed_amount"))
-    actuals = dict(sales.values_list("dealer_id", "amount"))
-    earned = dict(entries.filter(month=month, kind=PointsEntryKind.EARNED).values_list("dealer_id", "points"))
-    balances = dict(
-        entries.filter(month__lte=month)
-        .values("dealer_id")
-        .annotate(total=Sum("points"))
-        .values_list("dealer_id", "total")
-    )
+    ids = scope.values("pk")
+    targets = agreed_by_dealer_month(ids, [month])
+    actuals = sales_by_dealer_month(ids, [month])
+    this_month = PointsEntry.objects.filter(dealer_id__in=ids, month=month)
+    earned = dict(this_month.filter(kind=PointsEntryKind.EARNED).values_list("dealer_id", "points"))
+    balances = points_balances(dealer_ids=ids, month=month)
+    agreed = MonthlyTarget.objects.filter(month=month, status=TargetStatus.AGREED)
     listed = (
         scope.filter(
             Q(pk__in=agreed.values("dealer_id"))
-            | Q(pk__in=sales.values("dealer_id"))
-            | Q(pk__in=entries.filter(month=month).values("dealer_id"))
+            | Q(pk__in=MonthlySales.objects.filter(month=month).values("dealer_id"))
+            | Q(pk__in=this_month.values("dealer_id"))
         )
         .select_related("office")
         .order_by("code")
     )
     for dealer in listed.iterator(chunk_size=2000):
-        target, actual = targets.get(dealer.pk), actuals.get(dealer.pk)
+        target, actual = targets.get((dealer.pk, month)), actuals.get((dealer.pk, month))
         yield [
             format_month(month),
             dealer.code,

@@ -6,7 +6,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from .models import Dealer
-from .roles import has_role
+from .roles import allowed
 
 
 def role_required(*roles):
@@ -15,7 +15,7 @@ def role_required(*roles):
     def decorator(view):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
-            if not (request.user.is_superuser or has_role(request.user, *roles)):
+            if not allowed(request.user, *roles):
                 raise Http404
             return view(request, *args, **kwargs)
 

@@ -1,5 +1,5 @@
 from .notifications import unread_count
-from .roles import has_role, roles_of, sees_all_offices
+from .roles import IMPORT_ROLES, allowed, roles_of, sees_all_offices
 
 
 def navigation(request):
@@ -10,6 +10,6 @@ def navigation(request):
     return {
         "user_roles": roles_of(user),
         "sees_all_offices": sees_all_offices(user),
-        "can_import": user.is_superuser or has_role(user, "statistician", "sales_planning"),
+        "can_import": allowed(user, *IMPORT_ROLES),
         "unread_notifications": unread_count(user),
     }

@@ -20,6 +20,8 @@ OFFICE_ROLES = (
     Role.STATISTICIAN,
 )
 COMPANY_ROLES = (Role.SALES_PLANNING, Role.MARKETING_VP)
+# Who imports company-wide files (sales, dealers) in the browser.
+IMPORT_ROLES = (Role.STATISTICIAN, Role.SALES_PLANNING)
 
 
 def roles_of(user) -> frozenset[str]:
@@ -37,8 +39,13 @@ def has_role(user, *roles) -> bool:
     return bool(roles_of(user).intersection(roles))
 
 
+def allowed(user, *roles) -> bool:
+    """A superuser, or a holder of any of `roles`: the one rule of pages, buttons and menus."""
+    return user.is_superuser or has_role(user, *roles)
+
+
 def sees_all_offices(user) -> bool:
-    return user.is_authenticated and (user.is_superuser or has_role(user, *COMPANY_ROLES))
+    return user.is_authenticated and allowed(user, *COMPANY_ROLES)
 
 
 def office_id_of(user):

@@ -20,7 +20,7 @@ from evalsys.tabular import export_response
 
 from .access import get_dealer_for_user, role_required
 from .models import Dealer, MonthlySales, Office, TargetStep
-from .roles import Role, has_role, sees_all_offices
+from .roles import IMPORT_ROLES, Role, allowed, sees_all_offices
 from .rules import target_deadline
 from .target_imports import AgreementImporter, SalesImporter, TargetImporter
 from .targets import (
@@ -39,7 +39,6 @@ from .targets import (
     target_reader_dealers,
 )
 
-IMPORT_ROLES = (Role.STATISTICIAN, Role.SALES_PLANNING)
 PAGE_SIZE = 100
 
 
@@ -97,7 +96,7 @@ def _back_query(request, month: datetime.date) -> str:
 def next_month_targets(request):
     """The month's negotiation; the marketing VP, who reads everything, sees it without its forms."""
     month = _month_param(request, _next_month())
-    negotiates = request.user.is_superuser or has_role(request.user, *TARGET_ROLES)
+    negotiates = allowed(request.user, *TARGET_ROLES)
     dealers = (negotiable_dealers if negotiates else target_reader_dealers)(request.user)
     dealers = dealers.select_related("office", "business_manager").order_by("code")
     dealers, office_context, office_query = _office_filter(request, dealers)

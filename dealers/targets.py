@@ -26,7 +26,7 @@ from .models import (
     TargetStep,
     TargetVersion,
 )
-from .roles import Role, has_role, office_id_of, sees_all_offices
+from .roles import Role, allowed, has_role, office_id_of, sees_all_offices
 from .rules import Tier, attainment, is_late, month_points
 
 TARGET_ROLES = (Role.BUSINESS_MANAGER, Role.OFFICE_MANAGER, Role.SALES_PLANNING)
@@ -48,7 +48,7 @@ def negotiable_dealers(user):
     """The dealers whose targets `user` negotiates: a business manager his own, an office
     manager his office's, sales planning (and superusers) every office's."""
     dealers = Dealer.objects.visible_to(user)
-    if user.is_superuser or has_role(user, Role.SALES_PLANNING, Role.OFFICE_MANAGER):
+    if allowed(user, Role.SALES_PLANNING, Role.OFFICE_MANAGER):
         return dealers
     if has_role(user, Role.BUSINESS_MANAGER):
         return dealers.filter(business_manager=user)
@@ -61,16 +61,6 @@ def target_reader_dealers(user):
     if has_role(user, Role.MARKETING_VP):
         return Dealer.objects.visible_to(user)
     return negotiable_dealers(user)
-
-
-def can_negotiate(user, dealer) -> bool:
-    if user.is_superuser or has_role(user, Role.SALES_PLANNING):
-        return True
-    if office_id_of(user) != dealer.office_id:
-        return False
-    return has_role(user, Role.OFFICE_MANAGER) or (
-        has_role(user, Role.BUSINESS_MANAGER) and dealer.business_manager_id == user.pk
-    )
 
 
 def can_write_notes(user, dealer) -> bool:

@@ -16,7 +16,7 @@ from .access import get_dealer_for_user, role_required
 from .filters import DealerFilterForm
 from .imports import DealerImporter
 from .models import Dealer, Notification, Office
-from .roles import Role, office_id_of, roles_of, sees_all_offices
+from .roles import IMPORT_ROLES, Role, office_id_of, roles_of, sees_all_offices
 
 # Panels of the dashboard and sections of the customer file, in page order.
 # Each is a function returning a dict with "template" and its context, or None
@@ -42,8 +42,6 @@ CUSTOMER_FILE_SECTIONS = [
     "networks.panels.dealer_visits",
     "networks.panels.dealer_churn",
 ]
-
-IMPORT_ROLES = (Role.STATISTICIAN, Role.SALES_PLANNING)
 
 
 def _render_panels(paths, *args):

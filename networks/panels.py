@@ -4,7 +4,7 @@ from django.db.models import Avg, Count
 from django.utils import timezone
 
 from dealers.models import Dealer, Office
-from dealers.roles import Role, has_role, office_id_of
+from dealers.roles import Role, allowed, has_role, office_id_of
 from evalsys.periods import Quarter
 
 from . import selectors
@@ -33,7 +33,7 @@ def visit_reminder(request):
 def churn_worklist(request):
     """Churned dealers without a report and reports awaiting verification, until dealt with."""
     user = request.user
-    if not (user.is_superuser or has_role(user, Role.OFFICE_MANAGER, Role.SALES_PLANNING)):
+    if not allowed(user, Role.OFFICE_MANAGER, Role.SALES_PLANNING):
         return None
     without_report = selectors.churned_without_report(user)
     pending = selectors.awaiting_verification(user)
@@ -43,8 +43,8 @@ def churn_worklist(request):
         "without_report_count": without_report.count(),
         "pending": list(pending[:WORKLIST_LENGTH]),
         "pending_count": pending.count(),
-        "can_report": user.is_superuser or has_role(user, Role.OFFICE_MANAGER),
-        "can_verify": user.is_superuser or has_role(user, Role.SALES_PLANNING),
+        "can_report": allowed(user, Role.OFFICE_MANAGER),
+        "can_verify": allowed(user, Role.SALES_PLANNING),
     }
 
 
@@ -63,7 +63,7 @@ def summary_status(request):
             "quarter": quarter,
             "summary": summary,
         }
-    if user.is_superuser or has_role(user, Role.SALES_PLANNING):
+    if allowed(user, Role.SALES_PLANNING):
         to_read = (
             NetworkSummary.objects.filter(status=SummaryStatus.SUBMITTED, commented_at__isnull=True)
             .select_related("office")
@@ -95,7 +95,7 @@ def dealer_visits(request, dealer):
     visits = Visit.objects.filter(dealer=dealer).select_related("visitor")
     stats = visits.aggregate(count=Count("pk"), mean_effect=Avg("effect"))
     can_log = selectors.visit_dealers(request.user).filter(pk=dealer.pk).exists() and (
-        request.user.is_superuser or has_role(request.user, Role.BUSINESS_MANAGER, Role.OFFICE_MANAGER)
+        allowed(request.user, Role.BUSINESS_MANAGER, Role.OFFICE_MANAGER)
     )
     return {
         "template": "networks/sections/visits.html",
@@ -108,9 +108,9 @@ def dealer_visits(request, dealer):
 
 def dealer_churn(request, dealer):
     report = ChurnReport.objects.filter(dealer=dealer).select_related("reported_by", "verified_by").first()
-    can_report = (
-        request.user.is_superuser or has_role(request.user, Role.OFFICE_MANAGER, Role.BUSINESS_MANAGER)
-    ) and (selectors.visit_dealers(request.user).filter(pk=dealer.pk).exists())
+    can_report = (allowed(request.user, Role.OFFICE_MANAGER, Role.BUSINESS_MANAGER)) and (
+        selectors.visit_dealers(request.user).filter(pk=dealer.pk).exists()
+    )
     if report is None and dealer.churned_on is None and not can_report:
         return None
     return {

@@ -5,7 +5,7 @@ import datetime
 from django.db.models import Count, Max, Q
 
 from dealers.models import Dealer, DealerStatus
-from dealers.roles import Role, has_role
+from dealers.roles import Role, allowed, has_role
 from evalsys.periods import Quarter
 
 from .models import ChurnReport, Verification
@@ -16,9 +16,7 @@ NOT_VISITED_DAYS = 30
 def visit_dealers(user):
     """The dealers `user` may log visits and churn for: a business manager his own, others the office's."""
     dealers = Dealer.objects.visible_to(user)
-    if has_role(user, Role.BUSINESS_MANAGER) and not (
-        user.is_superuser or has_role(user, Role.OFFICE_MANAGER)
-    ):
+    if has_role(user, Role.BUSINESS_MANAGER) and not (allowed(user, Role.OFFICE_MANAGER)):
         dealers = dealers.filter(business_manager=user)
     return dealers
 

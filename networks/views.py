@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from dealers.access import role_required
 from dealers.models import Dealer, Office
-from dealers.roles import Role, has_role, office_id_of, sees_all_offices
+from dealers.roles import Role, allowed, has_role, office_id_of, sees_all_offices
 from evalsys.imports_view import import_page
 from evalsys.periods import Quarter
 from evalsys.tabular import export_response
@@ -107,8 +107,8 @@ def visit_list(request):
             "page": page,
             "query": query.urlencode(),
             "mine": mine,
-            "can_log": request.user.is_superuser or has_role(request.user, *VISIT_ROLES),
-            "can_import_visits": request.user.is_superuser or has_role(request.user, *VISIT_IMPORT_ROLES),
+            "can_log": allowed(request.user, *VISIT_ROLES),
+            "can_import_visits": allowed(request.user, *VISIT_IMPORT_ROLES),
         },
     )
 
@@ -204,7 +204,7 @@ def churn_list(request):
             "status": status,
             "verifications": Verification.choices,
             "without_report": selectors.churned_without_report(request.user)[:200],
-            "can_report": request.user.is_superuser or has_role(request.user, *CHURN_ROLES),
+            "can_report": allowed(request.user, *CHURN_ROLES),
         },
     )
 
@@ -217,7 +217,7 @@ def churn_report(request, pk):
         ),
         pk=pk,
     )
-    can_verify = request.user.is_superuser or has_role(request.user, Role.SALES_PLANNING)
+    can_verify = allowed(request.user, Role.SALES_PLANNING)
     form = None
     if can_verify:
         initial = {
@@ -244,8 +244,7 @@ def churn_report(request, pk):
             "report": report,
             "form": form,
             "history": history,
-            "can_edit": report.verification == Verification.PENDING
-            and (request.user.is_superuser or has_role(request.user, *CHURN_ROLES)),
+            "can_edit": report.verification == Verification.PENDING and allowed(request.user, *CHURN_ROLES),
         },
     )
 
@@ -383,7 +382,7 @@ def audit_list(request):
             "quarters": _quarter_choices(quarter),
             "audits": audits,
             "unaudited": [o for o in offices if o.pk not in audited],
-            "can_audit": request.user.is_superuser or has_role(request.user, *COMPANY_ROLES),
+            "can_audit": allowed(request.user, *COMPANY_ROLES),
         },
     )
 
@@ -442,7 +441,7 @@ def audit_detail(request, pk):
         {
             "audit": audit,
             "rows": rows,
-            "can_audit": request.user.is_superuser or has_role(request.user, *COMPANY_ROLES),
+            "can_audit": allowed(request.user, *COMPANY_ROLES),
         },
     )
 
@@ -484,9 +483,7 @@ def summary(request, office, quarter):
         request.user.is_superuser
         or (has_role(request.user, Role.OFFICE_MANAGER) and office_id_of(request.user) == office.pk)
     )
-    can_comment = summary.status == SummaryStatus.SUBMITTED and (
-        request.user.is_superuser or has_role(request.user, Role.SALES_PLANNING)
-    )
+    can_comment = summary.status == SummaryStatus.SUBMITTED and (allowed(request.user, Role.SALES_PLANNING))
     form = comment_form = None
     if can_write:
         form = SummaryForm(

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from dealers.access import role_required
 from dealers.models import DealerKind, Office
-from dealers.roles import Role, has_role, sees_all_offices
+from dealers.roles import Role, allowed, sees_all_offices
 from evalsys.imports_view import import_page
 from evalsys.periods import Quarter
 from evalsys.tabular import export_response
@@ -39,10 +39,6 @@ from .models import (
 
 EDIT_ROLES = (Role.OFFICE_MANAGER,)
 PLANNING = (Role.SALES_PLANNING,)
-
-
-def _can(user, *roles):
-    return user.is_superuser or has_role(user, *roles)
 
 
 def _next_or(request, fallback):
@@ -92,8 +88,8 @@ def round_list(request):
             "query": f"quarter={quarter}" if quarter else "",
             "quarters": quarters,
             "quarter": quarter,
-            "can_run_jobs": _can(request.user, *PLANNING),
-            "can_import_scores": _can(request.user, Role.OFFICE_MANAGER, Role.SALES_PLANNING),
+            "can_run_jobs": allowed(request.user, *PLANNING),
+            "can_import_scores": allowed(request.user, Role.OFFICE_MANAGER, Role.SALES_PLANNING),
             "default_quarter": tasks.quarter_just_ended(),
         },
     )
@@ -130,7 +126,7 @@ def _round_for(user, pk):
 
 def round_detail(request, pk):
     office_round = _round_for(request.user, pk)
-    can_edit = _can(request.user, *EDIT_ROLES) and not office_round.locked
+    can_edit = allowed(request.user, *EDIT_ROLES) and not office_round.locked
     form = CommitteeForm(request.POST or None, instance=office_round)
     if request.method == "POST":
         if not can_edit:
@@ -148,8 +144,8 @@ def round_detail(request, pk):
             "round": office_round,
             "form": form,
             "can_edit": can_edit,
-            "can_approve": _can(request.user, *EDIT_ROLES),
-            "can_reopen": _can(request.user, *PLANNING),
+            "can_approve": allowed(request.user, *EDIT_ROLES),
+            "can_reopen": allowed(request.user, *PLANNING),
             "complete": complete,
             "total": total,
             "reopenings": office_round.reopenings.select_related("by"),
@@ -161,12 +157,12 @@ def round_detail(request, pk):
 @require_POST
 def round_action(request, pk, action):
     office_round = _round_for(request.user, pk)
-    allowed = {
+    roles_for = {
         "submit": EDIT_ROLES,
         "approve": EDIT_ROLES,
         "reopen": PLANNING,
     }
-    if action not in allowed or not _can(request.user, *allowed[action]):
+    if action not in roles_for or not allowed(request.user, *roles_for[action]):
         raise Http404
     try:
         if action == "submit":
@@ -247,7 +243,7 @@ def _grid_sections(office_round, posted=None, errors=None, conflicts=None):
 
 def grid(request, pk):
     office_round = _round_for(request.user, pk)
-    can_edit = _can(request.user, *EDIT_ROLES) and not office_round.locked
+    can_edit = allowed(request.user, *EDIT_ROLES) and not office_round.locked
     posted, errors, conflicts = None, None, None
     status = 200
     if request.method == "POST":
@@ -351,7 +347,7 @@ def sheet_detail(request, pk):
     sheet = get_object_or_404(
         ScoreSheet.objects.visible_to(request.user).select_related("round__office", "dealer"), pk=pk
     )
-    can_edit = _can(request.user, *EDIT_ROLES) and not sheet.round.locked
+    can_edit = allowed(request.user, *EDIT_ROLES) and not sheet.round.locked
     scores = list(sheet.scores.select_related("indicator").order_by("indicator__position"))
     bound = None
     if request.method == "POST":
@@ -517,7 +513,7 @@ def abc_list(request):
             "sort": sort,
             "chart": chart,
             "benefits": ClassBenefit.objects.all(),
-            "is_planner": _can(request.user, *PLANNING),
+            "is_planner": allowed(request.user, *PLANNING),
             "show_office": sees_all_offices(request.user),
             "quarters": QuarterGrading.objects.values_list("quarter", flat=True)[:40],
         },

@@ -30,7 +30,6 @@ from .models import (
     EvaluationRound,
     Grade,
     GradingStatus,
-    Indicator,
     QuarterGrading,
     RoundStatus,
     Score,
@@ -271,15 +270,8 @@ def grid(request, pk):
         else:
             messages.success(request, _("%(count)s scores saved.") % {"count": saved})
             return redirect("scoring:grid", pk=office_round.pk)
-    if conflicts:
-        # The form now carries the current versions, so saving again overwrites knowingly.
-        for sheet_id, conflict in conflicts.items():
-            posted = posted.copy()
-            posted[f"v-{sheet_id}"] = conflict["version"]
+    # The form carries each sheet's current version, so after a conflict saving again overwrites knowingly.
     sections = _grid_sections(office_round, posted, errors, conflicts)
-    versions = {}
-    if posted is not None:
-        versions = {k[2:]: v for k, v in posted.items() if k.startswith("v-")}
     complete, total = services.round_progress(round=office_round)
     return render(
         request,
@@ -288,10 +280,8 @@ def grid(request, pk):
             "round": office_round,
             "sections": sections,
             "can_edit": can_edit,
-            "versions": versions,
             "complete": complete,
             "total": total,
-            "rules": {str(i.pk): i.missing_rule for i in Indicator.objects.all()},
         },
         status=status,
     )

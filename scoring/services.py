@@ -384,15 +384,19 @@ def save_evidence(*, score: Score, comment: str, photo, user) -> Score:
 # Rounds -----------------------------------------------------------------------------
 
 
-def submit_round(*, round: EvaluationRound, user) -> EvaluationRound:
-    if round.status != RoundStatus.OPEN:
-        raise ScoringError(_("Only an open round can be submitted."))
+def _refuse_incomplete(round: EvaluationRound) -> None:
     complete, total = round_progress(round=round)
     if complete < total:
         raise ScoringError(
             _("%(missing)s of %(total)s dealers still lack scores.")
             % {"missing": total - complete, "total": total}
         )
+
+
+def submit_round(*, round: EvaluationRound, user) -> EvaluationRound:
+    if round.status != RoundStatus.OPEN:
+        raise ScoringError(_("Only an open round can be submitted."))
+    _refuse_incomplete(round)
     round.status = RoundStatus.SUBMITTED
     round.submitted_at = timezone.now()
     round._history_user = user
@@ -403,12 +407,7 @@ def submit_round(*, round: EvaluationRound, user) -> EvaluationRound:
 def approve_round(*, round: EvaluationRound, user) -> EvaluationRound:
     if round.status == RoundStatus.APPROVED:
         raise ScoringError(_("The round is already approved."))
-    complete, total = round_progress(round=round)
-    if complete < total:
-        raise ScoringError(
-            _("%(missing)s of %(total)s dealers still lack scores.")
-            % {"missing": total - complete, "total": total}
-        )
+    _refuse_incomplete(round)
     round.status = RoundStatus.APPROVED
     round.approved_at = timezone.now()
     round.approved_by = user

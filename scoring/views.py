@@ -49,13 +49,14 @@ def _next_or(request, fallback):
 
 
 def _quarter_param(request, default=None):
+    """The quarter asked for, else `default()` (queried only then), else the quarter just ended."""
     text = request.GET.get("quarter") or request.POST.get("quarter")
     if text:
         try:
             return Quarter.parse(text)
         except ValueError:
             raise Http404 from None
-    return default or tasks.quarter_just_ended()
+    return (default and default()) or tasks.quarter_just_ended()
 
 
 # Rounds -----------------------------------------------------------------------------
@@ -466,7 +467,7 @@ def _filtered(form) -> bool:
 
 
 def abc_list(request):
-    quarter = _quarter_param(request, _latest_quarter())
+    quarter = _quarter_param(request, _latest_quarter)
     form, grades = _abc_grades(request, quarter)
     sort = request.GET.get("sort", "code")
     grading = QuarterGrading.objects.filter(quarter=str(quarter)).first()
@@ -511,7 +512,7 @@ def abc_list(request):
 
 
 def abc_export(request):
-    quarter = _quarter_param(request, _latest_quarter())
+    quarter = _quarter_param(request, _latest_quarter)
     _form, grades = _abc_grades(request, quarter)
     return export_response(request, name=f"abc-{quarter}", columns=ABC_COLUMNS, rows=abc_rows(grades))
 

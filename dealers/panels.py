@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count
 
 from .models import Dealer, DealerKind, DealerStatus, Office
-from .roles import sees_all_offices
+from .roles import display_name, sees_all_offices
 
 
 def dealer_counts(request):
@@ -92,7 +92,7 @@ def _display_values(diffs):
             return offices.get(value, value)
         if field == "business_manager":
             user = users.get(value)
-            return (user.get_full_name() or user.get_username()) if user else value
+            return display_name(user) if user else value
         if field in choices:
             return choices[field].get(value, value)
         return value

@@ -14,7 +14,7 @@ from evalsys.periods import add_months, format_month
 
 from .models import AnnualAgreement, Dealer, MonthlyTarget, ReminderLog, TargetStatus
 from .notifications import notify
-from .roles import Role
+from .roles import Role, display_name
 from .rules import DEADLINE, reminder_kind, target_deadline
 
 BUSINESS_MANAGER = "business_manager"
@@ -130,9 +130,7 @@ def _remind_office_managers(missing, *, month, kind, deadline) -> int:
 
 
 def _manager_name(user) -> str:
-    if user is None:
-        return _("no business manager")
-    return user.get_full_name() or user.get_username()
+    return _("no business manager") if user is None else display_name(user)
 
 
 def _absolute(path: str) -> str:

@@ -59,3 +59,8 @@ def office_id_of(user):
         cached = StaffProfile.objects.filter(user=user).values_list("office_id", flat=True).first()
         user._evalsys_office_id = cached
     return cached
+
+
+def display_name(user) -> str:
+    """How staff are named on pages, exports and e-mails: the full name, else the username."""
+    return user.get_full_name() or user.get_username()

@@ -3,7 +3,6 @@
 import datetime
 from decimal import Decimal
 
-from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -11,7 +10,6 @@ from evalsys.periods import Quarter, add_months, format_month
 
 from .models import (
     AnnualAgreement,
-    Dealer,
     MonthlySales,
     MonthlyTarget,
     PointsEntry,
@@ -35,7 +33,9 @@ from .targets import (
     agreed_by_dealer_month,
     can_write_notes,
     deadline_day,
+    dealers_missing_sales,
     negotiable_dealers,
+    points_balances,
     sales_by_dealer_month,
 )
 
@@ -127,9 +127,7 @@ def points_section(request, dealer):
     entries = list(
         PointsEntry.objects.filter(dealer=dealer).select_related("created_by").order_by("-month", "-id")[:24]
     )
-    balance = PointsEntry.objects.filter(dealer=dealer, month__lte=timezone.localdate()).aggregate(
-        total=Sum("points")
-    )["total"]
+    balance = points_balances(dealer_ids=[dealer.pk], month=timezone.localdate()).get(dealer.pk)
     # what each month's points were earned on: its actual sales against its agreed target
     earned_months = [e.month for e in entries if e.kind == PointsEntryKind.EARNED]
     actuals = sales_by_dealer_month([dealer.pk], earned_months)
@@ -175,20 +173,16 @@ def targets_panel(request):
     today = timezone.localdate()
     month = add_months(today.replace(day=1), 1)
     deadline = target_deadline(month, deadline_day())
-    missing = list(
-        dealers_missing_target(month)
-        .filter(pk__in=negotiable_dealers(user).values("pk"))
-        .order_by("code")
-        .values("code", "name")[:11]
-    )
+    missing = dealers_missing_target(month).filter(pk__in=negotiable_dealers(user).values("pk"))
+    count = missing.count()
     return {
         "template": "dealers/panels/targets.html",
         "month_label": format_month(month),
         "deadline": deadline,
         "days_left": (deadline - today).days,
-        "missing": missing[:10],
-        "more": len(missing) > 10,
-        "count": dealers_missing_target(month).filter(pk__in=negotiable_dealers(user).values("pk")).count(),
+        "missing": list(missing.order_by("code").values("code", "name")[:10]) if count else [],
+        "more": count > 10,
+        "count": count,
         "url": targets_url(month),
     }
 
@@ -199,12 +193,7 @@ def sales_panel(request):
     if not has_role(user, Role.STATISTICIAN):
         return None
     month = add_months(timezone.localdate().replace(day=1), -1)
-    missing = (
-        Dealer.objects.visible_to(user)
-        .in_network_on(month)
-        .exclude(pk__in=MonthlySales.objects.filter(month=month).values("dealer_id"))
-        .count()
-    )
+    missing = dealers_missing_sales(user, month).count()
     return {
         "template": "dealers/panels/sales.html",
         "month_label": format_month(month),

@@ -19,7 +19,7 @@ from evalsys.periods import Quarter, add_months, format_month, parse_month
 from evalsys.tabular import export_response
 
 from .access import get_dealer_for_user, role_required
-from .models import Dealer, MonthlySales, Office, TargetStep
+from .models import Dealer, Office, TargetStep
 from .roles import IMPORT_ROLES, Role, allowed, sees_all_offices
 from .rules import target_deadline
 from .target_imports import AgreementImporter, SalesImporter, TargetImporter
@@ -31,6 +31,7 @@ from .targets import (
     attainment_rows,
     can_write_notes,
     deadline_day,
+    dealers_missing_sales,
     negotiable_dealers,
     negotiation_rows,
     points_export_rows,
@@ -230,9 +231,7 @@ def target_import(request):
 def missing_sales(request):
     month = _month_param(request, add_months(timezone.localdate().replace(day=1), -1))
     dealers = (
-        Dealer.objects.visible_to(request.user)
-        .in_network_on(month)
-        .exclude(pk__in=MonthlySales.objects.filter(month=month).values("dealer_id"))
+        dealers_missing_sales(request.user, month)
         .select_related("office", "business_manager")
         .order_by("code")
     )

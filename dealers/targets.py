@@ -258,6 +258,15 @@ def points_balances(*, dealer_ids: Iterable[int], month: datetime.date) -> dict[
 # Figures for pages and exports ----------------------------------------------------
 
 
+def dealers_missing_sales(user, month: datetime.date):
+    """The dealers `user` sees that were in the network in `month` and have no sales figure for it."""
+    return (
+        Dealer.objects.visible_to(user)
+        .in_network_on(month)
+        .exclude(pk__in=MonthlySales.objects.filter(month=month).values("dealer_id"))
+    )
+
+
 def sales_by_dealer_month(dealer_ids, months) -> dict[tuple[int, datetime.date], Decimal]:
     return {
         (d, m): a

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from dealers.access import role_required
+from dealers.access import get_dealer_for_user, role_required
 from dealers.models import Dealer, Office
 from dealers.roles import Role, allowed, has_role, office_id_of, sees_all_offices
 from evalsys.imports_view import import_page
@@ -159,9 +159,7 @@ def not_visited(request):
 
 @role_required(*CHURN_ROLES)
 def churn_create(request, code):
-    # Not dealers.access.get_dealer_for_user: its `queryset or Dealer.objects` falls back to
-    # every dealer of the office when the user's own dealers are none.
-    dealer = get_object_or_404(selectors.visit_dealers(request.user), code=code)
+    dealer = get_dealer_for_user(request.user, code, selectors.visit_dealers(request.user))
     report = ChurnReport.objects.filter(dealer=dealer).first()
     if report and report.verification != Verification.PENDING:
         messages.info(request, _("This churn report has been verified and cannot be changed."))

@@ -2,6 +2,7 @@ import datetime
 
 from django import template
 
+from dealers.roles import display_name
 from evalsys.periods import format_month
 from evalsys.tabular import parse_month_cell
 
@@ -19,9 +20,7 @@ def get_item(mapping, key):
 @register.filter
 def person(user):
     """A user's full name, else the username; empty for no user."""
-    if user is None:
-        return ""
-    return user.get_full_name() or user.get_username()
+    return "" if user is None else display_name(user)
 
 
 @register.filter

@@ -76,3 +76,10 @@ def format_month(month: datetime.date) -> str:
 def add_months(month: datetime.date, count: int) -> datetime.date:
     index = month.year * 12 + month.month - 1 + count
     return datetime.date(index // 12, index % 12 + 1, 1)
+
+
+def quarter_just_ended(today: datetime.date | None = None) -> Quarter:
+    """The quarter before the one containing `today` (default: today in the project's time zone)."""
+    from django.utils import timezone
+
+    return Quarter.containing(today or timezone.localdate()).previous()

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from dealers.models import Dealer, Office
 from dealers.roles import Role, allowed, has_role, office_id_of
-from evalsys.periods import Quarter
+from evalsys.periods import quarter_just_ended
 
 from . import selectors
 from .models import ChurnReport, NetworkSummary, OfficeAudit, SummaryStatus, Visit
@@ -51,7 +51,7 @@ def churn_worklist(request):
 def summary_status(request):
     """The office manager's summary of last quarter; sales planning's submitted summaries to read."""
     user = request.user
-    quarter = Quarter.containing(timezone.localdate()).previous()
+    quarter = quarter_just_ended()
     if has_role(user, Role.OFFICE_MANAGER) and office_id_of(user):
         summary = (
             NetworkSummary.objects.filter(office_id=office_id_of(user), quarter=str(quarter))
@@ -82,7 +82,7 @@ def audit_status(request):
     user = request.user
     if not has_role(user, Role.MARKETING_VP):
         return None
-    quarter = Quarter.containing(timezone.localdate()).previous()
+    quarter = quarter_just_ended()
     unaudited = list(
         Office.objects.visible_to(user)
         .exclude(pk__in=OfficeAudit.objects.filter(quarter=str(quarter)).values("office_id"))

@@ -5,18 +5,13 @@ import math
 from contextlib import contextmanager
 
 from celery import chord, shared_task
-from django.utils import timezone
 
 from dealers.models import Office
-from evalsys.periods import Quarter
+from evalsys.periods import Quarter, quarter_just_ended
 
 from . import services, sql
 
 logger = logging.getLogger(__name__)
-
-
-def quarter_just_ended(today=None) -> Quarter:
-    return Quarter.containing(today or timezone.localdate()).previous()
 
 
 @shared_task

@@ -19,7 +19,7 @@ from dealers.access import role_required
 from dealers.models import DealerKind, Office
 from dealers.roles import Role, allowed, sees_all_offices
 from evalsys.imports_view import import_page
-from evalsys.periods import Quarter
+from evalsys.periods import Quarter, quarter_just_ended
 from evalsys.tabular import export_response
 
 from . import services, tasks
@@ -56,7 +56,7 @@ def _quarter_param(request, default=None):
             return Quarter.parse(text)
         except ValueError:
             raise Http404 from None
-    return (default and default()) or tasks.quarter_just_ended()
+    return (default and default()) or quarter_just_ended()
 
 
 # Rounds -----------------------------------------------------------------------------
@@ -90,7 +90,7 @@ def round_list(request):
             "quarter": quarter,
             "can_run_jobs": allowed(request.user, *PLANNING),
             "can_import_scores": allowed(request.user, Role.OFFICE_MANAGER, Role.SALES_PLANNING),
-            "default_quarter": tasks.quarter_just_ended(),
+            "default_quarter": quarter_just_ended(),
         },
     )
 

@@ -2,6 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
+from .models import ChurnReason, Verification
 from .rules import METRIC_NAMES
 
 METRIC_LABELS = {
@@ -26,3 +27,15 @@ METRIC_LABELS = {
 def metric_rows(value_of) -> list[tuple]:
     """`(name, label, value)` for each metric in §5's order; `value_of(name)` gives the value."""
     return [(name, METRIC_LABELS[name], value_of(name)) for name in METRIC_NAMES]
+
+
+def churn_rows(rows) -> list[dict]:
+    """Churn-list rows (as summaries store them) with their reason and verification named."""
+    return [
+        {
+            **row,
+            "reason_label": ChurnReason(row["reason"]).label if row["reason"] else "",
+            "verification_label": Verification(row["verification"]).label if row["verification"] else "",
+        }
+        for row in rows
+    ]

@@ -27,7 +27,7 @@ from .forms import (
     VisitForm,
 )
 from .imports import VisitImporter
-from .labels import metric_rows
+from .labels import churn_rows, metric_rows
 from .models import ChurnReason, ChurnReport, NetworkSummary, OfficeAudit, SummaryStatus, Verification, Visit
 from .rules import METRIC_NAMES
 
@@ -273,10 +273,7 @@ def office_metrics(request):
         (dealers[code], sales)
         for code, sales in zip(metrics.key_customers, metrics.key_customer_sales, strict=True)
     ]
-    churn = services.churn_lists(office_ids=[office.pk], quarter=quarter).get(office.pk, [])
-    for row in churn:
-        row["reason_label"] = ChurnReason(row["reason"]).label if row["reason"] else ""
-        row["verification_label"] = Verification(row["verification"]).label if row["verification"] else ""
+    churn = churn_rows(services.churn_lists(office_ids=[office.pk], quarter=quarter).get(office.pk, []))
     return render(
         request,
         "networks/office_metrics.html",
@@ -514,10 +511,7 @@ def summary(request, office, quarter):
             else:
                 messages.success(request, message)
                 return redirect("networks:summary", office.code, str(quarter))
-    churn = summary.churn_list
-    for row in churn:
-        row["reason_label"] = ChurnReason(row["reason"]).label if row["reason"] else ""
-        row["verification_label"] = Verification(row["verification"]).label if row["verification"] else ""
+    churn = churn_rows(summary.churn_list)
     return render(
         request,
         "networks/summary.html",

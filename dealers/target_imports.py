@@ -41,11 +41,8 @@ class DealerRowsImporter(Importer):
     def resolve_dealers(self, rows) -> dict[str, int]:
         """Map each row's dealer code to the dealer id; unknown or foreign codes become row errors."""
         codes = {r.values["dealer"] for r in rows}
-        known = {}
-        for code, pk, office_id in Dealer.objects.filter(code__in=codes).values_list(
-            "code", "id", "office_id"
-        ):
-            known[code] = (pk, office_id)
+        known = dict(Dealer.objects.filter(code__in=codes).values_list("code", "id"))
+        # which of them this user may touch: the one scoping rule, visible_to
         visible = None
         if self.user is not None:
             visible = set(
@@ -56,10 +53,10 @@ class DealerRowsImporter(Importer):
             code = row.values["dealer"]
             if code not in known:
                 row.errors.append(_("dealer: unknown dealer code %(code)s") % {"code": code})
-            elif visible is not None and known[code][0] not in visible:
+            elif visible is not None and known[code] not in visible:
                 row.errors.append(_("dealer: %(code)s belongs to another office") % {"code": code})
             else:
-                ids[code] = known[code][0]
+                ids[code] = known[code]
         return ids
 
 

@@ -155,7 +155,9 @@ def ensure_rounds(*, quarter: Quarter) -> dict[int, EvaluationRound]:
         for office_id in Office.objects.exclude(pk__in=existing).values_list("pk", flat=True)
     ]
     EvaluationRound.objects.bulk_create(missing, ignore_conflicts=True)
-    return {r.office_id: r for r in EvaluationRound.objects.filter(quarter=str(quarter))}
+    return {
+        r.office_id: r for r in EvaluationRound.objects.filter(quarter=str(quarter)).select_related("office")
+    }
 
 
 def ensure_sheets(*, quarter: Quarter, config: Config, round: EvaluationRound) -> None:

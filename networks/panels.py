@@ -94,9 +94,7 @@ def audit_status(request):
 def dealer_visits(request, dealer):
     visits = Visit.objects.filter(dealer=dealer).select_related("visitor")
     stats = visits.aggregate(count=Count("pk"), mean_effect=Avg("effect"))
-    can_log = selectors.visit_dealers(request.user).filter(pk=dealer.pk).exists() and (
-        allowed(request.user, Role.BUSINESS_MANAGER, Role.OFFICE_MANAGER)
-    )
+    can_log = selectors.acts_for(request.user, dealer)
     return {
         "template": "networks/sections/visits.html",
         "visits": list(visits[:10]),
@@ -108,9 +106,7 @@ def dealer_visits(request, dealer):
 
 def dealer_churn(request, dealer):
     report = ChurnReport.objects.filter(dealer=dealer).select_related("reported_by", "verified_by").first()
-    can_report = (allowed(request.user, Role.OFFICE_MANAGER, Role.BUSINESS_MANAGER)) and (
-        selectors.visit_dealers(request.user).filter(pk=dealer.pk).exists()
-    )
+    can_report = selectors.acts_for(request.user, dealer)
     if report is None and dealer.churned_on is None and not can_report:
         return None
     return {

@@ -16,9 +16,17 @@ NOT_VISITED_DAYS = 30
 def visit_dealers(user):
     """The dealers `user` may log visits and churn for: a business manager his own, others the office's."""
     dealers = Dealer.objects.visible_to(user)
-    if has_role(user, Role.BUSINESS_MANAGER) and not (allowed(user, Role.OFFICE_MANAGER)):
+    if has_role(user, Role.BUSINESS_MANAGER) and not allowed(user, Role.OFFICE_MANAGER):
         dealers = dealers.filter(business_manager=user)
     return dealers
+
+
+def acts_for(user, dealer) -> bool:
+    """Whether `user` logs visits and reports churn for `dealer` (the role first: no query without it)."""
+    return (
+        allowed(user, Role.BUSINESS_MANAGER, Role.OFFICE_MANAGER)
+        and visit_dealers(user).filter(pk=dealer.pk).exists()
+    )
 
 
 def not_visited(*, dealers, today: datetime.date, days: int = NOT_VISITED_DAYS):

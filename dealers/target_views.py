@@ -19,6 +19,7 @@ from evalsys.periods import Quarter, add_months, format_month, parse_month
 from evalsys.tabular import export_response
 
 from .access import get_dealer_for_user, role_required
+from .freeze import FrozenPeriod
 from .models import Dealer, Office, TargetStep
 from .roles import IMPORT_ROLES, Role, allowed, sees_all_offices
 from .rules import target_deadline
@@ -150,7 +151,7 @@ def target_step(request, code, month):
             user=request.user,
             expected_version=form.cleaned_data["version"],
         )
-    except TargetError as exc:
+    except (TargetError, FrozenPeriod) as exc:
         messages.error(
             request,
             _("%(message)s (You entered %(amount)s.)")

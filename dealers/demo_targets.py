@@ -24,8 +24,9 @@ from .models import (
     TargetStep,
     TargetVersion,
 )
+from .points import recompute_points
 from .rules import quantize, target_deadline, timeliness
-from .targets import deadline_day, recompute_points
+from .targets import deadline_day
 
 MONTHS = 24
 SEASON = [0.8, 0.7, 0.95, 1.0, 1.05, 1.1, 1.0, 0.95, 1.05, 1.1, 1.15, 1.25]

@@ -18,6 +18,7 @@ from .models import (
     TargetStatus,
     TargetVersion,
 )
+from .points import points_balances
 from .reminders import dealers_missing_target, targets_url
 from .roles import Role, has_role
 from .rules import (
@@ -35,7 +36,6 @@ from .targets import (
     deadline_day,
     dealers_missing_sales,
     negotiable_dealers,
-    points_balances,
     sales_by_dealer_month,
 )
 

@@ -29,7 +29,7 @@ from django.utils import timezone
 from dealers.models import Dealer, MonthlySales, MonthlyTarget, Office, TargetStatus
 from dealers.roles import Role
 from dealers.staff import save_staff
-from dealers.target_imports import SalesImporter
+from dealers.targets.imports import SalesImporter
 from evalsys.periods import Quarter, format_month
 from scoring import services
 from scoring.models import (

@@ -25,8 +25,8 @@ from .models import (
     TargetVersion,
 )
 from .roles import Role, office_id_of, sees_all_offices
-from .rules import Tier, tiers_problems
-from .targets import adjust_points
+from .targets.rules import Tier, tiers_problems
+from .targets.services import adjust_points
 
 
 class ScopedAdmin(SimpleHistoryAdmin):

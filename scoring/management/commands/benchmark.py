@@ -33,7 +33,7 @@ from django.utils import timezone
 from dealers.models import AnnualAgreement, Dealer, MonthlySales, MonthlyTarget, Office, TargetStatus
 from dealers.roles import Role
 from dealers.staff import save_staff
-from dealers.target_imports import SalesImporter
+from dealers.targets.imports import SalesImporter
 from evalsys.periods import Quarter, format_month
 from networks.models import ChurnReport, Visit
 from scoring import services

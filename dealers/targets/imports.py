@@ -19,8 +19,8 @@ from evalsys.tabular import (
     parse_month_cell,
 )
 
-from .bulk import insert_rows, narrowed
-from .models import (
+from ..bulk import insert_rows, narrowed
+from ..models import (
     AnnualAgreement,
     Dealer,
     MonthlySales,
@@ -30,7 +30,7 @@ from .models import (
     TargetVersion,
 )
 from .rules import is_late
-from .targets import deadline_day, recompute_points
+from .services import deadline_day, recompute_points
 
 BATCH = 2000
 

@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 
 from evalsys.periods import Quarter, add_months, format_month
 
-from .bulk import IN_LIST_LIMIT, insert_rows
-from .models import (
+from ..bulk import IN_LIST_LIMIT, insert_rows
+from ..models import (
     AnnualAgreement,
     Dealer,
     MonthlySales,
@@ -26,7 +26,7 @@ from .models import (
     TargetStep,
     TargetVersion,
 )
-from .roles import Role, allowed, has_role, office_id_of, sees_all_offices
+from ..roles import Role, allowed, has_role, office_id_of, sees_all_offices
 from .rules import Tier, attainment, is_late, month_points
 
 TARGET_ROLES = (Role.BUSINESS_MANAGER, Role.OFFICE_MANAGER, Role.SALES_PLANNING)

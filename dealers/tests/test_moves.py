@@ -5,6 +5,7 @@ import datetime
 import pytest
 import time_machine
 from django.db import connection
+from django.utils import translation
 
 from dealers.imports import DealerImporter
 from dealers.models import Dealer, DealerMove
@@ -14,6 +15,12 @@ from dealers.tests.factories import DealerFactory, OfficeFactory
 
 HEADER = "code,name,kind,office,joined,moved_on"
 D = datetime.date
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    with translation.override("en"):
+        yield
 
 
 def import_csv(user, *lines):

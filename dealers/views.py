@@ -191,7 +191,8 @@ def dealer_import(request):
         DealerImporter(user=request.user),
         title=_("Import dealers"),
         columns_help=_(
-            "kind: exclusive/专营 or logistics/物流; status: active/正常, suspended/暂停, churned/流失"
+            "kind: exclusive/专营 or logistics/物流; status: active/正常, suspended/暂停, churned/流失; "
+            "moved_on/调动日期 (optional): when the office changes, the first day in the new office (today when empty)"
         ),
         done_url=reverse("dealers:list"),
     )

@@ -13,6 +13,7 @@ from import_export.admin import ExportMixin, ImportExportModelAdmin
 from import_export.widgets import ForeignKeyWidget
 from simple_history.admin import SimpleHistoryAdmin
 
+from .freeze import FrozenPeriod, published_quarter_for
 from .models import (
     AnnualAgreement,
     Dealer,
@@ -286,21 +287,33 @@ class AnnualAgreementAdmin(ScopedAdmin):
     raw_id_fields = ["dealer"]
 
 
+class ReadOnlyAdmin(ScopedAdmin):
+    """Figures changed only through their services (negotiation, correction, imports), which
+    check closed months and published quarters and recompute points: the admin shows them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(MonthlyTarget)
-class MonthlyTargetAdmin(ScopedAdmin):
+class MonthlyTargetAdmin(ReadOnlyAdmin):
     list_display = ["dealer", "month", "status", "agreed_amount", "late"]
     list_select_related = ["dealer"]
     list_filter = ["status", "late"]
     search_fields = ["dealer__code"]
-    raw_id_fields = ["dealer", "agreed_by"]
 
 
 @admin.register(MonthlySales)
-class MonthlySalesAdmin(ScopedAdmin):
+class MonthlySalesAdmin(ReadOnlyAdmin):
     list_display = ["dealer", "month", "amount"]
     list_select_related = ["dealer"]
     search_fields = ["dealer__code"]
-    raw_id_fields = ["dealer"]
 
 
 @admin.register(Notification)
@@ -357,7 +370,11 @@ class PointsAdjustmentForm(forms.ModelForm):
         fields = ["dealer", "month", "points", "reason"]
 
     def clean_month(self):
-        return self.cleaned_data["month"].replace(day=1)
+        month = self.cleaned_data["month"].replace(day=1)
+        quarter = published_quarter_for([month])
+        if quarter:
+            raise forms.ValidationError(str(FrozenPeriod(quarter)))
+        return month
 
     def clean_reason(self):
         reason = self.cleaned_data["reason"].strip()
@@ -384,6 +401,7 @@ class PointsEntryAdmin(ScopedAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
+        # the form has checked the month; a quarter published meanwhile is refused by the service
         entry = adjust_points(
             dealer=obj.dealer, month=obj.month, points=obj.points, reason=obj.reason, user=request.user
         )

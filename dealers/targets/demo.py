@@ -14,6 +14,7 @@ from simple_history.utils import bulk_create_with_history
 
 from evalsys.periods import add_months
 
+from ..freeze import frozen_months
 from ..models import (
     AnnualAgreement,
     Dealer,
@@ -149,9 +150,12 @@ def seed_targets(*, stdout, today: datetime.date):
         ],
         batch_size=BATCH,
     )
-    for month in sales_months:
+    # Only open months that got rows now: the points of a published quarter are frozen.
+    changed = {s.month for s in sales} | {t.month for t in targets} & set(sales_months)
+    changed = sorted(changed - set(frozen_months(changed)))
+    for month in changed:
         recompute_points(months=[month])
     stdout.write(
         f"targets: {len(agreements)} agreements, {len(targets)} monthly targets, "
-        f"{len(sales)} monthly sales added; points recomputed for {len(sales_months)} months"
+        f"{len(sales)} monthly sales added; points recomputed for {len(changed)} months"
     )

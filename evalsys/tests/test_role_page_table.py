@@ -105,6 +105,15 @@ CASES = [
         ),
     ),
     Case(
+        "targets:correct",
+        PLANNING_ONLY,
+        PLANNING_ONLY,
+        method="post",
+        url=lambda w, side, u: reverse(
+            "targets:correct", args=[w.dealer[side].code, format_month(add_months(w.next_month, -1))]
+        ),
+    ),
+    Case(
         "targets:quarter_note",
         "AANNNNN",
         NOBODY,

@@ -1,6 +1,8 @@
+import datetime
+
 import pytest
+import time_machine
 from django.contrib.auth.models import Group
-from django.utils import timezone
 
 from dealers.models import MonthlyTarget
 from dealers.roles import Role
@@ -21,11 +23,12 @@ def amount(text):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
+@time_machine.travel("2026-09-10 10:00 +0800")
 def test_a_business_manager_agrees_a_target_and_sees_it_on_the_customer_file(
     role_groups, page, live_server, login, business_manager, office
 ):
-    # given a dealer of his with this year's agreement
-    month = timezone.localdate().replace(day=1)
+    # given a dealer of his with this year's agreement, in September
+    month = datetime.date(2026, 9, 1)
     dealer = DealerFactory(
         code="SH501", name="上海恒达家电商行", office=office, business_manager=business_manager
     )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -323,6 +324,13 @@ def _make_staff(username, *roles, office=None):
         office_code=office.code if office else None,
     )
     return user
+
+
+@pytest.fixture(scope="module", autouse=True)
+def mid_november():
+    """The table is read on a fixed day: the world's quarter is 2026Q3, next month December."""
+    with time_machine.travel("2026-11-16 10:00 +0800", tick=False):
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -285,11 +285,10 @@ def test_an_override_survives_regrading_and_is_flagged(company, planner):
     assert e2.override_reason == "新开市场扶持"
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_an_office_held_by_another_run_is_left_alone(catalogue, make_staff):
     # given an office whose round another run holds
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks need PostgreSQL")
     office = OfficeFactory(code="SH")
     make_staff("om", Role.OFFICE_MANAGER, office=office)
     dealer_with_sales(office=office, code="E1")

@@ -4,12 +4,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.contrib.auth.models import Group
-from django.utils import timezone
 
 from dealers.models import MonthlyTarget
 from dealers.roles import Role
 from dealers.tests.factories import AgreementFactory, DealerFactory
-from evalsys.periods import add_months, format_month
+from evalsys.periods import format_month
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -35,7 +34,7 @@ def test_a_business_manager_agrees_a_target_and_sees_it_on_the_customer_file(
     traveller = time_machine.travel(datetime.datetime(2027, 3, 10, 10, tzinfo=SHANGHAI), tick=True)
     traveller.start()
     request.addfinalizer(traveller.stop)
-    month = add_months(timezone.localdate().replace(day=1), 1)
+    month = datetime.date(2027, 4, 1)
     dealer = DealerFactory(
         code="SH501", name="上海恒达家电商行", office=office, business_manager=business_manager
     )

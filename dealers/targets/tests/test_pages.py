@@ -236,15 +236,12 @@ def test_the_statistician_imports_sales_in_the_browser_and_sees_who_is_missing(c
 
 
 @pytest.mark.django_db
+@time_machine.travel("2026-09-10 10:00 +0800", tick=False)
 def test_the_dashboard_tells_a_business_manager_what_is_missing_for_next_month(
     client, business_manager, office
 ):
-    # given
-    from django.utils import timezone
-
-    from evalsys.periods import add_months
-
-    next_month = add_months(timezone.localdate().replace(day=1), 1)
+    # given it is September: next month is October
+    next_month = OCTOBER
     missing = DealerFactory(office=office, business_manager=business_manager, code="SH777")
     AgreementFactory(dealer=missing, year=next_month.year)
     done = DealerFactory(office=office, business_manager=business_manager, code="SH888")

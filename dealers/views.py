@@ -24,8 +24,8 @@ from .roles import IMPORT_ROLES, Role, office_id_of, roles_of, sees_all_offices
 # when it has nothing to show for this user. Later features add their own.
 DASHBOARD_PANELS = [
     "dealers.panels.dealer_counts",
-    "dealers.target_panels.targets_panel",
-    "dealers.target_panels.sales_panel",
+    "dealers.targets.panels.targets_panel",
+    "dealers.targets.panels.sales_panel",
     "scoring.panels.evaluation_progress",
     "networks.panels.visit_reminder",
     "networks.panels.churn_worklist",
@@ -35,10 +35,10 @@ DASHBOARD_PANELS = [
 CUSTOMER_FILE_SECTIONS = [
     "dealers.panels.master_data",
     "dealers.panels.dealer_history",
-    "dealers.target_panels.agreement_section",
-    "dealers.target_panels.trend_section",
-    "dealers.target_panels.points_section",
-    "dealers.target_panels.notes_section",
+    "dealers.targets.panels.agreement_section",
+    "dealers.targets.panels.trend_section",
+    "dealers.targets.panels.points_section",
+    "dealers.targets.panels.notes_section",
     "scoring.panels.quarterly_history",
     "networks.panels.dealer_visits",
     "networks.panels.dealer_churn",
@@ -191,7 +191,8 @@ def dealer_import(request):
         DealerImporter(user=request.user),
         title=_("Import dealers"),
         columns_help=_(
-            "kind: exclusive/专营 or logistics/物流; status: active/正常, suspended/暂停, churned/流失"
+            "kind: exclusive/专营 or logistics/物流; status: active/正常, suspended/暂停, churned/流失; "
+            "moved_on/调动日期 (optional): when the office changes, the first day in the new office (today when empty)"
         ),
         done_url=reverse("dealers:list"),
     )

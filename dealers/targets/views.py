@@ -19,12 +19,13 @@ from evalsys.imports_view import import_page
 from evalsys.periods import Quarter, add_months, format_month, parse_month
 from evalsys.tabular import export_response
 
-from .access import get_dealer_for_user, role_required
-from .models import Dealer, Office, TargetStep
-from .roles import IMPORT_ROLES, Role, allowed, sees_all_offices
+from ..access import get_dealer_for_user, role_required
+from ..freeze import FrozenPeriod
+from ..models import Dealer, Office, TargetStep
+from ..roles import IMPORT_ROLES, Role, allowed, sees_all_offices
+from .imports import AgreementImporter, SalesImporter, TargetImporter
 from .rules import target_deadline
-from .target_imports import AgreementImporter, SalesImporter, TargetImporter
-from .targets import (
+from .services import (
     NOTE_ROLES,
     POINTS_EXPORT_COLUMNS,
     TARGET_ROLES,
@@ -151,7 +152,7 @@ def target_step(request, code, month):
             user=request.user,
             expected_version=form.cleaned_data["version"],
         )
-    except TargetError as exc:
+    except (TargetError, FrozenPeriod) as exc:
         messages.error(
             request,
             _("%(message)s (You entered %(amount)s.)")

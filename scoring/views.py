@@ -1,11 +1,13 @@
 """Pages of the quarterly evaluation: rounds, the score grid, sheets, the ABC list, jobs."""
 
+from decimal import ROUND_HALF_UP, Decimal
+
 import kombu.exceptions
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -146,7 +148,13 @@ def round_detail(request, pk):
             "form": form,
             "can_edit": can_edit,
             "can_approve": allowed(request.user, *EDIT_ROLES),
-            "can_reopen": allowed(request.user, *PLANNING),
+            # Only what the services would accept is offered: reopening ends with publication.
+            "can_reopen": allowed(request.user, *PLANNING)
+            and office_round.status != RoundStatus.OPEN
+            and not QuarterGrading.objects.filter(
+                quarter=office_round.quarter, status=GradingStatus.PUBLISHED
+            ).exists(),
+            "missing": total - complete,
             "complete": complete,
             "total": total,
             "reopenings": office_round.reopenings.select_related("by"),
@@ -503,14 +511,27 @@ def score_import(request):
 
 # The ABC list ---------------------------------------------------------------------------
 
+# Sort key → (fields before the sorted one, the sorted field); "-key" sorts that field descending.
+# Empty values (a dealer not evaluated has no total or rank) come last either way.
 SORTS = {
-    "code": ["dealer__code"],
-    "total": ["-total", "dealer__code"],
-    "company_rank": ["kind", "company_rank", "dealer__code"],
-    "office_rank": ["office__code", "kind", "office_rank", "dealer__code"],
-    "office": ["office__code", "dealer__code"],
-    "class": ["final_class", "dealer__code"],
+    "code": ((), "dealer__code"),
+    "total": ((), "total"),
+    "company_rank": (("kind",), "company_rank"),
+    "office_rank": (("office__code", "kind"), "office_rank"),
+    "office": ((), "office__code"),
+    "class": ((), "final_class"),
 }
+
+
+def _abc_order(sort: str) -> list:
+    """The ORDER BY of the ABC list for `sort` ("total", "-total", …; unknown: by dealer code).
+
+    >>> [str(o) for o in _abc_order("-total")]
+    ['OrderBy(F(total), descending=True)', 'OrderBy(F(dealer__code), descending=False)']
+    """
+    before, field = SORTS.get(sort.removeprefix("-"), SORTS["code"])
+    main = F(field).desc(nulls_last=True) if sort.startswith("-") else F(field).asc(nulls_last=True)
+    return [*(F(f).asc() for f in before), main, F("dealer__code").asc()]
 
 
 class AbcFilterForm(forms.Form):
@@ -581,14 +602,17 @@ def abc_list(request):
     form, grades = _abc_grades(request, quarter)
     sort = request.GET.get("sort", "code")
     grading = QuarterGrading.objects.filter(quarter=str(quarter)).first()
-    offices = dict(Office.objects.visible_to(request.user).values_list("pk", "code"))
+    offices = {
+        pk: (code, name)
+        for pk, code, name in Office.objects.visible_to(request.user).values_list("pk", "code", "name")
+    }
     cached = grading.distribution if grading else {}
     distribution = {
-        code: cached[str(pk)] for pk, code in sorted(offices.items(), key=lambda o: o[1]) if str(pk) in cached
+        name: cached[str(pk)]
+        for pk, (code, name) in sorted(offices.items(), key=lambda o: o[1][0])
+        if str(pk) in cached
     }
-    paginator = Paginator(
-        grades.select_related("dealer", "office").order_by(*SORTS.get(sort, SORTS["code"])), 50
-    )
+    paginator = Paginator(grades.select_related("dealer", "office").order_by(*_abc_order(sort)), 50)
     if grading and grading.status != GradingStatus.GRADING and not _filtered(form):
         # Unfiltered, the rows are the distribution's: no count over the quarter's grades.
         paginator.count = sum(sum(classes.values()) for classes in distribution.values())
@@ -601,6 +625,7 @@ def abc_list(request):
         "labels": list(distribution),
         "series": {c: [distribution[o][c] for o in distribution] for c in "ABC"},
     }
+    class_table = _class_table(distribution)
     return render(
         request,
         "scoring/abc_list.html",
@@ -613,12 +638,33 @@ def abc_list(request):
             "sort_query": sort_query.urlencode(),
             "sort": sort,
             "chart": chart,
+            "class_table": class_table,
             "benefits": ClassBenefit.objects.all(),
             "is_planner": allowed(request.user, *PLANNING),
             "show_office": sees_all_offices(request.user),
             "quarters": QuarterGrading.objects.values_list("quarter", flat=True)[:40],
         },
     )
+
+
+def _class_table(distribution: dict) -> list[dict]:
+    """Per office and for all of them: the count and share (percent) of each final class.
+
+    >>> _class_table({"上海": {"A": 1, "B": 2, "C": 1}})[0]["cells"]
+    [(1, Decimal('25.0')), (2, Decimal('50.0')), (1, Decimal('25.0'))]
+    """
+    rows = [(office, [classes.get(c, 0) for c in "ABC"]) for office, classes in distribution.items()]
+    if len(rows) > 1:
+        rows.append((_("All offices"), [sum(counts[i] for _o, counts in rows) for i in range(3)]))
+    table = []
+    for office, counts in rows:
+        total = sum(counts)
+        shares = [
+            (Decimal(100) * n / total).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP) if total else None
+            for n in counts
+        ]
+        table.append({"office": office, "cells": list(zip(counts, shares, strict=True)), "total": total})
+    return table
 
 
 def abc_export(request):

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from dealers.roles import Role
-from scoring import rules, services
+from scoring import rules, services, views
 from scoring.models import EvaluationRound, Indicator, Score, ScoreSheet
 
 from .factories import Q3, dealer_with_sales
@@ -16,6 +16,7 @@ from .factories import Q3, dealer_with_sales
 def test_the_rules_and_services_doctests_hold():
     assert doctest.testmod(rules).failed == 0
     assert doctest.testmod(services).failed == 0
+    assert doctest.testmod(views).failed == 0
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ DASHBOARD_PANELS = [
     "dealers.target_panels.targets_panel",
     "dealers.target_panels.sales_panel",
     "scoring.panels.evaluation_progress",
+    "scoring.followup.panels.followup_panel",
     "networks.panels.visit_reminder",
     "networks.panels.churn_worklist",
     "networks.panels.summary_status",
@@ -39,6 +40,7 @@ CUSTOMER_FILE_SECTIONS = [
     "dealers.target_panels.points_section",
     "dealers.target_panels.notes_section",
     "scoring.panels.quarterly_history",
+    "scoring.followup.panels.dealer_followup",
     "networks.panels.dealer_visits",
     "networks.panels.dealer_churn",
 ]

@@ -505,6 +505,9 @@ def abc_list(request):
             "chart": chart,
             "benefits": ClassBenefit.objects.all(),
             "is_planner": allowed(request.user, *PLANNING),
+            "can_appeal": allowed(request.user, Role.OFFICE_MANAGER)
+            and grading is not None
+            and grading.status == GradingStatus.GRADED,
             "show_office": sees_all_offices(request.user),
             "quarters": QuarterGrading.objects.values_list("quarter", flat=True)[:40],
         },

@@ -25,6 +25,7 @@ from evalsys.tabular import export_response
 
 from . import services, tasks
 from .exports import ABC_COLUMNS, abc_report_columns, abc_report_rows, abc_rows
+from .followup.appeals import open_appeals
 from .imports import ScoreImporter
 from .models import (
     ClassBenefit,
@@ -506,6 +507,9 @@ def abc_list(request):
             "chart": chart,
             "benefits": ClassBenefit.objects.all(),
             "is_planner": allowed(request.user, *PLANNING),
+            "open_appeals": list(open_appeals(quarter)[:50])
+            if allowed(request.user, *PLANNING) and grading and grading.status == GradingStatus.GRADED
+            else [],
             "can_appeal": allowed(request.user, Role.OFFICE_MANAGER)
             and grading is not None
             and grading.status == GradingStatus.GRADED,

@@ -17,8 +17,8 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from dealers.notifications import notify
-from dealers.reminders import absolute_url
 from dealers.roles import Role
+from dealers.targets.reminders import absolute_url
 
 from .models import PlanReminder, PlanReminderKind, WatchEntry, WatchStatus
 from .rules import DUE_SOON_DAYS, reminder_kind

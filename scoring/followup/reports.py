@@ -1,8 +1,9 @@
 """The support report as an Excel workbook for people (DESIGN.md §6.2: the browser's second export).
 
-Headers and labels in the user's language, office names, a frozen header row, filters,
-column widths, number formats and a chart of the value by class per office. Written with
-openpyxl directly; text cells are formula-escaped like every export.
+Like `evalsys.reports` (whose cells and number formats it uses), with headers and labels in
+the user's language, office names, frozen header rows, filters, column widths and number
+formats; it differs in having four sheets (summary with a chart, by class and kind, the C
+dealers given support, the A dealers left without) where `evalsys.reports` writes one.
 """
 
 import io
@@ -12,12 +13,11 @@ from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font
 
-from evalsys.tabular import export_cell
+from evalsys.reports import NUMBER_FORMATS, report_cell
 
 from .models import SupportKind
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MONEY = "#,##0.00"
+MONEY = NUMBER_FORMATS["money"]
 
 
 def _sheet(workbook, title, headers, rows, widths, formats):
@@ -26,7 +26,7 @@ def _sheet(workbook, title, headers, rows, widths, formats):
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append([export_cell(v) if isinstance(v, str) else v for v in row])
+        sheet.append([report_cell(v, "text") if isinstance(v, str) else v for v in row])
     for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[chr(64 + index)].width = width
     for column, number_format in formats.items():

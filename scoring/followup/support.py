@@ -132,28 +132,31 @@ def a_without_support(*, quarter: Quarter, user=None) -> dict[str, int]:
     )
 
 
-def unsupported_a_dealers(*, quarter: Quarter, user=None, limit: int = 50):
-    """The first `limit` A dealers (by code) left without support in the quarter."""
-    return (
+def unsupported_a_dealers(*, quarter: Quarter, user=None, limit: int | None = 50):
+    """The first `limit` A dealers (by code; all with None) left without support in the quarter."""
+    grades = (
         _graded(quarter, user, "A")
         .filter(~Exists(_supported_in(quarter)))
         .select_related("dealer", "office")
-        .order_by("dealer__code")[:limit]
+        .order_by("dealer__code")
     )
+    return grades if limit is None else grades[:limit]
 
 
-def supported_c_dealers(*, quarter: Quarter, user=None, limit: int = 50):
-    """The C dealers given support in the quarter, the most supported first: the first `limit`."""
+def supported_c_dealers(*, quarter: Quarter, user=None, limit: int | None = 50):
+    """The C dealers given support in the quarter, the most supported first: the first `limit`
+    (all with None)."""
     entries = SupportEntry.objects.filter(_in_quarter(quarter), dealer_id=OuterRef("dealer_id"))
     value = entries.values("dealer_id").annotate(total=Sum("value")).values("total")
     count = entries.values("dealer_id").annotate(n=Count("id")).values("n")
-    return (
+    grades = (
         _graded(quarter, user, "C")
         .filter(Exists(_supported_in(quarter)))
         .annotate(support_value=value, support_count=count)
         .select_related("dealer", "office")
-        .order_by("-support_value", "dealer__code")[:limit]
+        .order_by("-support_value", "dealer__code")
     )
+    return grades if limit is None else grades[:limit]
 
 
 EXPORT_COLUMNS = ["quarter", "office", "class", "kind", "count", "value"]

@@ -11,7 +11,6 @@ urlpatterns = [
     path("support/export/", views.support_export, name="support_export"),
     path("support/report/", views.support_report, name="support_report"),
     path("support/report/export/", views.support_report_export, name="support_report_export"),
-    path("support/report/excel/", views.support_report_excel, name="support_report_excel"),
     path("watchlist/", views.watch_list, name="watchlist"),
     path("watchlist/export/", views.watchlist_export, name="watchlist_export"),
     path("watchlist/<int:pk>/", views.watch_entry, name="watch_entry"),

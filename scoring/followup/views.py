@@ -12,7 +12,8 @@ from django.views.decorators.http import require_POST
 
 from dealers.access import role_required
 from dealers.models import Dealer, Office
-from dealers.roles import Role, allowed, sees_all_offices
+from dealers.roles import Role, allowed, display_name, sees_all_offices
+from evalsys import reports as evalsys_reports
 from evalsys.imports_view import import_page
 from evalsys.periods import Quarter
 from evalsys.tabular import export_response
@@ -20,7 +21,7 @@ from scoring.models import Grade, GradingStatus, QuarterGrading
 from scoring.services import ScoringError
 
 from . import appeals as appeal_service
-from . import reports, support, watchlist
+from . import reports, rules, support, watchlist
 from .forms import (
     AppealDecisionForm,
     AppealFilterForm,
@@ -133,6 +134,37 @@ def support_import(request):
 def support_export(request):
     form = SupportFilterForm(request.GET or None, user=request.user)
     entries = form.apply(SupportEntry.objects.visible_to(request.user))
+    if request.GET.get("format") == "report":
+        kinds = dict(SupportKind.choices)
+        return evalsys_reports.report_response(
+            name=f"support-{timezone.localdate():%Y%m%d}",
+            title=_("Support ledger"),
+            columns=[
+                evalsys_reports.Column(_("Dealer code")),
+                evalsys_reports.Column(_("Dealer")),
+                evalsys_reports.Column(_("Office")),
+                evalsys_reports.Column(_("Date"), evalsys_reports.DATE),
+                evalsys_reports.Column(_("Kind of support")),
+                evalsys_reports.Column(_("Value (yuan)"), evalsys_reports.MONEY),
+                evalsys_reports.Column(_("Note")),
+                evalsys_reports.Column(_("Recorded by")),
+            ],
+            rows=(
+                [
+                    e.dealer.code,
+                    e.dealer.name,
+                    e.dealer.office.name,
+                    e.date,
+                    kinds.get(e.kind, e.kind),
+                    e.value,
+                    e.note,
+                    display_name(e.recorded_by) if e.recorded_by else None,
+                ]
+                for e in entries.select_related("dealer__office", "recorded_by")
+                .order_by("dealer__code", "date", "id")
+                .iterator(chunk_size=2000)
+            ),
+        )
     return export_response(
         request,
         name=f"support-{timezone.localdate():%Y%m%d}",
@@ -143,15 +175,31 @@ def support_export(request):
 
 def _report(request, quarter):
     rows = support.support_rows(quarter=quarter, user=request.user)
-    return rows, support.office_summaries(rows, support.a_without_support(quarter=quarter, user=request.user))
+    return rows, rules.office_summaries(rows, support.a_without_support(quarter=quarter, user=request.user))
 
 
 def support_report(request):
     quarter = _quarter(request, _latest_graded)
     rows, summaries = _report(request, quarter)
     names = dict(Office.objects.visible_to(request.user).values_list("code", "name"))
-    offices = [{"code": code, "name": names.get(code, code), "summary": s} for code, s in summaries.items()]
     classes = ["A", "B", "C", ""]
+    offices = []
+    for code, summary in summaries.items():
+        lines = []
+        for cls in classes:
+            found = summary.by_class.get(cls)
+            if found is None and cls == "":
+                continue
+            found = found or {"count": 0, "value": 0, "kinds": {}}
+            lines.append(
+                {
+                    "cls": cls,
+                    "cells": [found["kinds"].get(kind) for kind in SupportKind.values],
+                    "count": found["count"],
+                    "value": found["value"],
+                }
+            )
+        offices.append({"code": code, "name": names.get(code, code), "summary": summary, "lines": lines})
     chart = {
         "labels": [o["code"] for o in offices],
         "series": {
@@ -177,28 +225,27 @@ def support_report(request):
 
 
 def support_report_export(request):
+    """The quarter's support by class: the data file of DESIGN.md §6.2, or (`?format=report`)
+    the Excel report for people, with the flagged dealers and a chart."""
     quarter = _quarter(request, _latest_graded)
-    return export_response(
-        request,
-        name=f"support-{quarter}",
-        columns=support.EXPORT_COLUMNS,
-        rows=support.export_rows(quarter=quarter, user=request.user),
-    )
-
-
-def support_report_excel(request):
-    quarter = _quarter(request, _latest_graded)
+    if request.GET.get("format") != "report":
+        return export_response(
+            request,
+            name=f"support-{quarter}",
+            columns=support.EXPORT_COLUMNS,
+            rows=support.export_rows(quarter=quarter, user=request.user),
+        )
     rows, summaries = _report(request, quarter)
     content = reports.support_report(
         quarter=quarter,
         rows=rows,
         summaries=summaries,
         office_names=dict(Office.objects.visible_to(request.user).values_list("code", "name")),
-        c_dealers=support.supported_c_dealers(quarter=quarter, user=request.user, limit=5000),
-        a_dealers=support.unsupported_a_dealers(quarter=quarter, user=request.user, limit=5000),
+        c_dealers=support.supported_c_dealers(quarter=quarter, user=request.user, limit=None),
+        a_dealers=support.unsupported_a_dealers(quarter=quarter, user=request.user, limit=None),
     )
-    response = HttpResponse(content, content_type=reports.XLSX)
-    response["Content-Disposition"] = f'attachment; filename="support-report-{quarter}.xlsx"'
+    response = HttpResponse(content, content_type=evalsys_reports.XLSX_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="support-{quarter}-report.xlsx"'
     return response
 
 
@@ -227,6 +274,44 @@ def watch_list(request):
 def watchlist_export(request):
     form = WatchFilterForm(request.GET or None, user=request.user)
     entries = form.apply(WatchEntry.objects.visible_to(request.user))
+    if request.GET.get("format") == "report":
+        return evalsys_reports.report_response(
+            name=f"watchlist-{timezone.localdate():%Y%m%d}",
+            title=_("Watch list"),
+            columns=[
+                evalsys_reports.Column(_("Dealer code")),
+                evalsys_reports.Column(_("Dealer")),
+                evalsys_reports.Column(_("Office")),
+                evalsys_reports.Column(_("On the list since")),
+                evalsys_reports.Column(_("Status")),
+                evalsys_reports.Column(_("Closed at publication of")),
+                evalsys_reports.Column(_("Problems")),
+                evalsys_reports.Column(_("Actions")),
+                evalsys_reports.Column(_("Owner")),
+                evalsys_reports.Column(_("Plan due"), evalsys_reports.DATE),
+                evalsys_reports.Column(_("Elimination proposal")),
+                evalsys_reports.Column(_("Reason of the decision")),
+            ],
+            rows=(
+                [
+                    e.dealer.code,
+                    e.dealer.name,
+                    e.dealer.office.name,
+                    e.opened_quarter,
+                    e.get_status_display(),
+                    e.closed_quarter,
+                    e.problems,
+                    e.actions,
+                    e.owner,
+                    e.plan_due,
+                    e.get_proposal_display(),
+                    e.proposal_reason,
+                ]
+                for e in entries.select_related("dealer__office")
+                .order_by("dealer__code", "opened_quarter")
+                .iterator(chunk_size=2000)
+            ),
+        )
     return export_response(
         request,
         name=f"watchlist-{timezone.localdate():%Y%m%d}",

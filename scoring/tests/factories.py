@@ -73,5 +73,8 @@ def grade_quarter(quarter, classes, *, published=False, office=None):
                 "final_class": final_class,
             },
         )
+    QuarterGrading.objects.filter(quarter=str(quarter)).update(
+        distribution=services.class_distribution(quarter=quarter)
+    )
     if published:
         services.publish_quarter(quarter=quarter)

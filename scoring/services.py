@@ -1041,4 +1041,14 @@ def publish_quarter(*, quarter: Quarter, user=None) -> QuarterGrading:
         grading.published_by = user
         grading._history_user = user
         grading.save()
+        follow_through(quarter=quarter, user=user)
     return grading
+
+
+def follow_through(*, quarter: Quarter, user=None) -> dict:
+    """What publishing leads to (DESIGN.md §5a), in the publication's transaction: appeals still
+    open lapse, and the watch list is brought up to date."""
+    from .followup import appeals, watchlist
+
+    lapsed = appeals.on_publish(quarter=quarter, user=user)
+    return {"lapsed_appeals": lapsed, **watchlist.on_publish(quarter=quarter, user=user)}

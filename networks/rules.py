@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from decimal import ROUND_HALF_UP, Decimal
 
-from evalsys.periods import Quarter
+from evalsys.periods import Quarter, add_months
 
 TWO_PLACES = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -188,3 +188,61 @@ def network_metrics(
 def audit_score(*ratings: Decimal) -> Decimal:
     """The office score of an audit: the mean of the auditor's ratings, two places half-up."""
     return two_places(sum(ratings, Decimal(0)) / len(ratings))
+
+
+# Churn caught early ----------------------------------------------------------------
+
+
+def days_to_report(churned_on: datetime.date, reported_on: datetime.date) -> int:
+    """Days from the churn date to the day its report was filed (0 the same day).
+
+    >>> days_to_report(datetime.date(2026, 6, 28), datetime.date(2026, 7, 3))
+    5
+    """
+    return (reported_on - churned_on).days
+
+
+def median_days(days: Iterable[int]) -> Decimal | None:
+    """The median of the days to report, two places; the mean of the middle two for an even count.
+
+    >>> median_days([9, 1, 4])
+    Decimal('4.00')
+    >>> median_days([1, 4, 5, 30])
+    Decimal('4.50')
+    """
+    ordered = sorted(days)
+    if not ordered:
+        return None
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return two_places(Decimal(ordered[middle]))
+    return two_places(Decimal(ordered[middle - 1] + ordered[middle]) / 2)
+
+
+def last_complete_months(today: datetime.date, count: int = 2) -> list[datetime.date]:
+    """The `count` months before the month of `today` (first days), oldest first.
+
+    >>> last_complete_months(datetime.date(2026, 7, 1))
+    [datetime.date(2026, 5, 1), datetime.date(2026, 6, 1)]
+    >>> last_complete_months(datetime.date(2026, 1, 31))
+    [datetime.date(2025, 11, 1), datetime.date(2025, 12, 1)]
+    """
+    first = today.replace(day=1)
+    return [add_months(first, -n) for n in range(count, 0, -1)]
+
+
+def suspected_churn(
+    joined: datetime.date,
+    churned_on: datetime.date | None,
+    sales_months: Iterable[datetime.date],
+    today: datetime.date,
+) -> bool:
+    """A dealer in the network today, in it through the last two complete months, with no sales row in either.
+
+    A dealer that joined during those months is too new to judge; a sales row
+    of 0 is a row (data), not a gap.
+    """
+    months = last_complete_months(today)
+    if not in_network(joined, churned_on, today) or joined > months[0]:
+        return False
+    return not set(months).intersection(m.replace(day=1) for m in sales_months)

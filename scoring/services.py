@@ -23,6 +23,7 @@ from evalsys.periods import Quarter
 
 from . import rules, sql
 from .bulk import update_rows
+from .insight import calibration, movements
 from .models import (
     ClassificationPolicy,
     EvaluationRound,
@@ -671,6 +672,8 @@ def finish_grading(
         grading.graded_at = timezone.now()
         grading.error = ""
         grading.distribution = class_distribution(quarter=quarter)
+        grading.movements = movements.movement_counts(quarter=quarter)
+        grading.calibration = calibration.snapshot(quarter=quarter)
         grading.save()
         _tell_sales_planning(quarter, Grade.objects.filter(quarter=str(quarter)).count())
 
@@ -796,7 +799,8 @@ def override_class(*, grade: Grade, final_class: str, reason: str, user) -> Grad
     with transaction.atomic():
         grade.save()
         QuarterGrading.objects.filter(quarter=grade.quarter).update(
-            distribution=class_distribution(quarter=Quarter.parse(grade.quarter))
+            distribution=class_distribution(quarter=Quarter.parse(grade.quarter)),
+            movements=movements.movement_counts(quarter=Quarter.parse(grade.quarter)),
         )
     return grade
 

@@ -159,8 +159,8 @@ def test_a_draft_is_saved_as_a_new_scheme_from_the_current_quarter(graded, admin
     [
         ("2026Q3", {"sales_attainment": 100}, "2026Q4"),  # a quarter already ended
         ("2026Q4", {"sales_attainment": 60, "store_display": 30}, "90"),  # not 100
-        ("2026Q4", {"sales_attainment": 100.001}, "two decimals"),
-        ("2026Q4", {"sales_attainment": 50, "delivery_service": 50}, "does not apply"),
+        ("2026Q4", {"sales_attainment": 100.001}, "@sales_attainment"),  # names the indicator
+        ("2026Q4", {"sales_attainment": 50, "delivery_service": 50}, "@delivery_service"),
     ],
 )
 def test_a_bad_draft_is_refused_with_a_message_and_saves_nothing(
@@ -176,6 +176,8 @@ def test_a_bad_draft_is_refused_with_a_message_and_saves_nothing(
             effective_from=Quarter.parse(quarter),
             user=admin,
         )
+    if message.startswith("@"):
+        message = Indicator.objects.get(code=message[1:]).name
     assert message in str(error.value)
     assert WeightScheme.objects.count() == schemes
 

@@ -28,6 +28,7 @@ DASHBOARD_PANELS = [
     "scoring.panels.evaluation_progress",
     "networks.panels.visit_reminder",
     "networks.panels.churn_worklist",
+    "networks.panels.suspected_churn",
     "networks.panels.summary_status",
     "networks.panels.audit_status",
 ]

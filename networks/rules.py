@@ -32,6 +32,7 @@ METRIC_NAMES = (
     "visits_per_dealer_month",
     "visit_coverage",
     "mean_effect",
+    "churn_report_days",
 )
 
 
@@ -70,6 +71,7 @@ class DealerFacts:
     sales_year_before: Decimal = ZERO
     visits: int = 0
     effect_total: int = 0
+    reported_on: datetime.date | None = None  # the day its churn report was filed
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ class NetworkMetrics:
     visits_per_dealer_month: Decimal | None
     visit_coverage: Decimal | None
     mean_effect: Decimal | None
+    churn_report_days: Decimal | None = None
     visits: int = 0
     key_customers: tuple[str, ...] = ()
     key_customer_sales: tuple[Decimal, ...] = ()
@@ -137,6 +140,11 @@ def office_metrics(quarter: Quarter, dealers: Sequence[DealerFacts]) -> NetworkM
         visits=sum(d.visits for d in dealers),
         effect_total=sum(d.effect_total for d in dealers),
         visited=sum(1 for d in at_end if d.visits),
+        report_days=[
+            days_to_report(d.churned_on, d.reported_on)
+            for d in dealers
+            if d.churned_on and d.reported_on and quarter.start <= d.churned_on <= end
+        ],
     )
 
 
@@ -151,13 +159,15 @@ def network_metrics(
     visits: int,
     effect_total: int,
     visited: int,
+    report_days: Iterable[int] = (),
 ) -> NetworkMetrics:
     """The metrics from the office's counts, its key-customer candidates and its visit totals.
 
     `candidates` are dealers in the network at quarter end, at least the 20
     best-selling of them; `visits` and `effect_total` cover the quarter's visits
     to all of the office's dealers; `visited` counts the dealers in the network at
-    quarter end with at least one of those visits.
+    quarter end with at least one of those visits; `report_days` the days from
+    churn to report of the office's dealers churned within the quarter that have a report.
     """
     key = key_customers(candidates)
     key_sales = sum((d.sales for d in key), ZERO)
@@ -179,6 +189,7 @@ def network_metrics(
         visits_per_dealer_month=ratio(visits, active_end * 3),
         visit_coverage=ratio(100 * visited, active_end),
         mean_effect=ratio(effect_total, visits),
+        churn_report_days=median_days(report_days),
         visits=visits,
         key_customers=tuple(d.code for d in key),
         key_customer_sales=tuple(two_places(d.sales) for d in key),

@@ -188,12 +188,12 @@ if not 1 <= TARGET_REMINDER_DAY <= 28 or not 0 <= TARGET_HEADS_UP_DAYS < TARGET_
         "TARGET_REMINDER_DAY must be 1-28 and TARGET_HEADS_UP_DAYS smaller than it (0 for no heads-up)."
     )
 CELERY_BEAT_SCHEDULE["target-reminders-deadline"] = {
-    "task": "dealers.tasks.send_target_reminders_task",
+    "task": "dealers.targets.tasks.send_target_reminders_task",
     "schedule": crontab(minute=0, hour=9, day_of_month=TARGET_REMINDER_DAY),
 }
 if TARGET_HEADS_UP_DAYS:
     CELERY_BEAT_SCHEDULE["target-reminders-heads-up"] = {
-        "task": "dealers.tasks.send_target_reminders_task",
+        "task": "dealers.targets.tasks.send_target_reminders_task",
         "schedule": crontab(minute=0, hour=9, day_of_month=TARGET_REMINDER_DAY - TARGET_HEADS_UP_DAYS),
     }
 # Every office's network summary of the quarter just ended is drafted (DESIGN.md §5).

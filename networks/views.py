@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 from dealers.access import get_dealer_for_user, role_required
 from dealers.models import Dealer, Office
 from dealers.roles import Role, allowed, has_role, office_id_of, sees_all_offices
+from evalsys import reports
 from evalsys.imports_view import import_page
 from evalsys.periods import Quarter
 from evalsys.tabular import export_response
@@ -27,7 +28,7 @@ from .forms import (
     VisitForm,
 )
 from .imports import VisitImporter
-from .labels import churn_rows, metric_rows
+from .labels import METRIC_LABELS, METRIC_REPORT_KINDS, churn_rows, metric_rows
 from .models import ChurnReason, ChurnReport, NetworkSummary, OfficeAudit, SummaryStatus, Verification, Visit
 from .rules import METRIC_NAMES
 
@@ -378,7 +379,20 @@ def company_metrics(request):
 
 def metrics_export(request):
     quarter = _quarter(request, _current_quarter())
-    columns, rows = services.metrics_table(quarter=quarter, offices=Office.objects.visible_to(request.user))
+    offices = Office.objects.visible_to(request.user)
+    columns, rows = services.metrics_table(quarter=quarter, offices=offices)
+    if request.GET.get("format") == "report":
+        names = dict(offices.values_list("code", "name"))
+        return reports.report_response(
+            name=f"network-metrics-{quarter}",
+            title=_("Network metrics %(quarter)s") % {"quarter": quarter},
+            columns=[
+                reports.Column(_("Quarter")),
+                reports.Column(_("Office")),
+                *(reports.Column(METRIC_LABELS[n], METRIC_REPORT_KINDS[n]) for n in METRIC_NAMES),
+            ],
+            rows=([quarter, names[office], *values] for quarter, office, *values in rows),
+        )
     return export_response(request, name=f"network-metrics-{quarter}", columns=columns, rows=rows)
 
 

@@ -18,12 +18,13 @@ from django.views.decorators.http import require_POST
 from dealers.access import role_required
 from dealers.models import DealerKind, Office
 from dealers.roles import Role, allowed, sees_all_offices
+from evalsys import reports
 from evalsys.imports_view import import_page
 from evalsys.periods import Quarter, quarter_just_ended
 from evalsys.tabular import export_response
 
 from . import services, tasks
-from .exports import ABC_COLUMNS, abc_rows
+from .exports import ABC_COLUMNS, abc_report_columns, abc_report_rows, abc_rows
 from .imports import ScoreImporter
 from .models import (
     ClassBenefit,
@@ -514,6 +515,13 @@ def abc_list(request):
 def abc_export(request):
     quarter = _quarter_param(request, _latest_quarter)
     _form, grades = _abc_grades(request, quarter)
+    if request.GET.get("format") == "report":
+        return reports.report_response(
+            name=f"abc-{quarter}",
+            title=_("ABC list %(quarter)s") % {"quarter": quarter},
+            columns=abc_report_columns(),
+            rows=abc_report_rows(grades),
+        )
     return export_response(request, name=f"abc-{quarter}", columns=ABC_COLUMNS, rows=abc_rows(grades))
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from dealers.models import MonthlyTarget, TargetVersion
 from dealers.roles import Role
-from dealers.targets import StaleTargetError, record_target_step
+from dealers.targets.services import StaleTargetError, record_target_step
 from dealers.tests.factories import AgreementFactory, DealerFactory
 from scoring import services
 from scoring.models import Indicator, Score, ScoreSheet

@@ -15,8 +15,8 @@ from django.urls import reverse
 
 from dealers.models import MonthlySales, Notification, ReminderLog
 from dealers.roles import Role
-from dealers.target_imports import SalesImporter
-from dealers.tasks import send_target_reminders_task
+from dealers.targets.imports import SalesImporter
+from dealers.targets.tasks import send_target_reminders_task
 from dealers.tests.factories import AgreementFactory, DealerFactory, OfficeFactory
 from evalsys.tests.fault_hooks import fault_file
 from scoring import services, tasks

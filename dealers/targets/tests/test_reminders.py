@@ -13,9 +13,9 @@ from django.core.management import call_command
 from django.db import connection
 
 from dealers.models import DealerStatus, Notification, ReminderLog, TargetStatus
-from dealers.reminders import send_target_reminders
 from dealers.roles import Role
-from dealers.tasks import send_target_reminders_task
+from dealers.targets.reminders import send_target_reminders
+from dealers.targets.tasks import send_target_reminders_task
 from dealers.tests.factories import AgreementFactory, DealerFactory, TargetFactory
 
 DEADLINE_DAY = datetime.date(2026, 9, 25)

@@ -12,9 +12,9 @@ from django.utils.translation import gettext as _
 
 from evalsys.periods import add_months, format_month
 
-from .models import AnnualAgreement, Dealer, MonthlyTarget, ReminderLog, TargetStatus
-from .notifications import notify
-from .roles import Role, display_name
+from ..models import AnnualAgreement, Dealer, MonthlyTarget, ReminderLog, TargetStatus
+from ..notifications import notify
+from ..roles import Role, display_name
 from .rules import DEADLINE, reminder_kind, target_deadline
 
 BUSINESS_MANAGER = "business_manager"

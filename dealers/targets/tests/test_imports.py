@@ -7,8 +7,8 @@ from django.core.management import CommandError, call_command
 from django.utils import translation
 
 from dealers.models import AnnualAgreement, MonthlySales, MonthlyTarget, PointsEntry, TargetVersion
-from dealers.target_imports import SalesImporter
-from dealers.targets import adjust_points
+from dealers.targets.imports import SalesImporter
+from dealers.targets.services import adjust_points
 from dealers.tests.factories import AgreementFactory, DealerFactory, SalesFactory, TargetFactory
 
 SEPTEMBER = datetime.date(2026, 9, 1)
@@ -168,7 +168,7 @@ def test_export_points_writes_the_documented_columns_by_dealer_code(
 @pytest.mark.django_db
 def test_the_points_export_reads_a_fixed_number_of_queries(office, n, count_queries):
     # given n dealers with a target and an actual each, and one without any figure
-    from dealers.targets import points_export_rows
+    from dealers.targets.services import points_export_rows
 
     for i in range(n):
         dealer = DealerFactory(code=f"SH{i:03d}", office=office)
@@ -187,7 +187,7 @@ def test_the_points_export_reads_a_fixed_number_of_queries(office, n, count_quer
 def test_large_files_take_the_whole_month_path_with_the_same_result(tmp_path, office, monkeypatch):
     # given more dealers in the file than an IN list is used for
     monkeypatch.setattr("dealers.bulk.IN_LIST_LIMIT", 1)
-    monkeypatch.setattr("dealers.targets.IN_LIST_LIMIT", 1)
+    monkeypatch.setattr("dealers.targets.services.IN_LIST_LIMIT", 1)
     a, b = DealerFactory(code="SH001", office=office), DealerFactory(code="SH002", office=office)
     bystander = DealerFactory(code="SH003", office=office)
     for dealer in (a, b, bystander):

@@ -12,6 +12,7 @@ from evalsys.periods import format_month
 from evalsys.tabular import (
     Column,
     Importer,
+    ImportRefused,
     duplicates_in_file,
     parse_amount,
     parse_date,
@@ -19,8 +20,9 @@ from evalsys.tabular import (
     parse_month_cell,
 )
 
-from .bulk import insert_rows, narrowed
-from .models import (
+from ..bulk import insert_rows, narrowed
+from ..freeze import FrozenPeriod, ensure_months_open, frozen_message, frozen_months
+from ..models import (
     AnnualAgreement,
     Dealer,
     MonthlySales,
@@ -30,13 +32,30 @@ from .models import (
     TargetVersion,
 )
 from .rules import is_late
-from .targets import deadline_day, recompute_points
+from .services import deadline_day, recompute_points
 
 BATCH = 2000
 
 
 class DealerRowsImporter(Importer):
     """Rows that name a dealer by code; with a `user`, only dealers of the offices he sees."""
+
+    def refuse_frozen_months(self, rows) -> None:
+        """A row for a month of a published quarter is refused, naming the quarter (DESIGN.md §3.4)."""
+        frozen = frozen_months(r.values["month"] for r in rows)
+        for row in rows:
+            if row.values["month"] in frozen:
+                row.errors.append(
+                    _("month: %(error)s") % {"error": frozen_message(frozen[row.values["month"]])}
+                )
+
+    @staticmethod
+    def ensure_open(months) -> None:
+        """Inside the saving transaction: a quarter published since the check refuses the whole file."""
+        try:
+            ensure_months_open(months)
+        except FrozenPeriod as exc:
+            raise ImportRefused(str(exc)) from None
 
     def resolve_dealers(self, rows) -> dict[str, int]:
         """Map each row's dealer code to the dealer id; unknown or foreign codes become row errors."""
@@ -129,6 +148,7 @@ class TargetImporter(DealerRowsImporter):
 
     def check(self, rows):
         duplicates_in_file(rows, lambda r: (r.values["dealer"], r.values["month"]), _("dealer and month"))
+        self.refuse_frozen_months(rows)
         ids = self.resolve_dealers(rows)
         months = {r.values["month"] for r in rows}
         agreements = set(
@@ -171,6 +191,7 @@ class TargetImporter(DealerRowsImporter):
             self._pending.append((row, target))
 
     def save(self, rows):
+        self.ensure_open(t.month for _r, t in self._pending)
         now = timezone.now()
         for row, target in self._pending:
             if row.action != "unchanged":
@@ -235,6 +256,7 @@ class SalesImporter(DealerRowsImporter):
 
     def check(self, rows):
         duplicates_in_file(rows, lambda r: (r.values["dealer"], r.values["month"]), _("dealer and month"))
+        self.refuse_frozen_months(rows)
         ids = self.resolve_dealers(rows)
         months = {r.values["month"] for r in rows}
         today = timezone.localdate()
@@ -268,6 +290,7 @@ class SalesImporter(DealerRowsImporter):
         now = timezone.now()
         stamp = connection.ops.adapt_datetimefield_value(now)
         months = sorted({key[1] for _action, key, _amount in self._pending})
+        self.ensure_open(months)
         actions = {key: action for action, key, _amount in self._pending}
         amounts = {key: amount for _action, key, amount in self._pending}
         touched = [(d, m, amount, stamp) for action, (d, m), amount in self._pending if action != "unchanged"]

@@ -12,8 +12,9 @@ from django.utils.translation import gettext as _
 
 from evalsys.periods import Quarter, add_months, format_month
 
-from .bulk import IN_LIST_LIMIT, insert_rows
-from .models import (
+from ..bulk import IN_LIST_LIMIT, insert_rows
+from ..freeze import ensure_months_open
+from ..models import (
     AnnualAgreement,
     Dealer,
     MonthlySales,
@@ -26,7 +27,7 @@ from .models import (
     TargetStep,
     TargetVersion,
 )
-from .roles import Role, allowed, has_role, office_id_of, sees_all_offices
+from ..roles import Role, allowed, has_role, office_id_of, sees_all_offices
 from .rules import Tier, attainment, is_late, month_points
 
 TARGET_ROLES = (Role.BUSINESS_MANAGER, Role.OFFICE_MANAGER, Role.SALES_PLANNING)
@@ -102,6 +103,7 @@ def record_target_step(
         raise TargetError(_("Unknown step."))
     if amount is None or amount <= 0:
         raise TargetError(_("The amount must be greater than zero."))
+    ensure_months_open([month])
     if not AnnualAgreement.objects.filter(dealer=dealer, year=month.year).exists():
         raise TargetError(
             _("%(dealer)s has no annual agreement for %(year)s; a month without one cannot get a target.")
@@ -180,6 +182,7 @@ def recompute_points(*, months: Iterable[datetime.date], dealer_ids: Iterable[in
     months = sorted({m.replace(day=1) for m in months})
     if not months:
         return 0
+    ensure_months_open(months)
     scope = Q(month__in=months)
     if dealer_ids is not None:
         dealer_ids = set(dealer_ids)
@@ -229,6 +232,7 @@ def adjust_points(*, dealer: Dealer, month: datetime.date, points: Decimal, reas
     reason = (reason or "").strip()
     if not reason:
         raise TargetError(_("A points adjustment needs a reason."))
+    ensure_months_open([month])
     entry = PointsEntry(
         dealer=dealer,
         month=month.replace(day=1),

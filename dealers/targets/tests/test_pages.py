@@ -316,7 +316,7 @@ def test_the_customer_file_says_what_each_months_points_were_earned_on(
     client, office_manager, office, count_queries
 ):
     # given two months of earned points, one without an agreed target, and an adjustment
-    from dealers.targets import adjust_points, recompute_points
+    from dealers.targets.services import adjust_points, recompute_points
 
     dealer = DealerFactory(office=office, code="SH321")
     AgreementFactory(dealer=dealer, year=2026)

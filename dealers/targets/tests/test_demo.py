@@ -3,9 +3,9 @@ import io
 
 import pytest
 
-from dealers.demo_targets import seed_targets
 from dealers.models import AnnualAgreement, MonthlySales, MonthlyTarget, PointsEntry, TargetVersion
-from dealers.reminders import dealers_missing_target
+from dealers.targets.demo import seed_targets
+from dealers.targets.reminders import dealers_missing_target
 from dealers.tests.factories import DealerFactory
 
 TODAY = datetime.date(2026, 11, 20)

@@ -3,7 +3,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from dealers.rules import (
+from dealers.targets.rules import (
     DEFAULT_TIERS,
     Tier,
     attainment,

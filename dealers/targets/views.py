@@ -14,16 +14,18 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from evalsys import reports
 from evalsys.imports_view import import_page
 from evalsys.periods import Quarter, add_months, format_month, parse_month
 from evalsys.tabular import export_response
 
-from .access import get_dealer_for_user, role_required
-from .models import Dealer, Office, TargetStep
-from .roles import IMPORT_ROLES, Role, allowed, sees_all_offices
+from ..access import get_dealer_for_user, role_required
+from ..freeze import FrozenPeriod
+from ..models import Dealer, Office, TargetStep
+from ..roles import IMPORT_ROLES, Role, allowed, sees_all_offices
+from .imports import AgreementImporter, SalesImporter, TargetImporter
 from .rules import target_deadline
-from .target_imports import AgreementImporter, SalesImporter, TargetImporter
-from .targets import (
+from .services import (
     NOTE_ROLES,
     POINTS_EXPORT_COLUMNS,
     TARGET_ROLES,
@@ -150,7 +152,7 @@ def target_step(request, code, month):
             user=request.user,
             expected_version=form.cleaned_data["version"],
         )
-    except TargetError as exc:
+    except (TargetError, FrozenPeriod) as exc:
         messages.error(
             request,
             _("%(message)s (You entered %(amount)s.)")
@@ -253,9 +255,37 @@ def missing_sales(request):
 def points_export(request):
     month = _month_param(request, add_months(timezone.localdate().replace(day=1), -1))
     rows = points_export_rows(month=month, dealers=Dealer.objects.visible_to(request.user))
+    if request.GET.get("format") == "report":
+        return reports.report_response(
+            name=f"points-{format_month(month)}",
+            title=_("Points %(month)s") % {"month": format_month(month)},
+            columns=_points_report_columns(),
+            rows=_points_report_rows(rows),
+        )
     return export_response(
         request, name=f"points-{format_month(month)}", columns=POINTS_EXPORT_COLUMNS, rows=rows
     )
+
+
+def _points_report_columns():
+    return [
+        reports.Column(_("Month")),
+        reports.Column(_("Dealer code")),
+        reports.Column(_("Dealer")),
+        reports.Column(_("Office")),
+        reports.Column(_("Target"), reports.MONEY),
+        reports.Column(_("Actual sales"), reports.MONEY),
+        reports.Column(_("Attainment"), reports.PERCENT),
+        reports.Column(_("Points earned"), reports.DECIMAL),
+        reports.Column(_("Points balance"), reports.DECIMAL),
+    ]
+
+
+def _points_report_rows(rows):
+    """The points export's rows with office names instead of codes."""
+    offices = dict(Office.objects.values_list("code", "name"))
+    for month, code, name, office, *figures in rows:
+        yield [month, code, name, offices.get(office, office), *figures]
 
 
 class QuarterNoteForm(forms.Form):

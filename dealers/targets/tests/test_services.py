@@ -14,7 +14,7 @@ from dealers.models import (
     TargetStatus,
     TargetVersion,
 )
-from dealers.targets import (
+from dealers.targets.services import (
     StaleTargetError,
     TargetError,
     adjust_points,

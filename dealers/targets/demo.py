@@ -14,7 +14,7 @@ from simple_history.utils import bulk_create_with_history
 
 from evalsys.periods import add_months
 
-from .models import (
+from ..models import (
     AnnualAgreement,
     Dealer,
     MonthlySales,
@@ -24,7 +24,7 @@ from .models import (
     TargetVersion,
 )
 from .rules import is_late, quantize, target_deadline
-from .targets import deadline_day, recompute_points
+from .services import deadline_day, recompute_points
 
 MONTHS = 24
 SEASON = [0.8, 0.7, 0.95, 1.0, 1.05, 1.1, 1.0, 0.95, 1.05, 1.1, 1.15, 1.25]

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from evalsys.periods import Quarter, add_months, format_month
 
-from .models import (
+from ..models import (
     AnnualAgreement,
     MonthlySales,
     MonthlyTarget,
@@ -18,8 +18,8 @@ from .models import (
     TargetStatus,
     TargetVersion,
 )
+from ..roles import Role, has_role
 from .reminders import dealers_missing_target, targets_url
-from .roles import Role, has_role
 from .rules import (
     attainment,
     attainment_streak,
@@ -28,8 +28,7 @@ from .rules import (
     target_deadline,
     yoy_growth,
 )
-from .target_views import QuarterNoteForm
-from .targets import (
+from .services import (
     agreed_by_dealer_month,
     can_write_notes,
     deadline_day,
@@ -38,6 +37,7 @@ from .targets import (
     points_balances,
     sales_by_dealer_month,
 )
+from .views import QuarterNoteForm
 
 TREND_MONTHS = 12
 

@@ -25,6 +25,7 @@ from evalsys.periods import Quarter
 from . import rules, sql
 from .bulk import update_rows
 from .errors import ScoringError
+from .insight import calibration, movements
 from .models import (
     ClassificationPolicy,
     EvaluationRound,
@@ -892,6 +893,8 @@ def finish_grading(
         grading.graded_at = timezone.now()
         grading.error = ""
         grading.distribution = class_distribution(quarter=quarter)
+        grading.movements = movements.movement_counts(quarter=quarter)
+        grading.calibration = calibration.snapshot(quarter=quarter)
         grading.save()
         _tell_sales_planning(quarter, Grade.objects.filter(quarter=str(quarter)).count())
 
@@ -1024,7 +1027,8 @@ def override_class(*, grade: Grade, final_class: str, reason: str, user) -> Grad
     with transaction.atomic():
         grade.save()
         QuarterGrading.objects.filter(quarter=grade.quarter).update(
-            distribution=class_distribution(quarter=Quarter.parse(grade.quarter))
+            distribution=class_distribution(quarter=Quarter.parse(grade.quarter)),
+            movements=movements.movement_counts(quarter=Quarter.parse(grade.quarter)),
         )
     return grade
 

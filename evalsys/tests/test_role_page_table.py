@@ -260,6 +260,14 @@ CASES = [
         label="networks:not_visited?office=",
     ),
     Case("networks:churn_list", ALL),
+    Case("networks:suspected_churn", ALL),
+    Case(
+        "networks:suspected_churn",
+        OFFICE_STAFF_AND_COMPANY,
+        COMPANY_ONLY,
+        url=lambda w, side, u: reverse("networks:suspected_churn") + f"?office={w.office[side].code}",
+        label="networks:suspected_churn?office=",
+    ),
     Case(
         "networks:churn_report",
         OFFICE_STAFF_AND_COMPANY,

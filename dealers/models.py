@@ -155,6 +155,47 @@ class DealerScopedQuerySet(ScopedQuerySet):
     office_field = "dealer__office"
 
 
+class DealerMove(models.Model):
+    """A dealer's change of office: it belongs to `to_office` from `moved_on` on (inclusive).
+
+    A dealer's office on day D is the `from_office` of its earliest move after D,
+    or its current office when it has none (`dealers.selectors.office_on_expression`).
+    Dealers that never moved have no rows.
+    """
+
+    dealer = models.ForeignKey(
+        Dealer, on_delete=models.CASCADE, related_name="moves", verbose_name=_("dealer")
+    )
+    from_office = models.ForeignKey(
+        Office, on_delete=models.PROTECT, related_name="+", verbose_name=_("from office")
+    )
+    to_office = models.ForeignKey(
+        Office, on_delete=models.PROTECT, related_name="+", verbose_name=_("to office")
+    )
+    moved_on = models.DateField(_("moved on"))
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+
+    objects = DealerScopedQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["dealer__code", "moved_on", "id"]
+        verbose_name = _("dealer move")
+        verbose_name_plural = _("dealer moves")
+        indexes = [models.Index(fields=["dealer", "moved_on"])]
+
+    def __str__(self):
+        return f"{self.dealer_id} {self.moved_on}"
+
+
 class AnnualAgreement(models.Model):
     dealer = models.ForeignKey(
         Dealer, on_delete=models.CASCADE, related_name="agreements", verbose_name=_("dealer")

@@ -188,14 +188,19 @@ if not 1 <= TARGET_REMINDER_DAY <= 28 or not 0 <= TARGET_HEADS_UP_DAYS < TARGET_
         "TARGET_REMINDER_DAY must be 1-28 and TARGET_HEADS_UP_DAYS smaller than it (0 for no heads-up)."
     )
 CELERY_BEAT_SCHEDULE["target-reminders-deadline"] = {
-    "task": "dealers.tasks.send_target_reminders_task",
+    "task": "dealers.targets.tasks.send_target_reminders_task",
     "schedule": crontab(minute=0, hour=9, day_of_month=TARGET_REMINDER_DAY),
 }
 if TARGET_HEADS_UP_DAYS:
     CELERY_BEAT_SCHEDULE["target-reminders-heads-up"] = {
-        "task": "dealers.tasks.send_target_reminders_task",
+        "task": "dealers.targets.tasks.send_target_reminders_task",
         "schedule": crontab(minute=0, hour=9, day_of_month=TARGET_REMINDER_DAY - TARGET_HEADS_UP_DAYS),
     }
+# Rectification plans of the watch list (DESIGN.md §5a): due within 7 days, and overdue.
+CELERY_BEAT_SCHEDULE["watch-plan-reminders"] = {
+    "task": "scoring.tasks.send_plan_reminders_task",
+    "schedule": crontab(minute=5, hour=9),
+}
 # Every office's network summary of the quarter just ended is drafted (DESIGN.md §5).
 CELERY_BEAT_SCHEDULE["draft-network-summaries"] = {
     "task": "networks.tasks.draft_network_summaries_task",

@@ -15,9 +15,9 @@ from django.utils import translation
 from dealers import freeze
 from dealers.freeze import FrozenPeriod, ensure_months_open, published_quarter_for
 from dealers.models import MonthlySales, MonthlyTarget, PointsEntry, TargetVersion
-from dealers.points import adjust_points, recompute_points
-from dealers.target_imports import SalesImporter
-from dealers.targets import record_target_step
+from dealers.targets.imports import SalesImporter
+from dealers.targets.points import adjust_points, recompute_points
+from dealers.targets.services import record_target_step
 from dealers.tests.factories import AgreementFactory, DealerFactory, SalesFactory, TargetFactory
 from scoring.models import GradingStatus, QuarterGrading
 

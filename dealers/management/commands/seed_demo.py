@@ -7,8 +7,9 @@ from dealers.demo import DEMO_PASSWORD, seed_master_data
 # Each app's demo data, in dependency order; every seeder is idempotent and
 # takes keyword arguments `stdout` and `today`.
 DEMO_SEEDERS = [
-    "dealers.demo_targets.seed_targets",
+    "dealers.targets.demo.seed_targets",
     "scoring.demo.seed_graded_quarters",
+    "scoring.followup.demo.seed_followup",
     "networks.demo.seed_network_demo",
 ]
 

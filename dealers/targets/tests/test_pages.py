@@ -247,6 +247,8 @@ def test_the_dashboard_tells_a_business_manager_what_is_missing_for_next_month(
     done = DealerFactory(office=office, business_manager=business_manager, code="SH888")
     AgreementFactory(dealer=done, year=next_month.year)
     TargetFactory(dealer=done, month=next_month, status=TargetStatus.AGREED)
+    for month in (datetime.date(2026, 7, 1), datetime.date(2026, 8, 1)):  # selling: not suspected churn
+        MonthlySales.objects.create(dealer=done, month=month, amount=D("1000"))
     client.force_login(business_manager)
     # when
     text = client.get("/").content.decode()

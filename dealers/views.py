@@ -30,6 +30,7 @@ DASHBOARD_PANELS = [
     "scoring.followup.panels.followup_panel",
     "networks.panels.visit_reminder",
     "networks.panels.churn_worklist",
+    "networks.panels.suspected_churn",
     "networks.panels.summary_status",
     "networks.panels.audit_status",
 ]

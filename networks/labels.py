@@ -23,6 +23,7 @@ METRIC_LABELS = {
     "visits_per_dealer_month": _("Visits per dealer per month"),
     "visit_coverage": _("Visit coverage (%)"),
     "mean_effect": _("Mean visit effect (1–5)"),
+    "churn_report_days": _("Median days from churn to its report"),
 }
 
 # How the Excel report formats each metric.

@@ -338,8 +338,12 @@ class QuarterGrading(models.Model):
     error = models.TextField(blank=True)
     # final classes per office, {"<office id>": {"A": n, "B": n, "C": n, "": n}}, kept by grading and overrides
     distribution = models.JSONField(default=dict, blank=True)
+    # previous × final class counts per office, {"<office id>": [[previous, final, n], …]}, kept with `distribution`
+    movements = models.JSONField(default=dict, blank=True)
+    # DESIGN §5a's calibration per office as graded, {"<office id>": {"dealers": n, "manual_mean": "80.00", …}}
+    calibration = models.JSONField(default=dict, blank=True)
 
-    history = HistoricalRecords(excluded_fields=["distribution", "offices_done"])
+    history = HistoricalRecords(excluded_fields=["distribution", "movements", "calibration", "offices_done"])
 
     class Meta:
         ordering = ["-quarter"]

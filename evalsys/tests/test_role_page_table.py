@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -102,6 +103,15 @@ CASES = [
         method="post",
         url=lambda w, side, u: reverse(
             "targets:step", args=[w.dealer[side].code, format_month(w.next_month)]
+        ),
+    ),
+    Case(
+        "targets:correct",
+        PLANNING_ONLY,
+        PLANNING_ONLY,
+        method="post",
+        url=lambda w, side, u: reverse(
+            "targets:correct", args=[w.dealer[side].code, format_month(add_months(w.next_month, -1))]
         ),
     ),
     Case(
@@ -250,6 +260,14 @@ CASES = [
         label="networks:not_visited?office=",
     ),
     Case("networks:churn_list", ALL),
+    Case("networks:suspected_churn", ALL),
+    Case(
+        "networks:suspected_churn",
+        OFFICE_STAFF_AND_COMPANY,
+        COMPANY_ONLY,
+        url=lambda w, side, u: reverse("networks:suspected_churn") + f"?office={w.office[side].code}",
+        label="networks:suspected_churn?office=",
+    ),
     Case(
         "networks:churn_report",
         OFFICE_STAFF_AND_COMPANY,
@@ -379,6 +397,13 @@ def _make_staff(username, *roles, office=None):
         office_code=office.code if office else None,
     )
     return user
+
+
+@pytest.fixture(scope="module", autouse=True)
+def mid_november():
+    """The table is read on a fixed day: the world's quarter is 2026Q3, next month December."""
+    with time_machine.travel("2026-11-16 10:00 +0800", tick=False):
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ METRIC_LABELS = {
     "visits_per_dealer_month": _("Visits per dealer per month"),
     "visit_coverage": _("Visit coverage (%)"),
     "mean_effect": _("Mean visit effect (1–5)"),
+    "churn_report_days": _("Median days from churn to its report"),
 }
 
 # How the Excel report formats each metric.
@@ -42,6 +43,7 @@ METRIC_REPORT_KINDS = {
     "visits_per_dealer_month": reports.DECIMAL,
     "visit_coverage": reports.PERCENT,
     "mean_effect": reports.DECIMAL,
+    "churn_report_days": reports.DECIMAL,
 }
 
 

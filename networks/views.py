@@ -18,7 +18,7 @@ from evalsys.imports_view import import_page
 from evalsys.periods import Quarter
 from evalsys.tabular import export_response
 
-from . import selectors, services
+from . import rules, selectors, services
 from .forms import (
     PURPOSE_SUGGESTIONS,
     AuditForm,
@@ -229,6 +229,36 @@ def churn_list(request):
             "verifications": Verification.choices,
             "without_report": selectors.churned_without_report(request.user)[:200],
             "can_report": allowed(request.user, *CHURN_ROLES),
+        },
+    )
+
+
+def suspected_churn(request):
+    """Dealers in the network with no sales rows for the last two complete months, per office."""
+    today = timezone.localdate()
+    offices = Office.objects.visible_to(request.user).order_by("code")
+    dealers = Dealer.objects.visible_to(request.user)
+    counts = selectors.suspected_churn_counts(dealers, today=today)
+    office = None
+    if request.GET.get("office"):
+        office = get_object_or_404(offices, code=request.GET["office"])
+        dealers = dealers.filter(office=office)
+    suspected = selectors.suspected_churn(dealers, today=today).select_related("office", "business_manager")
+    page = Paginator(suspected, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "networks/suspected_churn.html",
+        {
+            "page": page,
+            "query": query.urlencode(),
+            "office": office,
+            "offices": [(o, counts.get(o.pk, 0)) for o in offices],
+            "total": sum(counts.values()),
+            "months": rules.last_complete_months(today),
+            "reports_any": allowed(request.user, Role.OFFICE_MANAGER),
+            "reports_own": has_role(request.user, Role.BUSINESS_MANAGER),
         },
     )
 

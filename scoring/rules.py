@@ -137,22 +137,54 @@ def total_score(components: Iterable[Component]) -> Decimal | None:
     weights renormalised) under `exclude`, and under `manual` leaves the sheet
     incomplete: the total is None. None as well when nothing counts.
     """
+    return weighted_total((c.weight, c.score, c.rule) for c in components)
+
+
+def weighted_total(parts: Iterable[tuple[Decimal, Decimal | None, str]]) -> Decimal | None:
+    """`total_score` over `(weight, score, rule)` triples, rounded half-up to two places.
+
+    The same rule without a `Component` per score: the what-if re-weights
+    100,000 sheets with it (DESIGN.md §5a).
+
+    >>> weighted_total([(Decimal(20), Decimal(90), MANUAL), (Decimal(80), Decimal("70.555"), MANUAL)])
+    Decimal('74.45')
+    """
+    mean = weighted_mean(parts)
+    return None if mean is None else mean.quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
+
+
+def weighted_mean(parts: Iterable[tuple[Decimal, Decimal | None, str]]) -> Decimal | None:
+    """Σ(w·s)/Σ(w), unrounded, each score rounded half-up first; missing scores by their rule.
+
+    20 × 90 + 80 × 70.56 (70.555 rounded first) = 7444.8, over 100 = 74.448:
+    >>> weighted_mean([(Decimal(20), Decimal(90), MANUAL), (Decimal(80), Decimal("70.555"), MANUAL)])
+    Decimal('74.448')
+
+    Under `exclude` a missing score drops its weight; under `zero` it counts 0:
+    >>> weighted_mean([(Decimal(1), Decimal(60), MANUAL), (Decimal(1), None, EXCLUDE)])
+    Decimal('60.00')
+    >>> weighted_mean([(Decimal(1), Decimal(60), MANUAL), (Decimal(1), None, ZERO_RULE)])
+    Decimal('30.00')
+    """
     weighted = ZERO
     weights = ZERO
-    for c in components:
-        score = c.score
+    for weight, score, rule in parts:
         if score is None:
-            if c.rule == ZERO_RULE:
+            if rule == ZERO_RULE:
                 score = ZERO
-            elif c.rule == EXCLUDE:
+            elif rule == EXCLUDE:
                 continue
             else:
                 return None
-        weighted += Decimal(c.weight) * q2(score)
-        weights += Decimal(c.weight)
+        if not isinstance(score, Decimal):
+            score = Decimal(score)
+        if not isinstance(weight, Decimal):
+            weight = Decimal(weight)
+        weighted += weight * score.quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
+        weights += weight
     if weights == 0:
         return None
-    return q2(weighted / weights)
+    return weighted / weights
 
 
 def missing_indicators(scores: Mapping[str, Decimal | None], rules: Mapping[str, str]) -> list[str]:

@@ -27,6 +27,7 @@ from evalsys.tabular import export_response
 
 from . import services, tasks
 from .exports import ABC_COLUMNS, abc_report_columns, abc_report_rows, abc_rows
+from .followup.appeals import open_appeals
 from .imports import ScoreImporter
 from .models import (
     ClassBenefit,
@@ -641,6 +642,12 @@ def abc_list(request):
             "class_table": class_table,
             "benefits": ClassBenefit.objects.all(),
             "is_planner": allowed(request.user, *PLANNING),
+            "open_appeals": list(open_appeals(quarter)[:50])
+            if allowed(request.user, *PLANNING) and grading and grading.status == GradingStatus.GRADED
+            else [],
+            "can_appeal": allowed(request.user, Role.OFFICE_MANAGER)
+            and grading is not None
+            and grading.status == GradingStatus.GRADED,
             "show_office": sees_all_offices(request.user),
             "quarters": QuarterGrading.objects.values_list("quarter", flat=True)[:40],
         },

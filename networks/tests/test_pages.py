@@ -447,12 +447,34 @@ def test_the_metrics_export_holds_only_the_offices_the_user_sees(
 
 
 def test_the_admin_lists_network_records(admin_client, office, business_manager):
-    VisitFactory(dealer__office=office, visitor=business_manager)
-    ChurnReportFactory(dealer__office=office)
-    services.summary_for(office=office, quarter=Q3)
-    for model in ["visit", "churnreport", "officeaudit", "networksummary"]:
-        assert admin_client.get(f"/admin/networks/{model}/").status_code == 200, model
-    assert admin_client.get("/admin/networks/visit/export/").status_code == 200
+    # given a visit, a churn report, an audit and a summary
+    visit = VisitFactory(dealer__office=office, dealer__code="SH-V1", visitor=business_manager)
+    report = ChurnReportFactory(dealer__office=office, dealer__code="SH-C1")
+    summary = services.summary_for(office=office, quarter=Q3)
+    audit = services.record_audit(
+        office=office,
+        quarter=Q3,
+        customer_growth_rating=Decimal(80),
+        key_customer_growth_rating=Decimal(70),
+        maintenance_rating=Decimal(90),
+        findings="",
+        by=business_manager,
+    )
+    # when / then each changelist lists its record
+    for model, obj in [
+        ("visit", visit),
+        ("churnreport", report),
+        ("officeaudit", audit),
+        ("networksummary", summary),
+    ]:
+        response = admin_client.get(f"/admin/networks/{model}/")
+        assert response.status_code == 200, model
+        assert list(response.context["cl"].result_list) == [obj], model
+    # and the visits export holds the visit
+    fields = {"visitresource_dealer": "on", "visitresource_purpose": "on"}
+    export = admin_client.post("/admin/networks/visit/export/", {"format": "0", "resource": "0", **fields})
+    assert export.status_code == 200
+    assert export.content.decode("utf-8-sig").splitlines() == ["dealer,purpose", f"SH-V1,{visit.purpose}"]
 
 
 def test_a_business_manager_cannot_report_churn_of_a_colleagues_dealer(

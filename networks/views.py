@@ -140,6 +140,7 @@ def visit_list(request):
     )
 
 
+@role_required(*VISIT_IMPORT_ROLES)
 def visit_import(request):
     return import_page(
         request,

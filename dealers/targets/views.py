@@ -288,8 +288,15 @@ def sales_import(request):
         columns_help=_(
             "month like 2026-09; a month imported again replaces its figures and recomputes its points."
         ),
-        done_url=reverse("targets:missing_sales"),
+        done_url=_imported_month_url,
     )
+
+
+def _imported_month_url(result) -> str:
+    """The missing-sales page of the latest month the confirmed sales file held."""
+    months = [row.values["month"] for row in result.rows if row.values.get("month")]
+    url = reverse("targets:missing_sales")
+    return f"{url}?month={format_month(max(months))}" if months else url
 
 
 @role_required(Role.SALES_PLANNING)

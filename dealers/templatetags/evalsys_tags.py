@@ -2,6 +2,7 @@ import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
+from django.db.models import Choices
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.html import format_html
@@ -33,6 +34,8 @@ def cell(value, column=None):
     values of a month column) as 2026-09, empty for none."""
     if value is None:
         return ""
+    if isinstance(value, Choices):
+        return value.label  # 专营经销商 rather than "exclusive"
     if isinstance(value, datetime.date):
         if column is not None and column.parse is parse_month_cell:
             return format_month(value)

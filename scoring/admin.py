@@ -63,6 +63,10 @@ class WeightInline(admin.TabularInline):
     formset = WeightFormSet
     extra = 0
 
+    def get_queryset(self, request):
+        # Each row is captioned with its indicator's name: read them with the weights.
+        return super().get_queryset(request).select_related("indicator")
+
 
 @admin.register(WeightScheme)
 class WeightSchemeAdmin(SimpleHistoryAdmin):

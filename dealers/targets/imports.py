@@ -117,6 +117,7 @@ class AgreementImporter(DealerRowsImporter):
                 )
             elif (agreement.signed_on, agreement.annual_target) != (v["signed"], v["annual_target"]):
                 row.action = "changed"
+                row.previous = {"signed": agreement.signed_on, "annual_target": agreement.annual_target}
                 agreement.signed_on, agreement.annual_target = v["signed"], v["annual_target"]
             else:
                 row.action = "unchanged"
@@ -220,6 +221,8 @@ class TargetImporter(DealerRowsImporter):
                 target = MonthlyTarget(dealer_id=dealer_id, month=v["month"], version=0)
             else:
                 row.action = "changed"
+                if target.agreed_amount is not None:
+                    row.previous = {"target": target.agreed_amount}
             target.status = TargetStatus.AGREED
             target.agreed_amount = v["target"]
             target.agreed_at = _start_of(agreed_on)
@@ -326,6 +329,7 @@ class SalesImporter(DealerRowsImporter):
                 row.action = "new"
             elif existing[key] != v["amount"]:
                 row.action = "changed"
+                row.previous = {"amount": existing[key]}
             else:
                 row.action = "unchanged"
             self._pending.append((row.action, key, v["amount"]))

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Case, Count, DecimalField, F, OuterRef, Q, Subquery, Sum, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -366,6 +366,70 @@ def attainment_rows(dealers: list[Dealer], month: datetime.date) -> list[dict]:
             }
         )
     return rows
+
+
+ATTAINMENT_BANDS = ((None, 80), (80, 100), (100, 120), (120, None))  # percent, lower bound inclusive
+ATTAINMENT_SORTS = {
+    "code": "code",
+    "name": "name",
+    "office": "office__code",
+    "target": "month_target",
+    "actual": "month_actual",
+    "attainment": "month_attainment",
+}
+
+
+def with_month_figures(dealers, month: datetime.date):
+    """`dealers` annotated with the month's agreed target, actual sales and attainment (percent),
+    so that the attainment page sorts and totals in SQL whatever the number of dealers."""
+    target = MonthlyTarget.objects.filter(dealer=OuterRef("pk"), month=month, status=TargetStatus.AGREED)
+    actual = MonthlySales.objects.filter(dealer=OuterRef("pk"), month=month)
+    money = DecimalField(max_digits=16, decimal_places=2)
+    return dealers.annotate(
+        month_target=Subquery(target.values("agreed_amount")[:1], output_field=money),
+        month_actual=Subquery(actual.values("amount")[:1], output_field=money),
+    ).annotate(
+        month_attainment=Case(
+            When(month_target__gt=0, then=F("month_actual") * 100 / F("month_target")),
+            default=None,
+            output_field=DecimalField(max_digits=20, decimal_places=6),
+        )
+    )
+
+
+def sort_attainment(dealers, sort: str):
+    """Order annotated `dealers` by a key of ATTAINMENT_SORTS ("-key": descending); empty values last."""
+    field = ATTAINMENT_SORTS.get(sort.removeprefix("-"), "code")
+    main = F(field).desc(nulls_last=True) if sort.startswith("-") else F(field).asc(nulls_last=True)
+    return dealers.order_by(main, "code")
+
+
+def attainment_totals(dealers) -> dict:
+    """Sums of the month's targets and actuals over annotated `dealers`, their attainment, and how
+    many dealers fall in each band of ATTAINMENT_BANDS (and have no agreed target) — one query."""
+    bands = {
+        f"band{i}": Count(
+            "pk",
+            filter=Q(month_attainment__isnull=False)
+            & (Q(month_attainment__gte=low) if low is not None else Q())
+            & (Q(month_attainment__lt=high) if high is not None else Q()),
+        )
+        for i, (low, high) in enumerate(ATTAINMENT_BANDS)
+    }
+    both = Q(month_target__gt=0, month_actual__isnull=False)
+    figures = dealers.order_by().aggregate(
+        target=Sum("month_target"),
+        actual=Sum("month_actual"),
+        both_target=Sum("month_target", filter=both),
+        both_actual=Sum("month_actual", filter=both),
+        dealers=Count("pk"),
+        no_target=Count("pk", filter=Q(month_target__isnull=True)),
+        **bands,
+    )
+    # As for one dealer's quarter: only dealers with both figures count towards the attainment.
+    figures["attainment"] = attainment(figures.pop("both_actual"), figures.pop("both_target"))
+    figures["bands"] = [figures.pop(f"band{i}") for i in range(len(ATTAINMENT_BANDS))]
+    return figures
 
 
 # Quarterly notes ------------------------------------------------------------------

@@ -111,7 +111,7 @@ def test_a_business_manager_proposes_records_the_counter_proposal_and_agrees(
         D("110000"),
         D("100000"),
     )
-    assert "110000" in response.content.decode()
+    assert "110,000.00" in response.content.decode()
     assert response.redirect_chain[-1][0] == f"/targets/?month=2026-10#dealer-{dealer.code}"
 
 
@@ -126,7 +126,7 @@ def test_the_later_of_two_saves_is_told_and_keeps_his_figure_in_the_message(clie
     response = client.post(url, {"step": "agreed", "amount": "99000.00", "version": "0"}, follow=True)
     # then
     text = response.content.decode()
-    assert "Someone else saved the target" in text and "99000.00" in text
+    assert "Someone else saved the target" in text and "99,000.00" in text
     assert MonthlyTarget.objects.get(month=OCTOBER).agreed_amount == D("115000")
 
 

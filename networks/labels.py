@@ -43,6 +43,7 @@ METRIC_REPORT_KINDS = {
     "visits_per_dealer_month": reports.DECIMAL,
     "visit_coverage": reports.PERCENT,
     "mean_effect": reports.DECIMAL,
+    "churn_report_days": reports.DECIMAL,
 }
 
 

@@ -303,9 +303,9 @@ class ReadOnlyAdmin(ScopedAdmin):
 
 @admin.register(MonthlyTarget)
 class MonthlyTargetAdmin(ReadOnlyAdmin):
-    list_display = ["dealer", "month", "status", "agreed_amount", "late"]
+    list_display = ["dealer", "month", "status", "agreed_amount", "timeliness"]
     list_select_related = ["dealer"]
-    list_filter = ["status", "late"]
+    list_filter = ["status", "timeliness"]
     search_fields = ["dealer__code"]
 
 
@@ -433,9 +433,18 @@ class QuarterNoteAdmin(ScopedAdmin):
 
 @admin.register(TargetVersion)
 class TargetVersionAdmin(ScopedAdmin):
-    list_display = ["target", "version", "step", "amount", "late", "recorded_by", "recorded_at"]
+    list_display = [
+        "target",
+        "version",
+        "step",
+        "amount",
+        "timeliness",
+        "reason",
+        "recorded_by",
+        "recorded_at",
+    ]
     list_select_related = ["target__dealer", "recorded_by"]
-    list_filter = ["step", "late"]
+    list_filter = ["step", "timeliness"]
     search_fields = ["target__dealer__code"]
 
     def has_add_permission(self, request):

@@ -27,6 +27,7 @@ DASHBOARD_PANELS = [
     "dealers.targets.panels.targets_panel",
     "dealers.targets.panels.sales_panel",
     "scoring.panels.evaluation_progress",
+    "scoring.followup.panels.followup_panel",
     "networks.panels.visit_reminder",
     "networks.panels.churn_worklist",
     "networks.panels.suspected_churn",
@@ -41,6 +42,7 @@ CUSTOMER_FILE_SECTIONS = [
     "dealers.targets.panels.points_section",
     "dealers.targets.panels.notes_section",
     "scoring.panels.quarterly_history",
+    "scoring.followup.panels.dealer_followup",
     "networks.panels.dealer_visits",
     "networks.panels.dealer_churn",
 ]

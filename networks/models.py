@@ -31,6 +31,8 @@ class Visit(models.Model):
     )
     follow_up = models.TextField(_("follow-up"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # The visit form's one-time token: a form sent twice (double tap, resend) stores one visit.
+    submission = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     objects = DealerScopedQuerySet.as_manager()
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, DecimalField, F, FilteredRelation, Q, Sum, Value, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.urls import reverse
@@ -202,7 +202,13 @@ def log_visit(
     effect: int,
     findings: str = "",
     follow_up: str = "",
+    token=None,
 ) -> Visit:
+    """Record a visit; a `token` already used by this visitor returns that visit instead of a second one."""
+    if token is not None:
+        sent_before = Visit.objects.filter(submission=token, visitor=visitor).select_related("dealer").first()
+        if sent_before is not None:
+            return sent_before
     errors = {}
     if date > timezone.localdate():
         errors["date"] = _("A visit cannot be in the future.")
@@ -214,15 +220,24 @@ def log_visit(
         errors["purpose"] = _("Say what the visit was for.")
     if errors:
         raise ValidationError(errors)
-    return Visit.objects.create(
-        dealer=dealer,
-        visitor=visitor,
-        date=date,
-        purpose=purpose.strip(),
-        effect=effect,
-        findings=findings.strip(),
-        follow_up=follow_up.strip(),
-    )
+    try:
+        with transaction.atomic():
+            return Visit.objects.create(
+                dealer=dealer,
+                visitor=visitor,
+                date=date,
+                purpose=purpose.strip(),
+                effect=effect,
+                findings=findings.strip(),
+                follow_up=follow_up.strip(),
+                submission=token,
+            )
+    except IntegrityError:
+        # The same form's other request won the race: its visit is this one.
+        sent_before = Visit.objects.filter(submission=token, visitor=visitor).first()
+        if token is None or sent_before is None:
+            raise ValidationError(_("This form was already used; open the visit form again.")) from None
+        return sent_before
 
 
 # Churn -----------------------------------------------------------------------

@@ -453,3 +453,19 @@ class SalesScore(models.Model):
 
     def __str__(self):
         return f"{self.dealer_id} {self.quarter}"
+
+
+# The follow-through of the classes (DESIGN.md §5a) lives in its own module of this app.
+from .followup.models import (  # noqa: E402, F401
+    Appeal,
+    AppealStatus,
+    PlanReminder,
+    PlanReminderKind,
+    ProgressNote,
+    ProposalStatus,
+    SupportEntry,
+    SupportKind,
+    WatchEntry,
+    WatchRule,
+    WatchStatus,
+)

@@ -4,6 +4,7 @@ Values in, values out, `Decimal` with two places rounded half-up; no database.
 The services feed them set-wise and write what they return.
 """
 
+import unicodedata
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -35,10 +36,35 @@ def round_half_up(value) -> int:
     return int(Decimal(value).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def validate_score(value, *, dealer: str, indicator: str) -> Decimal:
-    """`value` as a score (0–100 inclusive, at most two decimals), or ScoreError naming both."""
+def number_text(text: str) -> str:
+    """A number as typed with a Chinese input method, in ASCII: full-width digits, signs and points.
+
+    >>> number_text(" ８５．５ "), number_text("８５。５"), number_text("－５")
+    ('85.5', '85.5', '-5')
+    """
+    return unicodedata.normalize("NFKC", str(text)).replace("。", ".").strip()
+
+
+def parse_score_text(text) -> Decimal | None:
+    """A score as a page showed it ("85.00", "", "８５"), for comparing; None when empty or not a number.
+
+    >>> parse_score_text("85.00") == parse_score_text("８５"), parse_score_text(""), parse_score_text("x")
+    (True, None, None)
+    """
     try:
-        number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+        number = Decimal(number_text(text or ""))
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def validate_score(value, *, dealer: str, indicator: str) -> Decimal:
+    """`value` as a score (0–100 inclusive, at most two decimals), or ScoreError naming both.
+
+    Full-width digits are read as typed ("８５" is 85); a sign is kept, so "-5" is refused, not read as 5.
+    """
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(number_text(value))
     except (InvalidOperation, ValueError):
         number = None
     names = {"dealer": dealer, "indicator": indicator, "value": value}

@@ -20,11 +20,11 @@ from evalsys.periods import Quarter, add_months, format_month, parse_month
 from evalsys.tabular import export_response
 
 from ..access import get_dealer_for_user, role_required
-from ..freeze import FrozenPeriod
+from ..freeze import FrozenPeriod, published_quarter_for
 from ..models import Dealer, Office, TargetStep
 from ..roles import IMPORT_ROLES, Role, allowed, sees_all_offices
 from .imports import AgreementImporter, SalesImporter, TargetImporter
-from .rules import target_deadline
+from .rules import month_closed, target_deadline
 from .services import (
     NOTE_ROLES,
     POINTS_EXPORT_COLUMNS,
@@ -32,6 +32,7 @@ from .services import (
     TargetError,
     attainment_rows,
     can_write_notes,
+    correct_target,
     deadline_day,
     dealers_missing_sales,
     negotiable_dealers,
@@ -83,6 +84,14 @@ class TargetStepForm(forms.Form):
     version = forms.IntegerField(min_value=0)
 
 
+class TargetCorrectionForm(forms.Form):
+    amount = forms.DecimalField(
+        label=gettext_lazy("Amount"), min_value=0, max_digits=14, decimal_places=2, localize=False
+    )
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=300)
+    version = forms.IntegerField(min_value=0)
+
+
 def _back_query(request, month: datetime.date) -> str:
     """The targets page's month, office and page the form was sent from (only those, and only if well-formed)."""
     sent = QueryDict(request.POST.get("back", ""))
@@ -97,8 +106,14 @@ def _back_query(request, month: datetime.date) -> str:
 
 @role_required(*TARGET_ROLES, Role.MARKETING_VP)
 def next_month_targets(request):
-    """The month's negotiation; the marketing VP, who reads everything, sees it without its forms."""
+    """The month's negotiation; the marketing VP, who reads everything, sees it without its forms.
+
+    A month that has begun is closed: shown read-only, with the correction form for sales
+    planning only; a month of a published quarter is frozen for everyone.
+    """
     month = _month_param(request, _next_month())
+    frozen = published_quarter_for([month])
+    closed = month_closed(month, timezone.localdate())
     negotiates = allowed(request.user, *TARGET_ROLES)
     dealers = (negotiable_dealers if negotiates else target_reader_dealers)(request.user)
     dealers = dealers.select_related("office", "business_manager").order_by("code")
@@ -120,7 +135,10 @@ def next_month_targets(request):
             "query": f"month={format_month(month)}{office_query}",
             "show_office": sees_all_offices(request.user),
             "steps": TargetStep,
-            "read_only": not negotiates,
+            "read_only": not negotiates or closed or bool(frozen),
+            "closed": closed,
+            "frozen": frozen,
+            "corrects": closed and not frozen and allowed(request.user, Role.SALES_PLANNING),
             **office_context,
         },
     )
@@ -168,6 +186,48 @@ def target_step(request, code, month):
             "step": TargetStep(form.cleaned_data["step"]).label,
             "amount": form.cleaned_data["amount"],
         },
+    )
+    return redirect(back)
+
+
+@require_POST
+@role_required(Role.SALES_PLANNING)
+def target_correction(request, code, month):
+    """Sales planning corrects the agreed target of a month that has begun, with a reason."""
+    try:
+        month = parse_month(month)
+    except ValueError:
+        raise Http404 from None
+    dealer = get_object_or_404(negotiable_dealers(request.user), code=code)
+    back = reverse("targets:next_month") + f"?{_back_query(request, month)}#dealer-{dealer.code}"
+    form = TargetCorrectionForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request,
+            _("%(dealer)s: not corrected; enter an amount like 120000.00 and the reason for the correction.")
+            % {"dealer": dealer},
+        )
+        return redirect(back)
+    try:
+        correct_target(
+            dealer=dealer,
+            month=month,
+            amount=form.cleaned_data["amount"],
+            reason=form.cleaned_data["reason"],
+            user=request.user,
+            expected_version=form.cleaned_data["version"],
+        )
+    except (TargetError, FrozenPeriod) as exc:
+        messages.error(
+            request,
+            _("%(message)s (You entered %(amount)s.)")
+            % {"message": exc, "amount": form.cleaned_data["amount"]},
+        )
+        return redirect(back)
+    messages.success(
+        request,
+        _("%(dealer)s, %(month)s: target corrected to %(amount)s.")
+        % {"dealer": dealer, "month": format_month(month), "amount": form.cleaned_data["amount"]},
     )
     return redirect(back)
 
@@ -224,7 +284,11 @@ def target_import(request):
         request,
         TargetImporter(user=request.user),
         title=_("Import agreed monthly targets"),
-        columns_help=_("month like 2026-09; months without an annual agreement are refused."),
+        columns_help=_(
+            "month like 2026-09; months without an annual agreement are refused. agreed_on (optional) like "
+            "2026-08-20: the day the target was agreed, which makes it on time or late; without it the "
+            "target is marked imported."
+        ),
         done_url=reverse("targets:next_month"),
     )
 

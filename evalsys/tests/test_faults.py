@@ -240,6 +240,7 @@ def test_a_database_error_while_confirming_an_import_in_the_browser_saves_nothin
     assert MonthlySales.objects.get(dealer=dealer).amount == Decimal("500.00")
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_the_database_connection_killed_during_an_import_command_saves_nothing_and_says_so(
     statistician, office, monkeypatch, tmp_path

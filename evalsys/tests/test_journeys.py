@@ -7,11 +7,13 @@ imports and churn reports are saved within the request).
 """
 
 import csv
+import datetime
 import io
 import time
 
 import pytest
-from django.utils import timezone, translation
+import time_machine
+from django.utils import translation
 
 from dealers.models import MonthlyTarget, Notification, PointsEntry
 from dealers.tests.factories import AgreementFactory, DealerFactory
@@ -79,10 +81,14 @@ def test_a_quarter_from_opening_to_the_published_abc_list(
     page.click("[data-testid=save-grid]")
     page.wait_for_selector(".alert-success")
     page.goto(f"{live_server.url}/evaluation/rounds/{office_round.pk}/")
+    confirmations = []
+    page.on("dialog", lambda dialog: (confirmations.append(dialog.message), dialog.accept()))
     page.click("[data-testid=submit-round]")
     page.wait_for_selector(".alert-success")
     page.click("[data-testid=approve-round]")
     page.wait_for_selector(".alert-success")
+    # each step was confirmed first, naming the dealers it covers
+    assert len(confirmations) == 2 and all("2" in text for text in confirmations)
     office_round.refresh_from_db()
     assert office_round.status == RoundStatus.APPROVED
 
@@ -121,12 +127,13 @@ def test_a_quarter_from_opening_to_the_published_abc_list(
     assert str(Q3) in history and "88.00" in history
 
 
+@time_machine.travel("2026-11-16 10:00 +0800")
 def test_a_month_from_target_negotiation_to_points(
     browser, page, login, live_server, office, business_manager, statistician
 ):
-    # given a dealer of the business manager with this year's agreement (this month:
-    # sales can only be imported for a month that has begun)
-    month = timezone.localdate().replace(day=1)
+    # given a dealer of the business manager with this year's agreement (this month,
+    # November: sales can only be imported for a month that has begun)
+    month = datetime.date(2026, 11, 1)
     dealer = DealerFactory(
         code="SH501", name="上海恒达家电商行", office=office, business_manager=business_manager
     )
@@ -173,6 +180,7 @@ def test_a_month_from_target_negotiation_to_points(
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
+@time_machine.travel("2026-11-16 10:00 +0800")
 def test_a_churn_from_report_to_verification(
     browser, page, login, live_server, office, business_manager, planner, language
 ):
@@ -180,7 +188,7 @@ def test_a_churn_from_report_to_verification(
     dealer = DealerFactory(
         code="SH601", name="上海远航电器", office=office, business_manager=business_manager
     )
-    last_month = format_month(timezone.localdate().replace(day=1))
+    last_month = "2026-11"
 
     # when the business manager marks it churned from the customer file, with a report
     login(page, business_manager)

@@ -4,6 +4,7 @@ import threading
 from decimal import Decimal as D
 
 import pytest
+import time_machine
 from django.db import connection, transaction
 
 from dealers.models import Notification
@@ -101,6 +102,7 @@ def test_regrade_computes_totals_ranks_classes_and_changes(company):
     assert QuarterGrading.objects.get(quarter="2026Q3").status == GradingStatus.GRADED
 
 
+@time_machine.travel("2027-01-05 10:00 +0800", tick=False)
 def test_the_next_quarter_records_previous_class_and_change(company, office):
     # given Q3 graded
     approve()
@@ -283,11 +285,10 @@ def test_an_override_survives_regrading_and_is_flagged(company, planner):
     assert e2.override_reason == "新开市场扶持"
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_an_office_held_by_another_run_is_left_alone(catalogue, make_staff):
     # given an office whose round another run holds
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks need PostgreSQL")
     office = OfficeFactory(code="SH")
     make_staff("om", Role.OFFICE_MANAGER, office=office)
     dealer_with_sales(office=office, code="E1")

@@ -4,7 +4,6 @@ import random
 from decimal import Decimal as D
 
 import pytest
-from django.db import connection
 
 from dealers.tests.factories import OfficeFactory
 from scoring import services
@@ -41,10 +40,9 @@ def _snapshot():
     return grades, scores
 
 
+@pytest.mark.postgresql
 @pytest.mark.parametrize("policy", ["bands", "quota"])
 def test_sql_engine_matches_the_python_rules(db, policy):
-    if connection.vendor != "postgresql":
-        pytest.skip("the SQL engine is PostgreSQL's")
     # given a company with ties, missing months and targets, every missing-data rule, an unapproved office
     rng = random.Random(7)
     Indicator.objects.filter(code="sales_attainment").update(missing_rule="exclude")

@@ -9,6 +9,7 @@ from dealers.demo import DEMO_PASSWORD, seed_master_data
 DEMO_SEEDERS = [
     "dealers.targets.demo.seed_targets",
     "scoring.demo.seed_graded_quarters",
+    "scoring.followup.demo.seed_followup",
     "networks.demo.seed_network_demo",
 ]
 

@@ -1,11 +1,16 @@
+import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
+import time_machine
 from django.contrib.auth.models import Group
-from django.utils import timezone
 
 from dealers.models import MonthlyTarget
 from dealers.roles import Role
 from dealers.tests.factories import AgreementFactory, DealerFactory
 from evalsys.periods import format_month
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
@@ -22,10 +27,14 @@ def amount(text):
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_a_business_manager_agrees_a_target_and_sees_it_on_the_customer_file(
-    role_groups, page, live_server, login, business_manager, office
+    request, role_groups, page, live_server, login, business_manager, office
 ):
-    # given a dealer of his with this year's agreement
-    month = timezone.localdate().replace(day=1)
+    # given a dealer of his with this year's agreement, on a day in March (after today, so
+    # that the browser keeps the session cookie) when April is negotiated
+    traveller = time_machine.travel(datetime.datetime(2027, 3, 10, 10, tzinfo=SHANGHAI), tick=True)
+    traveller.start()
+    request.addfinalizer(traveller.stop)
+    month = datetime.date(2027, 4, 1)
     dealer = DealerFactory(
         code="SH501", name="上海恒达家电商行", office=office, business_manager=business_manager
     )

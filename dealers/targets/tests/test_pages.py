@@ -1,7 +1,9 @@
 import datetime
 from decimal import Decimal as D
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -11,8 +13,16 @@ from dealers.models import MonthlySales, MonthlyTarget, PointsEntry, QuarterNote
 from dealers.roles import Role
 from dealers.tests.factories import AgreementFactory, DealerFactory, SalesFactory, TargetFactory
 
-# The pages default to the month after "today"; tests pass ?month= explicitly.
+# The pages default to the month after "today"; tests pass ?month= explicitly. Today is
+# in September, so that October is still being negotiated (a month that has begun is closed).
 OCTOBER = datetime.date(2026, 10, 1)
+TODAY = datetime.datetime(2026, 9, 20, 10, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+@pytest.fixture(autouse=True)
+def in_september():
+    with time_machine.travel(TODAY, tick=False):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -226,15 +236,12 @@ def test_the_statistician_imports_sales_in_the_browser_and_sees_who_is_missing(c
 
 
 @pytest.mark.django_db
+@time_machine.travel("2026-09-10 10:00 +0800", tick=False)
 def test_the_dashboard_tells_a_business_manager_what_is_missing_for_next_month(
     client, business_manager, office
 ):
-    # given
-    from django.utils import timezone
-
-    from evalsys.periods import add_months
-
-    next_month = add_months(timezone.localdate().replace(day=1), 1)
+    # given it is September: next month is October
+    next_month = OCTOBER
     missing = DealerFactory(office=office, business_manager=business_manager, code="SH777")
     AgreementFactory(dealer=missing, year=next_month.year)
     done = DealerFactory(office=office, business_manager=business_manager, code="SH888")

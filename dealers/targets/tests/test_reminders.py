@@ -159,11 +159,10 @@ def test_no_reminder_for_someone_with_nothing_missing(office, business_manager):
     assert mail.outbox == []
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_runs_send_one_email_per_person(role_groups, dealers, office_manager):
     # given
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL's row locks")
     barrier = threading.Barrier(4)
     errors = []
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scoring', '0011_grade_office_no_own_index'),
+        ('scoring', '0012_followup'),
     ]
 
     operations = [

@@ -60,6 +60,8 @@ class DraftForm(forms.Form):
             for indicator in applying:
                 initial[weight_field_name(kind, indicator)] = weights.get(indicator.pk, Decimal(0))
             self.sections.append({"kind": kind, "label": label, "indicators": applying, "weights": weights})
+        if args and args[0] is not None:
+            args = (_completed(args[0], initial, self.sections), *args[1:])
         super().__init__(*args, initial=initial, **kwargs)
         for section in self.sections:
             rows = []
@@ -73,6 +75,9 @@ class DraftForm(forms.Form):
                     {"indicator": indicator, "name": name, "in_force": section["weights"].get(indicator.pk)}
                 )
             section["rows"] = rows
+        for section in self.sections:
+            for row in section["rows"]:
+                row["field"] = self[row["name"]]
 
     def clean(self):
         data = super().clean()
@@ -108,6 +113,21 @@ class DraftForm(forms.Form):
             section["kind"]: sum((data.get(row["name"]) or Decimal(0) for row in section["rows"]), Decimal(0))
             for section in self.sections
         }
+
+
+def _completed(data, initial, sections):
+    """`data` with what the quarter was graded with for a kind (or the policy) it says nothing about.
+
+    A link from the admin tries one kind's weights: the other kind keeps its scheme.
+    """
+    data = data.copy()
+    groups = [[weight_field_name(s["kind"], i) for i in s["indicators"]] for s in sections]
+    groups.append(["method", "band_a", "band_b", "quota_a", "quota_b"])
+    for names in groups:
+        if not any(name in data for name in names):
+            for name in names:
+                data[name] = initial[name]
+    return data
 
 
 def effective_quarters(today=None) -> list[Quarter]:

@@ -178,7 +178,6 @@ def what_if_export(request):
             c.before.overridden,
         ]
 
-    changes.sort(key=lambda c: names.get(c.dealer_id, ("",))[0])
     if request.GET.get("format") == "report":
         return reports.report_response(
             name=f"what-if-{quarter}",

@@ -1,6 +1,7 @@
 """Importers for offices and dealers (DESIGN.md §6.2)."""
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
@@ -8,6 +9,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from evalsys.tabular import Column, Importer, choice, duplicates_in_file, parse_date
 
 from .models import Dealer, DealerKind, DealerStatus, Office
+from .moves import last_moves, move_problems, record_moves
 
 KINDS = {
     "exclusive": DealerKind.EXCLUSIVE,
@@ -87,6 +89,7 @@ DEALER_FIELDS = [
 
 
 OPTIONAL_TEXT_FIELDS = ["tier", "contact", "phone", "region"]
+MOVED_ON = Column("moved_on", "调动日期", required=False, parse=parse_date)
 
 
 class DealerImporter(Importer):
@@ -109,10 +112,12 @@ class DealerImporter(Importer):
         Column("contact", "联系人", required=False),
         Column("phone", "电话", required=False),
         Column("region", "区域", required=False),
+        MOVED_ON,
     )
 
     def check(self, rows):
         duplicates_in_file(rows, lambda r: r.values["code"], _("dealer code"))
+        today = timezone.localdate()
         offices = Office.objects.in_bulk({r.values["office"] for r in rows}, field_name="code")
         allowed_offices = (
             set(Office.objects.visible_to(self.user).values_list("code", flat=True)) if self.user else None
@@ -122,7 +127,9 @@ class DealerImporter(Importer):
         existing = Dealer.objects.select_related("office").in_bulk(
             [r.values["code"] for r in rows], field_name="code"
         )
+        moved = last_moves(d.pk for d in existing.values())
         self._pending = []
+        self._moves = []
         for row in rows:
             v = row.values
             dealer = existing.get(v["code"])
@@ -162,6 +169,14 @@ class DealerImporter(Importer):
                 row.errors.append(_("churned_on: only a churned dealer has a churn date"))
             if churned_on and churned_on < v["joined"]:
                 row.errors.append(_("churned_on: before the joined date"))
+            moved_on = None
+            if dealer is not None and office is not None and dealer.office_id != office.pk:
+                # A changed office is a move, as of the file's date or today (DESIGN.md §3.4).
+                moved_on = v.get("moved_on") or today
+                for problem in move_problems(
+                    moved_on=moved_on, joined=v["joined"], last_move=moved.get(dealer.pk), today=today
+                ):
+                    row.errors.append(MOVED_ON.error(problem))
             if row.errors:
                 continue
             values.update(status=status, churned_on=churned_on)
@@ -169,6 +184,8 @@ class DealerImporter(Importer):
                 row.action = "new"
                 self._pending.append((row, Dealer(code=v["code"], **values)))
             else:
+                if moved_on is not None:
+                    self._moves.append((dealer, dealer.office_id, moved_on))
                 _apply(row, dealer, values)
                 self._pending.append((row, dealer))
 
@@ -178,4 +195,5 @@ class DealerImporter(Importer):
         bulk_create_with_history(new, Dealer, batch_size=1000, default_user=self.user)
         if changed:
             bulk_update_with_history(changed, Dealer, DEALER_FIELDS, batch_size=1000, default_user=self.user)
+        record_moves(moves=self._moves, user=self.user)
         return {"new": len(new), "changed": len(changed)}

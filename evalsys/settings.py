@@ -196,6 +196,11 @@ if TARGET_HEADS_UP_DAYS:
         "task": "dealers.targets.tasks.send_target_reminders_task",
         "schedule": crontab(minute=0, hour=9, day_of_month=TARGET_REMINDER_DAY - TARGET_HEADS_UP_DAYS),
     }
+# Rectification plans of the watch list (DESIGN.md §5a): due within 7 days, and overdue.
+CELERY_BEAT_SCHEDULE["watch-plan-reminders"] = {
+    "task": "scoring.tasks.send_plan_reminders_task",
+    "schedule": crontab(minute=5, hour=9),
+}
 # Every office's network summary of the quarter just ended is drafted (DESIGN.md §5).
 CELERY_BEAT_SCHEDULE["draft-network-summaries"] = {
     "task": "networks.tasks.draft_network_summaries_task",

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("dealers.urls")),
     path("", include("dealers.targets.urls")),
     path("", include("scoring.urls")),
+    path("", include("scoring.followup.urls")),
     path("", include("networks.urls")),
 ]
 

@@ -13,6 +13,7 @@ class NetworksConfig(AppConfig):
 
         dashboard_panels.register(50, panels.visit_reminder)
         dashboard_panels.register(60, panels.churn_worklist)
+        dashboard_panels.register(65, panels.suspected_churn)
         dashboard_panels.register(70, panels.summary_status)
         dashboard_panels.register(80, panels.audit_status)
         customer_file_sections.register(80, panels.dealer_visits)

@@ -1,3 +1,5 @@
+import uuid
+
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -42,11 +44,13 @@ class VisitForm(forms.Form):
     follow_up = forms.CharField(
         label=_("Follow-up"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+    token = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, dealers, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["dealer"].queryset = dealers
         self.fields["date"].initial = timezone.localdate()
+        self.fields["token"].initial = uuid.uuid4
 
 
 class MonthField(forms.DateField):

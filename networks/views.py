@@ -12,11 +12,12 @@ from django.views.decorators.http import require_http_methods
 from dealers.access import get_dealer_for_user, role_required
 from dealers.models import Dealer, Office
 from dealers.roles import Role, allowed, has_role, office_id_of, sees_all_offices
+from evalsys import reports
 from evalsys.imports_view import import_page
 from evalsys.periods import Quarter
 from evalsys.tabular import export_response
 
-from . import selectors, services
+from . import rules, selectors, services
 from .forms import (
     PURPOSE_SUGGESTIONS,
     AuditForm,
@@ -27,7 +28,7 @@ from .forms import (
     VisitForm,
 )
 from .imports import VisitImporter
-from .labels import churn_rows, metric_rows
+from .labels import METRIC_LABELS, METRIC_REPORT_KINDS, churn_rows, metric_rows
 from .models import ChurnReason, ChurnReport, NetworkSummary, OfficeAudit, SummaryStatus, Verification, Visit
 from .rules import METRIC_NAMES
 
@@ -207,6 +208,36 @@ def churn_list(request):
     )
 
 
+def suspected_churn(request):
+    """Dealers in the network with no sales rows for the last two complete months, per office."""
+    today = timezone.localdate()
+    offices = Office.objects.visible_to(request.user).order_by("code")
+    dealers = Dealer.objects.visible_to(request.user)
+    counts = selectors.suspected_churn_counts(dealers, today=today)
+    office = None
+    if request.GET.get("office"):
+        office = get_object_or_404(offices, code=request.GET["office"])
+        dealers = dealers.filter(office=office)
+    suspected = selectors.suspected_churn(dealers, today=today).select_related("office", "business_manager")
+    page = Paginator(suspected, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "networks/suspected_churn.html",
+        {
+            "page": page,
+            "query": query.urlencode(),
+            "office": office,
+            "offices": [(o, counts.get(o.pk, 0)) for o in offices],
+            "total": sum(counts.values()),
+            "months": rules.last_complete_months(today),
+            "reports_any": allowed(request.user, Role.OFFICE_MANAGER),
+            "reports_own": has_role(request.user, Role.BUSINESS_MANAGER),
+        },
+    )
+
+
 @require_http_methods(["GET", "POST"])
 def churn_report(request, pk):
     report = get_object_or_404(
@@ -348,7 +379,20 @@ def company_metrics(request):
 
 def metrics_export(request):
     quarter = _quarter(request, _current_quarter())
-    columns, rows = services.metrics_table(quarter=quarter, offices=Office.objects.visible_to(request.user))
+    offices = Office.objects.visible_to(request.user)
+    columns, rows = services.metrics_table(quarter=quarter, offices=offices)
+    if request.GET.get("format") == "report":
+        names = dict(offices.values_list("code", "name"))
+        return reports.report_response(
+            name=f"network-metrics-{quarter}",
+            title=_("Network metrics %(quarter)s") % {"quarter": quarter},
+            columns=[
+                reports.Column(_("Quarter")),
+                reports.Column(_("Office")),
+                *(reports.Column(METRIC_LABELS[n], METRIC_REPORT_KINDS[n]) for n in METRIC_NAMES),
+            ],
+            rows=([quarter, names[office], *values] for quarter, office, *values in rows),
+        )
     return export_response(request, name=f"network-metrics-{quarter}", columns=columns, rows=rows)
 
 

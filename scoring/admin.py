@@ -131,3 +131,6 @@ class QuarterGradingAdmin(SimpleHistoryAdmin):
             grading.save()
             count += 1
         messages.success(request, _("%(count)s quarters reopened for re-grading.") % {"count": count})
+
+
+from .followup import admin as followup_admin  # noqa: E402, F401  (registers the follow-through's admins)

@@ -14,6 +14,7 @@ from simple_history.utils import bulk_create_with_history
 
 from evalsys.periods import add_months
 
+from ..freeze import frozen_months
 from ..models import (
     AnnualAgreement,
     Dealer,
@@ -23,7 +24,7 @@ from ..models import (
     TargetStep,
     TargetVersion,
 )
-from .rules import is_late, quantize, target_deadline
+from .rules import quantize, target_deadline, timeliness
 from .services import deadline_day, recompute_points
 
 MONTHS = 24
@@ -48,15 +49,15 @@ def _target(dealer, month, amount, agreed_at, countered, next_month, index, step
     key = (dealer.pk, month)
     proposed = quantize(amount * Decimal("1.1"))
     if month == next_month and index % 3 == 1:
-        steps[key] = [(TargetStep.PROPOSED, proposed, agreed_at, False)]
+        steps[key] = [(TargetStep.PROPOSED, proposed, agreed_at, "")]
         return MonthlyTarget(
             dealer=dealer, month=month, status=TargetStatus.PROPOSED, proposed_amount=proposed, version=1
         )
-    late = is_late(month, agreed_at.date(), deadline_day())
-    history = [(TargetStep.PROPOSED, proposed, agreed_at - datetime.timedelta(days=3), False)]
+    agreed = timeliness(month, agreed_at.date(), deadline_day())
+    history = [(TargetStep.PROPOSED, proposed, agreed_at - datetime.timedelta(days=3), "")]
     if countered:
-        history.append((TargetStep.COUNTERED, amount, agreed_at - datetime.timedelta(days=1), False))
-    history.append((TargetStep.AGREED, amount, agreed_at, late))
+        history.append((TargetStep.COUNTERED, amount, agreed_at - datetime.timedelta(days=1), ""))
+    history.append((TargetStep.AGREED, amount, agreed_at, agreed))
     steps[key] = history
     return MonthlyTarget(
         dealer=dealer,
@@ -67,7 +68,7 @@ def _target(dealer, month, amount, agreed_at, countered, next_month, index, step
         agreed_amount=amount,
         agreed_at=agreed_at,
         agreed_by=dealer.business_manager,
-        late=late,
+        timeliness=agreed,
         version=len(history),
     )
 
@@ -94,6 +95,7 @@ def seed_targets(*, stdout, today: datetime.date):
     years = sorted({m.year for m in months} | {next_month.year})
     dealers = list(Dealer.objects.select_related("business_manager").order_by("code"))
     existing_agreements = set(AnnualAgreement.objects.values_list("dealer_id", "year"))
+    frozen = frozen_months([*months, next_month])
     existing_targets = set(MonthlyTarget.objects.values_list("dealer_id", "month"))
     existing_sales = set(MonthlySales.objects.values_list("dealer_id", "month"))
     agreements, targets, sales, steps = [], [], [], {}
@@ -125,6 +127,8 @@ def seed_targets(*, stdout, today: datetime.date):
             actual = quantize(amount * Decimal(str(rng.gauss(performer, 0.12))))
             if month not in in_network:
                 continue
+            if month in frozen:  # a published quarter's months are not added to (DESIGN.md §3.4)
+                continue
             if month == next_month and index % 3 == 0:
                 continue  # still to be negotiated: the reminders have something to say
             key = (dealer.pk, month)
@@ -150,18 +154,21 @@ def seed_targets(*, stdout, today: datetime.date):
                 version=number,
                 step=step,
                 amount=amount,
-                late=late,
+                timeliness=when,
                 recorded_by=managers[key[0]],
                 recorded_at=at,
             )
             for key, history in steps.items()
-            for number, (step, amount, at, late) in enumerate(history, start=1)
+            for number, (step, amount, at, when) in enumerate(history, start=1)
         ],
         batch_size=BATCH,
     )
-    for month in sales_months:
+    # Only open months that got rows now: the points of a published quarter are frozen.
+    touched = ({t.month for t in targets} | {s.month for s in sales}) & set(sales_months)
+    touched = sorted(touched - set(frozen_months(touched)))
+    for month in touched:
         recompute_points(months=[month])
     stdout.write(
         f"targets: {len(agreements)} agreements, {len(targets)} monthly targets, "
-        f"{len(sales)} monthly sales added; points recomputed for {len(sales_months)} months"
+        f"{len(sales)} monthly sales added; points recomputed for {len(touched)} months"
     )

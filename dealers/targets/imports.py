@@ -12,6 +12,7 @@ from evalsys.periods import format_month
 from evalsys.tabular import (
     Column,
     Importer,
+    ImportRefused,
     duplicates_in_file,
     parse_amount,
     parse_date,
@@ -20,6 +21,7 @@ from evalsys.tabular import (
 )
 
 from ..bulk import insert_rows, narrowed
+from ..freeze import FrozenPeriod, ensure_months_open, frozen_message, frozen_months
 from ..models import (
     AnnualAgreement,
     Dealer,
@@ -29,7 +31,7 @@ from ..models import (
     TargetStep,
     TargetVersion,
 )
-from .rules import is_late
+from .rules import agreement_in_force, month_closed, timeliness
 from .services import deadline_day, recompute_points
 
 BATCH = 2000
@@ -37,6 +39,23 @@ BATCH = 2000
 
 class DealerRowsImporter(Importer):
     """Rows that name a dealer by code; with a `user`, only dealers of the offices he sees."""
+
+    def refuse_frozen_months(self, rows) -> None:
+        """A row for a month of a published quarter is refused, naming the quarter (DESIGN.md §3.4)."""
+        frozen = frozen_months(r.values["month"] for r in rows)
+        for row in rows:
+            if row.values["month"] in frozen:
+                row.errors.append(
+                    _("month: %(error)s") % {"error": frozen_message(frozen[row.values["month"]])}
+                )
+
+    @staticmethod
+    def ensure_open(months) -> None:
+        """Inside the saving transaction: a quarter published since the check refuses the whole file."""
+        try:
+            ensure_months_open(months)
+        except FrozenPeriod as exc:
+            raise ImportRefused(str(exc)) from None
 
     def resolve_dealers(self, rows) -> dict[str, int]:
         """Map each row's dealer code to the dealer id; unknown or foreign codes become row errors."""
@@ -118,24 +137,35 @@ class AgreementImporter(DealerRowsImporter):
 
 
 class TargetImporter(DealerRowsImporter):
-    """Agreed monthly targets, for migrating history; a month without an annual agreement is refused."""
+    """Agreed monthly targets, for migrating history (DESIGN.md §4).
+
+    `agreed_on` (optional) is the day each target was agreed: on time or late by it, and the
+    annual agreement must be signed by then; without it the target is `imported`, neither.
+    A month without an annual agreement is refused, and so is a different amount for a month
+    that has begun and already has its agreed target: sales planning corrects that on the
+    targets page, with a reason.
+    """
 
     title = gettext_lazy("Import agreed monthly targets")
     columns = (
         Column("dealer", "经销商编码"),
         Column("month", "月份", parse=parse_month_cell),
         Column("target", "目标", parse=parse_amount),
+        Column("agreed_on", "确定日期", required=False, parse=parse_date),
     )
 
     def check(self, rows):
         duplicates_in_file(rows, lambda r: (r.values["dealer"], r.values["month"]), _("dealer and month"))
+        self.refuse_frozen_months(rows)
         ids = self.resolve_dealers(rows)
         months = {r.values["month"] for r in rows}
-        agreements = set(
-            AnnualAgreement.objects.filter(
+        today = timezone.localdate()
+        agreements = {
+            (dealer_id, year): signed_on
+            for dealer_id, year, signed_on in AnnualAgreement.objects.filter(
                 dealer_id__in=ids.values(), year__in={m.year for m in months}
-            ).values_list("dealer_id", "year")
-        )
+            ).values_list("dealer_id", "year", "signed_on")
+        }
         existing = {
             (t.dealer_id, t.month): t
             for t in MonthlyTarget.objects.filter(dealer_id__in=ids.values(), month__in=months)
@@ -143,40 +173,63 @@ class TargetImporter(DealerRowsImporter):
         self._pending = []
         for row in rows:
             v = row.values
+            agreed_on = v.get("agreed_on")
+            if agreed_on is not None and agreed_on > today:
+                row.errors.append(_("agreed_on: %(day)s is in the future") % {"day": agreed_on.isoformat()})
             if row.errors:
                 continue
             dealer_id = ids[v["dealer"]]
-            if (dealer_id, v["month"].year) not in agreements:
+            signed_on = agreements.get((dealer_id, v["month"].year))
+            if signed_on is None:
                 row.errors.append(
                     _("month: %(dealer)s has no annual agreement for %(year)s")
                     % {"dealer": v["dealer"], "year": v["month"].year}
                 )
                 continue
+            if agreed_on is not None and not agreement_in_force(signed_on, agreed_on):
+                row.errors.append(
+                    _("agreed_on: the annual agreement %(year)s of %(dealer)s is signed only on %(signed)s")
+                    % {"year": v["month"].year, "dealer": v["dealer"], "signed": signed_on.isoformat()}
+                )
             if v["target"] <= 0:
                 row.errors.append(_("target: must be greater than zero"))
+            if row.errors:
                 continue
             target = existing.get((dealer_id, v["month"]))
-            if target is None:
-                row.action = "new"
-                target = MonthlyTarget(dealer_id=dealer_id, month=v["month"], version=0)
-            elif target.status == TargetStatus.AGREED and target.agreed_amount == v["target"]:
+            agreed = target is not None and target.status == TargetStatus.AGREED
+            if (
+                agreed
+                and target.agreed_amount == v["target"]
+                and (agreed_on is None or _day(target.agreed_at) == agreed_on)
+            ):
                 row.action = "unchanged"
                 self._pending.append((row, target))
                 continue
+            if agreed and target.agreed_amount != v["target"] and month_closed(v["month"], today):
+                row.errors.append(
+                    _(
+                        "target: %(month)s has begun and its target %(amount)s is agreed; "
+                        "sales planning corrects it on the targets page, giving a reason"
+                    )
+                    % {"month": format_month(v["month"]), "amount": target.agreed_amount}
+                )
+                continue
+            if target is None:
+                row.action = "new"
+                target = MonthlyTarget(dealer_id=dealer_id, month=v["month"], version=0)
             else:
                 row.action = "changed"
             target.status = TargetStatus.AGREED
             target.agreed_amount = v["target"]
+            target.agreed_at = _start_of(agreed_on)
+            target.agreed_by = self.user
+            target.timeliness = timeliness(v["month"], agreed_on, deadline_day())
             target.version += 1
             self._pending.append((row, target))
 
     def save(self, rows):
+        self.ensure_open(t.month for _r, t in self._pending)
         now = timezone.now()
-        for row, target in self._pending:
-            if row.action != "unchanged":
-                target.agreed_at = target.agreed_at or now
-                target.agreed_by = target.agreed_by or self.user
-                target.late = is_late(target.month, timezone.localdate(target.agreed_at), deadline_day())
         new = [t for r, t in self._pending if r.action == "new"]
         changed = [t for r, t in self._pending if r.action == "changed"]
         bulk_create_with_history(new, MonthlyTarget, batch_size=BATCH, default_user=self.user)
@@ -184,7 +237,7 @@ class TargetImporter(DealerRowsImporter):
             bulk_update_with_history(
                 changed,
                 MonthlyTarget,
-                ["status", "agreed_amount", "agreed_at", "agreed_by", "late", "version"],
+                ["status", "agreed_amount", "agreed_at", "agreed_by", "timeliness", "version"],
                 batch_size=BATCH,
                 default_user=self.user,
             )
@@ -205,7 +258,7 @@ class TargetImporter(DealerRowsImporter):
                     version=t.version,
                     step=TargetStep.IMPORTED,
                     amount=t.agreed_amount,
-                    late=t.late,
+                    timeliness=t.timeliness,
                     recorded_by=self.user,
                     recorded_at=now,
                 )
@@ -216,6 +269,17 @@ class TargetImporter(DealerRowsImporter):
         for month in sorted({t.month for t in saved}):
             recompute_points(months=[month], dealer_ids=[t.dealer_id for t in saved if t.month == month])
         return {"new": len(new), "changed": len(changed)}
+
+
+def _start_of(day: datetime.date | None) -> datetime.datetime | None:
+    """The beginning of `day` in the project's time zone: when a target imported with its date was agreed."""
+    if day is None:
+        return None
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time()))
+
+
+def _day(moment: datetime.datetime | None) -> datetime.date | None:
+    return timezone.localdate(moment) if moment else None
 
 
 class SalesImporter(DealerRowsImporter):
@@ -235,6 +299,7 @@ class SalesImporter(DealerRowsImporter):
 
     def check(self, rows):
         duplicates_in_file(rows, lambda r: (r.values["dealer"], r.values["month"]), _("dealer and month"))
+        self.refuse_frozen_months(rows)
         ids = self.resolve_dealers(rows)
         months = {r.values["month"] for r in rows}
         today = timezone.localdate()
@@ -268,6 +333,7 @@ class SalesImporter(DealerRowsImporter):
         now = timezone.now()
         stamp = connection.ops.adapt_datetimefield_value(now)
         months = sorted({key[1] for _action, key, _amount in self._pending})
+        self.ensure_open(months)
         actions = {key: action for action, key, _amount in self._pending}
         amounts = {key: amount for _action, key, amount in self._pending}
         touched = [(d, m, amount, stamp) for action, (d, m), amount in self._pending if action != "unchanged"]

@@ -68,7 +68,7 @@ def _remind_business_managers(missing, *, month, kind, deadline) -> int:
             "deadline": deadline.isoformat(),
         }
         lines = [_("Please agree these targets on the targets page:")]
-        lines += [f"{d.code} {d.name}  {_absolute(targets_url(month, d))}" for d in dealers]
+        lines += [f"{d.code} {d.name}  {absolute_url(targets_url(month, d))}" for d in dealers]
         sent += _deliver(
             user=manager,
             month=month,
@@ -113,7 +113,7 @@ def _remind_office_managers(missing, *, month, kind, deadline) -> int:
         lines += [f"  {name}: {count}" for name, count in sorted(counts.items())]
         lines += [_("Dealers:")]
         lines += [
-            f"{d.code} {d.name} ({_manager_name(d.business_manager)})  {_absolute(targets_url(month, d))}"
+            f"{d.code} {d.name} ({_manager_name(d.business_manager)})  {absolute_url(targets_url(month, d))}"
             for d in dealers
         ]
         sent += _deliver(
@@ -133,7 +133,7 @@ def _manager_name(user) -> str:
     return _("no business manager") if user is None else display_name(user)
 
 
-def _absolute(path: str) -> str:
+def absolute_url(path: str) -> str:
     return settings.SITE_URL.rstrip("/") + path
 
 

@@ -34,6 +34,48 @@ def is_late(month: datetime.date, agreed_on: datetime.date, deadline_day: int = 
     return agreed_on > target_deadline(month, deadline_day)
 
 
+ON_TIME, LATE, IMPORTED = "on_time", "late", "imported"
+
+
+def timeliness(
+    month: datetime.date, agreed_on: datetime.date | None, deadline_day: int = DEFAULT_DEADLINE_DAY
+) -> str:
+    """On time or late by the day the target was agreed; `imported` when that day is unknown.
+
+    >>> timeliness(datetime.date(2026, 9, 1), datetime.date(2026, 8, 25))
+    'on_time'
+    >>> timeliness(datetime.date(2026, 9, 1), datetime.date(2026, 8, 26))
+    'late'
+    >>> timeliness(datetime.date(2026, 9, 1), None)
+    'imported'
+    """
+    if agreed_on is None:
+        return IMPORTED
+    return LATE if is_late(month, agreed_on, deadline_day) else ON_TIME
+
+
+def month_closed(month: datetime.date, today: datetime.date) -> bool:
+    """A month is closed for negotiation once it has begun: from its first day on.
+
+    >>> month_closed(datetime.date(2026, 9, 1), datetime.date(2026, 8, 31))
+    False
+    >>> month_closed(datetime.date(2026, 9, 1), datetime.date(2026, 9, 1))
+    True
+    """
+    return month.replace(day=1) <= today
+
+
+def agreement_in_force(signed_on: datetime.date, agreed_on: datetime.date) -> bool:
+    """A target can be agreed only under an annual agreement signed on or before that day.
+
+    >>> agreement_in_force(datetime.date(2026, 1, 15), datetime.date(2026, 1, 15))
+    True
+    >>> agreement_in_force(datetime.date(2026, 1, 15), datetime.date(2026, 1, 14))
+    False
+    """
+    return signed_on <= agreed_on
+
+
 # Attainment ----------------------------------------------------------------
 
 

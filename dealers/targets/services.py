@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from evalsys.periods import Quarter, add_months, format_month
 
 from ..bulk import IN_LIST_LIMIT, insert_rows
+from ..freeze import ensure_months_open
 from ..models import (
     AnnualAgreement,
     Dealer,
@@ -27,7 +28,7 @@ from ..models import (
     TargetVersion,
 )
 from ..roles import Role, allowed, has_role, office_id_of, sees_all_offices
-from .rules import Tier, attainment, is_late, month_points
+from .rules import Tier, agreement_in_force, attainment, month_closed, month_points, timeliness
 
 TARGET_ROLES = (Role.BUSINESS_MANAGER, Role.OFFICE_MANAGER, Role.SALES_PLANNING)
 NOTE_ROLES = (Role.BUSINESS_MANAGER, Role.OFFICE_MANAGER)
@@ -94,19 +95,29 @@ def record_target_step(
     """Propose, record the dealer's counter-proposal, or agree `dealer`'s target for `month`.
 
     `expected_version` is the target's version the user saw (0 when there was none yet);
-    if someone saved it since, StaleTargetError is raised and nothing is written.
+    if someone saved it since, StaleTargetError is raised and nothing is written. A month
+    that has begun is closed to negotiation (sales planning corrects it: `correct_target`),
+    and a target is agreed only under an annual agreement signed by that day.
     """
     now = now or timezone.now()
+    today = timezone.localdate(now)
     month = month.replace(day=1)
     if step not in (TargetStep.PROPOSED, TargetStep.COUNTERED, TargetStep.AGREED):
         raise TargetError(_("Unknown step."))
     if amount is None or amount <= 0:
         raise TargetError(_("The amount must be greater than zero."))
-    if not AnnualAgreement.objects.filter(dealer=dealer, year=month.year).exists():
+    ensure_months_open([month])
+    if month_closed(month, today):
         raise TargetError(
-            _("%(dealer)s has no annual agreement for %(year)s; a month without one cannot get a target.")
-            % {"dealer": dealer, "year": month.year}
+            _(
+                "%(month)s has begun: its target can no longer be negotiated. "
+                "Only sales planning can correct it, giving a reason."
+            )
+            % {"month": format_month(month)}
         )
+    agreement = _agreement(dealer, month)
+    if step == TargetStep.AGREED:
+        _require_signed(agreement, today)
     target = MonthlyTarget.objects.select_for_update().filter(dealer=dealer, month=month).first()
     if target is None:
         if expected_version:
@@ -119,7 +130,7 @@ def record_target_step(
     elif step == TargetStep.COUNTERED and target.proposed_amount is None:
         raise TargetError(_("Propose a target before recording the dealer's counter-proposal."))
 
-    late = False
+    agreed_timeliness = ""
     if step == TargetStep.PROPOSED:
         target.status = TargetStatus.PROPOSED
         target.proposed_amount = amount
@@ -129,31 +140,128 @@ def record_target_step(
         if target.status == TargetStatus.DRAFT:
             target.status = TargetStatus.PROPOSED
     else:
-        late = is_late(month, timezone.localdate(now), deadline_day())
+        agreed_timeliness = timeliness(month, today, deadline_day())
         target.status = TargetStatus.AGREED
         target.agreed_amount = amount
         target.agreed_at = now
         target.agreed_by = user
-        target.late = late
+        target.timeliness = agreed_timeliness
+    _save_step(target, step=step, amount=amount, timeliness=agreed_timeliness, user=user, now=now)
+    if step == TargetStep.AGREED:
+        _recompute_if_sold(target)
+    return target
+
+
+@transaction.atomic
+def correct_target(
+    *,
+    dealer: Dealer,
+    month: datetime.date,
+    amount: Decimal,
+    reason: str,
+    user,
+    expected_version: int,
+    now: datetime.datetime | None = None,
+) -> MonthlyTarget:
+    """Sales planning sets the agreed target of a month that has begun, with a reason that is kept.
+
+    The target keeps when it was agreed (on time, late or imported); a month that had none
+    gets one, late by definition. The month's points follow the corrected target.
+    """
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    month = month.replace(day=1)
+    reason = (reason or "").strip()
+    if not allowed(user, Role.SALES_PLANNING):
+        raise TargetError(_("Only sales planning can correct the target of a month that has begun."))
+    if amount is None or amount <= 0:
+        raise TargetError(_("The amount must be greater than zero."))
+    if not reason:
+        raise TargetError(_("A correction needs a reason."))
+    if len(reason) > CORRECTION_REASON_MAX:
+        raise TargetError(
+            _("The reason is longer than %(count)s characters.") % {"count": CORRECTION_REASON_MAX}
+        )
+    ensure_months_open([month])
+    if not month_closed(month, today):
+        raise TargetError(
+            _("%(month)s has not begun: its target is still negotiated, not corrected.")
+            % {"month": format_month(month)}
+        )
+    _agreement(dealer, month)
+    target = MonthlyTarget.objects.select_for_update().filter(dealer=dealer, month=month).first()
+    if target is None:
+        if expected_version:
+            raise _stale(dealer, month)
+        target = MonthlyTarget(dealer=dealer, month=month, version=0)
+    elif target.version != expected_version:
+        raise _stale(dealer, month)
+    if target.status != TargetStatus.AGREED:
+        target.status = TargetStatus.AGREED
+        target.agreed_at = now
+        target.agreed_by = user
+        target.timeliness = timeliness(month, today, deadline_day())
+    target.agreed_amount = amount
+    _save_step(
+        target,
+        step=TargetStep.CORRECTED,
+        amount=amount,
+        timeliness=target.timeliness,
+        user=user,
+        now=now,
+        reason=reason,
+    )
+    _recompute_if_sold(target)
+    return target
+
+
+CORRECTION_REASON_MAX = TargetVersion._meta.get_field("reason").max_length
+
+
+def _agreement(dealer: Dealer, month: datetime.date) -> AnnualAgreement:
+    agreement = AnnualAgreement.objects.select_for_update().filter(dealer=dealer, year=month.year).first()
+    if agreement is None:
+        raise TargetError(
+            _("%(dealer)s has no annual agreement for %(year)s; a month without one cannot get a target.")
+            % {"dealer": dealer, "year": month.year}
+        )
+    return agreement
+
+
+def _require_signed(agreement: AnnualAgreement, agreed_on: datetime.date) -> None:
+    if not agreement_in_force(agreement.signed_on, agreed_on):
+        raise TargetError(
+            _(
+                "The annual agreement %(year)s of %(dealer)s is signed only on %(signed)s; "
+                "a target cannot be agreed before it is signed."
+            )
+            % {"year": agreement.year, "dealer": agreement.dealer, "signed": agreement.signed_on.isoformat()}
+        )
+
+
+def _save_step(target, *, step, amount, timeliness, user, now, reason="") -> None:
     target.version += 1
     target._history_user = user
     try:
         with transaction.atomic():
             target.save()
     except IntegrityError:  # created meanwhile by someone else
-        raise _stale(dealer, month) from None
+        raise _stale(target.dealer, target.month) from None
     TargetVersion.objects.create(
         target=target,
         version=target.version,
         step=step,
         amount=amount,
-        late=late,
+        timeliness=timeliness,
+        reason=reason,
         recorded_by=user,
         recorded_at=now,
     )
-    if step == TargetStep.AGREED and MonthlySales.objects.filter(dealer=dealer, month=month).exists():
-        recompute_points(months=[month], dealer_ids=[dealer.pk])
-    return target
+
+
+def _recompute_if_sold(target) -> None:
+    if MonthlySales.objects.filter(dealer_id=target.dealer_id, month=target.month).exists():
+        recompute_points(months=[target.month], dealer_ids=[target.dealer_id])
 
 
 def _stale(dealer, month):
@@ -180,6 +288,7 @@ def recompute_points(*, months: Iterable[datetime.date], dealer_ids: Iterable[in
     months = sorted({m.replace(day=1) for m in months})
     if not months:
         return 0
+    ensure_months_open(months)
     scope = Q(month__in=months)
     if dealer_ids is not None:
         dealer_ids = set(dealer_ids)
@@ -229,6 +338,7 @@ def adjust_points(*, dealer: Dealer, month: datetime.date, points: Decimal, reas
     reason = (reason or "").strip()
     if not reason:
         raise TargetError(_("A points adjustment needs a reason."))
+    ensure_months_open([month])
     entry = PointsEntry(
         dealer=dealer,
         month=month.replace(day=1),

@@ -11,6 +11,7 @@ urlpatterns = [
     path("targets/import/", views.target_import, name="target_import"),
     path("targets/agreements/import/", views.agreement_import, name="agreement_import"),
     path("targets/<str:code>/<str:month>/", views.target_step, name="step"),
+    path("targets/<str:code>/<str:month>/correct/", views.target_correction, name="correct"),
     path("targets/notes/<str:code>/<str:quarter>/", views.quarter_note, name="quarter_note"),
     path("sales/import/", views.sales_import, name="sales_import"),
     path("sales/missing/", views.missing_sales, name="missing_sales"),

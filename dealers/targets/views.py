@@ -14,15 +14,17 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from evalsys import reports
 from evalsys.imports_view import import_page
 from evalsys.periods import Quarter, add_months, format_month, parse_month
 from evalsys.tabular import export_response
 
 from ..access import get_dealer_for_user, role_required
+from ..freeze import FrozenPeriod, published_quarter_for
 from ..models import Dealer, Office, TargetStep
 from ..roles import IMPORT_ROLES, Role, allowed, sees_all_offices
 from .imports import AgreementImporter, SalesImporter, TargetImporter
-from .rules import target_deadline
+from .rules import month_closed, target_deadline
 from .services import (
     NOTE_ROLES,
     POINTS_EXPORT_COLUMNS,
@@ -30,6 +32,7 @@ from .services import (
     TargetError,
     attainment_rows,
     can_write_notes,
+    correct_target,
     deadline_day,
     dealers_missing_sales,
     negotiable_dealers,
@@ -81,6 +84,14 @@ class TargetStepForm(forms.Form):
     version = forms.IntegerField(min_value=0)
 
 
+class TargetCorrectionForm(forms.Form):
+    amount = forms.DecimalField(
+        label=gettext_lazy("Amount"), min_value=0, max_digits=14, decimal_places=2, localize=False
+    )
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=300)
+    version = forms.IntegerField(min_value=0)
+
+
 def _back_query(request, month: datetime.date) -> str:
     """The targets page's month, office and page the form was sent from (only those, and only if well-formed)."""
     sent = QueryDict(request.POST.get("back", ""))
@@ -95,8 +106,14 @@ def _back_query(request, month: datetime.date) -> str:
 
 @role_required(*TARGET_ROLES, Role.MARKETING_VP)
 def next_month_targets(request):
-    """The month's negotiation; the marketing VP, who reads everything, sees it without its forms."""
+    """The month's negotiation; the marketing VP, who reads everything, sees it without its forms.
+
+    A month that has begun is closed: shown read-only, with the correction form for sales
+    planning only; a month of a published quarter is frozen for everyone.
+    """
     month = _month_param(request, _next_month())
+    frozen = published_quarter_for([month])
+    closed = month_closed(month, timezone.localdate())
     negotiates = allowed(request.user, *TARGET_ROLES)
     dealers = (negotiable_dealers if negotiates else target_reader_dealers)(request.user)
     dealers = dealers.select_related("office", "business_manager").order_by("code")
@@ -118,7 +135,10 @@ def next_month_targets(request):
             "query": f"month={format_month(month)}{office_query}",
             "show_office": sees_all_offices(request.user),
             "steps": TargetStep,
-            "read_only": not negotiates,
+            "read_only": not negotiates or closed or bool(frozen),
+            "closed": closed,
+            "frozen": frozen,
+            "corrects": closed and not frozen and allowed(request.user, Role.SALES_PLANNING),
             **office_context,
         },
     )
@@ -150,7 +170,7 @@ def target_step(request, code, month):
             user=request.user,
             expected_version=form.cleaned_data["version"],
         )
-    except TargetError as exc:
+    except (TargetError, FrozenPeriod) as exc:
         messages.error(
             request,
             _("%(message)s (You entered %(amount)s.)")
@@ -166,6 +186,48 @@ def target_step(request, code, month):
             "step": TargetStep(form.cleaned_data["step"]).label,
             "amount": form.cleaned_data["amount"],
         },
+    )
+    return redirect(back)
+
+
+@require_POST
+@role_required(Role.SALES_PLANNING)
+def target_correction(request, code, month):
+    """Sales planning corrects the agreed target of a month that has begun, with a reason."""
+    try:
+        month = parse_month(month)
+    except ValueError:
+        raise Http404 from None
+    dealer = get_object_or_404(negotiable_dealers(request.user), code=code)
+    back = reverse("targets:next_month") + f"?{_back_query(request, month)}#dealer-{dealer.code}"
+    form = TargetCorrectionForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request,
+            _("%(dealer)s: not corrected; enter an amount like 120000.00 and the reason for the correction.")
+            % {"dealer": dealer},
+        )
+        return redirect(back)
+    try:
+        correct_target(
+            dealer=dealer,
+            month=month,
+            amount=form.cleaned_data["amount"],
+            reason=form.cleaned_data["reason"],
+            user=request.user,
+            expected_version=form.cleaned_data["version"],
+        )
+    except (TargetError, FrozenPeriod) as exc:
+        messages.error(
+            request,
+            _("%(message)s (You entered %(amount)s.)")
+            % {"message": exc, "amount": form.cleaned_data["amount"]},
+        )
+        return redirect(back)
+    messages.success(
+        request,
+        _("%(dealer)s, %(month)s: target corrected to %(amount)s.")
+        % {"dealer": dealer, "month": format_month(month), "amount": form.cleaned_data["amount"]},
     )
     return redirect(back)
 
@@ -222,7 +284,11 @@ def target_import(request):
         request,
         TargetImporter(user=request.user),
         title=_("Import agreed monthly targets"),
-        columns_help=_("month like 2026-09; months without an annual agreement are refused."),
+        columns_help=_(
+            "month like 2026-09; months without an annual agreement are refused. agreed_on (optional) like "
+            "2026-08-20: the day the target was agreed, which makes it on time or late; without it the "
+            "target is marked imported."
+        ),
         done_url=reverse("targets:next_month"),
     )
 
@@ -253,9 +319,37 @@ def missing_sales(request):
 def points_export(request):
     month = _month_param(request, add_months(timezone.localdate().replace(day=1), -1))
     rows = points_export_rows(month=month, dealers=Dealer.objects.visible_to(request.user))
+    if request.GET.get("format") == "report":
+        return reports.report_response(
+            name=f"points-{format_month(month)}",
+            title=_("Points %(month)s") % {"month": format_month(month)},
+            columns=_points_report_columns(),
+            rows=_points_report_rows(rows),
+        )
     return export_response(
         request, name=f"points-{format_month(month)}", columns=POINTS_EXPORT_COLUMNS, rows=rows
     )
+
+
+def _points_report_columns():
+    return [
+        reports.Column(_("Month")),
+        reports.Column(_("Dealer code")),
+        reports.Column(_("Dealer")),
+        reports.Column(_("Office")),
+        reports.Column(_("Target"), reports.MONEY),
+        reports.Column(_("Actual sales"), reports.MONEY),
+        reports.Column(_("Attainment"), reports.PERCENT),
+        reports.Column(_("Points earned"), reports.DECIMAL),
+        reports.Column(_("Points balance"), reports.DECIMAL),
+    ]
+
+
+def _points_report_rows(rows):
+    """The points export's rows with office names instead of codes."""
+    offices = dict(Office.objects.values_list("code", "name"))
+    for month, code, name, office, *figures in rows:
+        yield [month, code, name, offices.get(office, office), *figures]
 
 
 class QuarterNoteForm(forms.Form):

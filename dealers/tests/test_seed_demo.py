@@ -31,7 +31,7 @@ def test_seed_demo_loads_every_role_and_a_second_run_adds_nothing_to_any_table()
     text = out.getvalue()
     assert "offices: 7, dealers: 300 (300 new)" in text
     assert "networks: 38 dealers joined, 7 dealers churned" in text
-    assert "[5/5] visits, churn reports, audits and summaries …" in text
+    assert "[6/6] visits, churn reports, audits and summaries …" in text
     assert set(Dealer.objects.values_list("kind", flat=True)) == set(DealerKind.values)
     assert Dealer.objects.filter(status=DealerStatus.CHURNED).count() == 27
     for office in Office.objects.all():

@@ -181,6 +181,22 @@ def test_a_business_manager_logs_a_visit_to_his_dealer(client, office, business_
     )
 
 
+def test_the_visit_form_sent_twice_stores_one_visit(client, office, business_manager):
+    # given the form as loaded, with its one-time token
+    dealer = DealerFactory(office=office, business_manager=business_manager)
+    client.force_login(business_manager)
+    token = client.get(reverse("networks:visit_create")).context["form"]["token"].value()
+    data = {"dealer": dealer.pk, "date": "2026-09-15", "purpose": "例行巡访", "effect": "4", "token": token}
+    # when it is sent twice (a double tap, a resend after a slow network)
+    first = client.post(reverse("networks:visit_create"), data)
+    second = client.post(reverse("networks:visit_create"), data)
+    # then one visit is stored and both answers say it is saved
+    assert (first.status_code, second.status_code) == (302, 302)
+    assert Visit.objects.count() == 1
+    # and a fresh form has a new token
+    assert client.get(reverse("networks:visit_create")).context["form"]["token"].value() != token
+
+
 def test_a_business_manager_cannot_log_a_visit_to_a_colleagues_dealer(
     client, office, make_staff, business_manager
 ):

@@ -4,6 +4,7 @@ import threading
 from decimal import Decimal as D
 
 import pytest
+import time_machine
 from django.db import connection, transaction
 
 from dealers.models import Notification
@@ -102,6 +103,7 @@ def test_regrade_computes_totals_ranks_classes_and_changes(company):
     assert QuarterGrading.objects.get(quarter="2026Q3").status == GradingStatus.GRADED
 
 
+@time_machine.travel("2027-01-05 10:00 +0800", tick=False)
 def test_the_next_quarter_records_previous_class_and_change(company, office):
     # given Q3 graded
     approve()

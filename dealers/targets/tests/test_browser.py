@@ -1,4 +1,5 @@
 import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -8,6 +9,8 @@ from dealers.models import MonthlyTarget
 from dealers.roles import Role
 from dealers.tests.factories import AgreementFactory, DealerFactory
 from evalsys.periods import format_month
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
@@ -23,12 +26,15 @@ def amount(text):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-@time_machine.travel("2026-09-10 10:00 +0800")
 def test_a_business_manager_agrees_a_target_and_sees_it_on_the_customer_file(
-    role_groups, page, live_server, login, business_manager, office
+    request, role_groups, page, live_server, login, business_manager, office
 ):
-    # given a dealer of his with this year's agreement, in September
-    month = datetime.date(2026, 9, 1)
+    # given a dealer of his with this year's agreement, on a day in March (after today, so
+    # that the browser keeps the session cookie) when April is negotiated
+    traveller = time_machine.travel(datetime.datetime(2027, 3, 10, 10, tzinfo=SHANGHAI), tick=True)
+    traveller.start()
+    request.addfinalizer(traveller.stop)
+    month = datetime.date(2027, 4, 1)
     dealer = DealerFactory(
         code="SH501", name="上海恒达家电商行", office=office, business_manager=business_manager
     )

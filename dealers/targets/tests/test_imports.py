@@ -79,6 +79,9 @@ def test_import_targets_stores_agreed_targets_with_a_version_and_lateness(tmp_pa
         (datetime.date(2026, 10, 1), "agreed", D("110000"), 1),
     ]
     assert TargetVersion.objects.filter(step="imported").count() == 2
+    # without agreed_on, neither on time nor late
+    assert {t.timeliness for t in targets} == {"imported"}
+    assert {v.timeliness for v in TargetVersion.objects.all()} == {"imported"}
 
 
 @pytest.mark.django_db

@@ -1,5 +1,6 @@
 import datetime
 from decimal import Decimal as D
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -12,8 +13,16 @@ from dealers.models import MonthlySales, MonthlyTarget, PointsEntry, QuarterNote
 from dealers.roles import Role
 from dealers.tests.factories import AgreementFactory, DealerFactory, SalesFactory, TargetFactory
 
-# The pages default to the month after "today"; tests pass ?month= explicitly.
+# The pages default to the month after "today"; tests pass ?month= explicitly. Today is
+# in September, so that October is still being negotiated (a month that has begun is closed).
 OCTOBER = datetime.date(2026, 10, 1)
+TODAY = datetime.datetime(2026, 9, 20, 10, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+@pytest.fixture(autouse=True)
+def in_september():
+    with time_machine.travel(TODAY, tick=False):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -6,16 +6,19 @@ import pytest
 from dealers.targets.rules import (
     DEFAULT_TIERS,
     Tier,
+    agreement_in_force,
     attainment,
     attainment_streak,
     exact_attainment,
     is_late,
+    month_closed,
     month_points,
     moving_average,
     points_rate,
     reminder_kind,
     target_deadline,
     tiers_problems,
+    timeliness,
     yoy_growth,
 )
 
@@ -36,6 +39,45 @@ from dealers.targets.rules import (
 def test_a_target_is_late_only_when_agreed_after_the_25th_of_the_month_before(month, agreed_on, late):
     # when / then
     assert is_late(month, agreed_on) is late
+
+
+@pytest.mark.parametrize(
+    ("agreed_on", "expected"),
+    [
+        (datetime.date(2026, 8, 25), "on_time"),  # the deadline day itself
+        (datetime.date(2026, 8, 26), "late"),
+        (datetime.date(2026, 10, 2), "late"),  # agreed after the month itself
+        (None, "imported"),  # imported without its date: neither
+    ],
+)
+def test_timeliness_is_on_time_late_or_imported_without_a_date(agreed_on, expected):
+    assert timeliness(datetime.date(2026, 9, 1), agreed_on) == expected
+
+
+def test_timeliness_follows_the_configured_deadline_day():
+    assert timeliness(datetime.date(2026, 9, 1), datetime.date(2026, 8, 20), deadline_day=20) == "on_time"
+    assert timeliness(datetime.date(2026, 9, 1), datetime.date(2026, 8, 21), deadline_day=20) == "late"
+
+
+@pytest.mark.parametrize(
+    ("today", "closed"),
+    [
+        (datetime.date(2026, 8, 31), False),
+        (datetime.date(2026, 9, 1), True),  # closed from its first day
+        (datetime.date(2026, 9, 30), True),
+        (datetime.date(2027, 1, 1), True),
+    ],
+)
+def test_a_month_is_closed_once_it_has_begun(today, closed):
+    assert month_closed(datetime.date(2026, 9, 1), today) is closed
+    assert month_closed(datetime.date(2026, 9, 17), today) is closed  # any day stands for its month
+
+
+def test_a_target_is_agreed_only_under_an_agreement_signed_by_that_day():
+    signed = datetime.date(2026, 1, 15)
+    assert agreement_in_force(signed, datetime.date(2026, 1, 15))
+    assert agreement_in_force(signed, datetime.date(2026, 3, 1))
+    assert not agreement_in_force(signed, datetime.date(2026, 1, 14))
 
 
 def test_the_deadline_of_january_is_the_25th_of_december_before():

@@ -18,6 +18,7 @@ from dealers.targets.services import (
     StaleTargetError,
     TargetError,
     adjust_points,
+    correct_target,
     negotiation_rows,
     points_balances,
     recompute_points,
@@ -72,7 +73,7 @@ def test_a_negotiation_keeps_every_version_and_ends_agreed(dealer, business_mana
         D("110000"),
     )
     assert target.agreed_by == business_manager
-    assert target.late is False
+    assert target.timeliness == "on_time"
     versions = list(TargetVersion.objects.filter(target=target).values_list("version", "step", "amount"))
     assert versions == [
         (1, "proposed", D("120000")),
@@ -87,7 +88,7 @@ def test_a_target_agreed_on_the_26th_local_time_is_late(dealer, business_manager
     # given 00:30 on 26 August in Shanghai is still the 25th in UTC
     target = step(dealer, business_manager, "agreed", "100000", 0, now=at(2026, 8, 26, 0, 30))
     # then
-    assert target.late is True
+    assert target.timeliness == "late"
 
 
 @pytest.mark.django_db
@@ -106,7 +107,7 @@ def test_a_january_target_agreed_on_25_december_is_on_time(office, business_mana
         month=datetime.date(2027, 1, 1),
     )
     # then
-    assert on_time.late is False
+    assert on_time.timeliness == "on_time"
     late = step(
         dealer,
         business_manager,
@@ -116,7 +117,7 @@ def test_a_january_target_agreed_on_25_december_is_on_time(office, business_mana
         now=at(2026, 12, 26, 9),
         month=datetime.date(2027, 1, 1),
     )
-    assert late.late is True
+    assert late.timeliness == "late"
 
 
 @pytest.mark.django_db
@@ -163,13 +164,21 @@ def test_a_counter_proposal_needs_a_proposal_and_amounts_must_be_positive(dealer
 
 
 @pytest.mark.django_db
-def test_agreeing_a_past_month_recomputes_its_points(dealer, business_manager):
-    # given sales were imported before the target was agreed
+def test_correcting_a_past_month_recomputes_its_points(dealer, planner):
+    # given sales were imported before the target was set
     SalesFactory(dealer=dealer, month=SEPTEMBER, amount=D("100000"))
     recompute_points(months=[SEPTEMBER])
     assert PointsEntry.objects.get().points == D("0.00")
-    # when
-    step(dealer, business_manager, "agreed", "100000", 0, now=at(2026, 10, 3, 9))
+    # when sales planning sets it (negotiation is closed since 1 September)
+    correct_target(
+        dealer=dealer,
+        month=SEPTEMBER,
+        amount=D("100000"),
+        reason="补录：协议附件中的九月目标",
+        user=planner,
+        expected_version=0,
+        now=at(2026, 10, 3, 9),
+    )
     # then
     assert list(PointsEntry.objects.values_list("kind", "points")) == [("earned", D("100.00"))]
 

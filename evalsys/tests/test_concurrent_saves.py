@@ -41,6 +41,7 @@ def _at_once(*calls):
     return outcomes
 
 
+@pytest.mark.postgresql  # two connections writing at once: SQLite locks the whole table
 def test_two_people_saving_the_same_sheet_at_once_one_is_told_and_the_other_is_kept(office, make_staff):
     # given an open sheet both office managers loaded at the same version
     dealer_with_sales(office=office, code="E1")

@@ -165,5 +165,13 @@ class ScoreImporter(Importer):
                     % {"round": office_round, "what": "; ".join(sorted(lacking[office_round.pk]))}
                 )
             elif office_round.status != RoundStatus.APPROVED:
-                services.approve_round(round=office_round, user=self.approve_as)
-                self.outcome.append(_("%(round)s approved") % {"round": office_round})
+                try:
+                    if office_round.status == RoundStatus.OPEN:
+                        services.submit_round(round=office_round, user=self.approve_as)
+                    services.approve_round(round=office_round, user=self.approve_as)
+                except services.ScoringError as exc:
+                    self.outcome.append(
+                        _("%(round)s stays open: %(reason)s") % {"round": office_round, "reason": exc}
+                    )
+                else:
+                    self.outcome.append(_("%(round)s approved") % {"round": office_round})

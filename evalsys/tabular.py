@@ -34,6 +34,11 @@ class CellError(ValueError):
     """A cell's value is refused; the message is shown to the user."""
 
 
+class ImportRefused(Exception):
+    """The rows are good but saving them is refused as a whole (e.g. a period frozen since
+    the check); nothing is saved and the message is shown to the user."""
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -66,6 +71,7 @@ class Row:
     errors: list = field(default_factory=list)
     action: str = ""  # new / changed / unchanged, set by the importer
     changes: list = field(default_factory=list)  # names of the columns a "changed" row changes
+    previous: dict = field(default_factory=dict)  # column name → the value stored before, for "old → new"
 
     @property
     def ok(self):
@@ -299,8 +305,12 @@ class Importer:
         """Parse and check the file; unless `dry_run` or any row is bad, save it all."""
         result = self.parse(content, filename)
         if result.ok and not dry_run:
-            with transaction.atomic():
-                result.counts = self.save(result.rows)
+            try:
+                with transaction.atomic():
+                    result.counts = self.save(result.rows)
+            except ImportRefused as exc:
+                result.file_errors.append(str(exc))
+                return result
             result.saved = True
         return result
 

@@ -122,7 +122,7 @@ class IndicatorWeight(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.indicator.code} {self.weight}"
+        return self.indicator.name
 
 
 class PolicyMethod(models.TextChoices):
@@ -343,8 +343,14 @@ class QuarterGrading(models.Model):
     progress_at = models.DateTimeField(null=True, blank=True)
     # final classes per office, {"<office id>": {"A": n, "B": n, "C": n, "": n}}, kept by grading and overrides
     distribution = models.JSONField(default=dict, blank=True)
+    # previous × final class counts per office, {"<office id>": [[previous, final, n], …]}, kept with `distribution`
+    movements = models.JSONField(default=dict, blank=True)
+    # DESIGN §5a's calibration per office as graded, {"<office id>": {"dealers": n, "manual_mean": "80.00", …}}
+    calibration = models.JSONField(default=dict, blank=True)
 
-    history = HistoricalRecords(excluded_fields=["distribution", "offices_done", "progress_at"])
+    history = HistoricalRecords(
+        excluded_fields=["distribution", "movements", "calibration", "offices_done", "progress_at"]
+    )
 
     class Meta:
         ordering = ["-quarter"]
@@ -486,3 +492,19 @@ class SalesScore(models.Model):
 
     def __str__(self):
         return f"{self.dealer_id} {self.quarter}"
+
+
+# The follow-through of the classes (DESIGN.md §5a) lives in its own module of this app.
+from .followup.models import (  # noqa: E402, F401
+    Appeal,
+    AppealStatus,
+    PlanReminder,
+    PlanReminderKind,
+    ProgressNote,
+    ProposalStatus,
+    SupportEntry,
+    SupportKind,
+    WatchEntry,
+    WatchRule,
+    WatchStatus,
+)

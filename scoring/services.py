@@ -25,6 +25,7 @@ from evalsys.periods import Quarter
 from . import rules, sql
 from .bulk import update_rows
 from .errors import ScoringError
+from .insight import calibration, movements
 from .models import (
     ClassificationPolicy,
     EvaluationRound,
@@ -344,10 +345,46 @@ def lock_round(round: EvaluationRound, *, editable: bool = False) -> EvaluationR
 
 
 class GridErrors(ScoringError):
-    def __init__(self, errors: dict, conflicts: dict):
-        super().__init__(_("Nothing was saved: correct the marked cells."))
+    def __init__(self, errors: dict, conflicts: dict, message=None):
+        super().__init__(message or _("Nothing was saved: correct the marked cells."))
         self.errors = errors  # (sheet id, indicator id) → message
         self.conflicts = conflicts  # sheet id → {"version", "updated_by", "scores": {indicator id: value}}
+
+
+class Conflict(ScoringError):
+    """Someone else changed what the page showed; nothing was saved. `theirs` is what is stored now."""
+
+    def __init__(self, message, theirs: dict):
+        super().__init__(message)
+        self.theirs = theirs
+
+
+def _lock_round(round: EvaluationRound) -> EvaluationRound:
+    """The round re-read under a row lock, refused when approved or its quarter published."""
+    return lock_round(round, editable=True)
+
+
+def _check_scores(sheet, entry: dict, scores: dict, errors: dict) -> list:
+    """The manual scores of `entry` that differ from those stored, validated; bad cells go to `errors`."""
+    changed = []
+    for indicator_id, raw in entry["scores"].items():
+        score = scores.get((sheet.pk, indicator_id))
+        if score is None or score.computed:
+            continue
+        raw = (raw or "").strip()
+        try:
+            value = (
+                None
+                if raw == ""
+                else rules.validate_score(raw, dealer=str(sheet.dealer), indicator=score.indicator.name)
+            )
+        except rules.ScoreError as exc:
+            errors[(sheet.pk, indicator_id)] = str(exc)
+            continue
+        if score.value != value:
+            score.value = value
+            changed.append(score)
+    return changed
 
 
 def save_grid(*, round: EvaluationRound, entries: dict[int, dict], user) -> int:
@@ -355,10 +392,12 @@ def save_grid(*, round: EvaluationRound, entries: dict[int, dict], user) -> int:
 
     `entries`: sheet id → {"version": int, "scores": {indicator id: text}}. A
     sheet saved by someone else since `version` was read is a conflict: nothing
-    is saved and the caller shows both versions.
+    is saved and the caller shows both versions. A sheet that already holds
+    exactly the values sent is no conflict, whoever saved it: sending the same
+    grid twice (a double click, a resent form) saves once and refuses nothing.
     """
     with transaction.atomic():
-        round = lock_round(round, editable=True)
+        _lock_round(round)
         sheets = {
             s.pk: s
             for s in ScoreSheet.objects.select_for_update(of=("self",))
@@ -374,70 +413,163 @@ def save_grid(*, round: EvaluationRound, entries: dict[int, dict], user) -> int:
             sheet = sheets.get(sheet_id)
             if sheet is None:
                 continue
-            if int(entry["version"]) != sheet.version:
+            stored = {i: s.value for (sid, i), s in scores.items() if sid == sheet_id}
+            sheet_changes = _check_scores(sheet, entry, scores, errors)
+            if int(entry["version"]) != sheet.version and sheet_changes:
+                for score in sheet_changes:
+                    score.value = stored[score.indicator_id]
                 conflicts[sheet_id] = {
                     "version": sheet.version,
                     "updated_by": sheet.updated_by,
-                    "scores": {i: s.value for (sid, i), s in scores.items() if sid == sheet_id},
+                    "scores": stored,
                 }
                 continue
-            for indicator_id, raw in entry["scores"].items():
-                score = scores.get((sheet_id, indicator_id))
-                if score is None or score.computed:
-                    continue
-                raw = (raw or "").strip()
-                try:
-                    value = (
-                        None
-                        if raw == ""
-                        else rules.validate_score(
-                            raw, dealer=str(sheet.dealer), indicator=score.indicator.name
-                        )
-                    )
-                except rules.ScoreError as exc:
-                    errors[(sheet_id, indicator_id)] = str(exc)
-                    continue
-                if score.value != value:
-                    score.value = value
-                    changed.append(score)
+            changed += sheet_changes
         if errors or conflicts:
             raise GridErrors(errors, conflicts)
-        touched = {s.sheet_id for s in changed}
-        update_rows(Score, changed, ["value"], user=user)
-        now = timezone.now()
-        for sheet_id in touched:
-            sheets[sheet_id].version += 1
-            sheets[sheet_id].updated_by = user
-            sheets[sheet_id].updated_at = now
-        update_rows(
-            ScoreSheet, [sheets[i] for i in touched], ["version", "updated_by", "updated_at"], user=user
-        )
+        _write_scores(changed, sheets, user)
     return len(changed)
 
 
-def override_score(*, score: Score, value: str, reason: str, user) -> Score:
-    """Override a computed indicator with a mandatory reason; an empty value clears the override."""
-    with transaction.atomic():
-        lock_round(score.sheet.round, editable=True)
-        return _override_score(score=score, value=value, reason=reason, user=user)
+def _write_scores(changed: list, sheets: dict, user) -> None:
+    touched = {s.sheet_id for s in changed}
+    update_rows(Score, changed, ["value"], user=user)
+    now = timezone.now()
+    for sheet_id in touched:
+        sheets[sheet_id].version += 1
+        sheets[sheet_id].updated_by = user
+        sheets[sheet_id].updated_at = now
+    update_rows(ScoreSheet, [sheets[i] for i in touched], ["version", "updated_by", "updated_at"], user=user)
 
 
-def _override_score(*, score: Score, value: str, reason: str, user) -> Score:
+def _three_way(*, shown, sent, stored) -> bool:
+    """Whether saving `sent` over `stored` would lose someone else's change made since `shown` was read.
+
+    >>> _three_way(shown="a", sent="b", stored="a")   # nobody else changed it
+    False
+    >>> _three_way(shown="a", sent="b", stored="b")   # the same change twice (a double click)
+    False
+    >>> _three_way(shown="a", sent="b", stored="c")   # a change of someone else would be lost
+    True
+    >>> _three_way(shown="a", sent="a", stored="c")   # left untouched here: theirs stays
+    False
+    """
+    return stored != shown and stored != sent and sent != shown
+
+
+def override_score(*, score: Score, value: str, reason: str, user, shown: tuple | None = None) -> Score:
+    """Override a computed indicator with a mandatory reason; an empty value clears the override.
+
+    `shown`: the (value text, reason) the user's page showed; when someone else
+    changed the override since, Conflict is raised with what is stored now.
+    """
     if not score.computed:
         raise ScoringError(_("Only computed indicators are overridden; enter manual scores in the grid."))
     raw = (value or "").strip()
-    if raw == "":
-        score.override_value, score.override_reason = None, ""
-    else:
-        if not (reason or "").strip():
-            raise ScoringError(_("Give a reason for the override."))
-        score.override_value = rules.validate_score(
-            raw, dealer=str(score.sheet.dealer), indicator=score.indicator.name
+    with transaction.atomic():
+        _lock_round(score.sheet.round)
+        score = (
+            Score.objects.select_for_update(of=("self",))
+            .select_related("sheet__dealer", "indicator")
+            .get(pk=score.pk)
         )
-        score.override_reason = reason.strip()
-    score._history_user = user
-    score.save(update_fields=["override_value", "override_reason"])
+        if raw == "":
+            new_value, new_reason = None, ""
+        else:
+            if not (reason or "").strip():
+                raise ScoringError(_("Give a reason for the override."))
+            new_value = rules.validate_score(
+                raw, dealer=str(score.sheet.dealer), indicator=score.indicator.name
+            )
+            new_reason = reason.strip()
+        if shown is not None:
+            shown_value = rules.parse_score_text(shown[0])
+            stored, sent = (score.override_value, score.override_reason), (new_value, new_reason)
+            if _three_way(shown=(shown_value, (shown[1] or "").strip()), sent=sent, stored=stored):
+                raise Conflict(
+                    _(
+                        "Someone else changed this override meanwhile. Nothing was saved: check theirs and save again."
+                    ),
+                    {"value": score.override_value, "reason": score.override_reason},
+                )
+        score.override_value, score.override_reason = new_value, new_reason
+        score._history_user = user
+        score.save(update_fields=["override_value", "override_reason"])
     return score
+
+
+@dataclass
+class SheetEdit:
+    """What the sheet page sends: each text with the text the page showed, for the version check."""
+
+    version: int
+    scores: dict  # indicator id → typed text (manual scores)
+    comment: str
+    comment_shown: str
+    evidence: dict  # score id → {"comment": str, "shown": str, "photo": file or None}
+
+
+def save_sheet(*, sheet: ScoreSheet, edit: SheetEdit, user) -> int:
+    """Save the whole sheet page at once (scores, committee comment, evidence); all or nothing.
+
+    Scores follow `save_grid` (a conflict only when someone else changed the
+    sheet and the values sent differ). A comment is a conflict when someone
+    else changed it since the page showed it and it differs from the one sent.
+    Raises GridErrors with `errors` {(sheet id, indicator id) or field name: message} and
+    `conflicts` {sheet id or field name: what is stored now}. Returns the number of changes.
+    """
+    with transaction.atomic():
+        _lock_round(sheet.round)
+        sheet = (
+            ScoreSheet.objects.select_for_update(of=("self",))
+            .select_related("dealer", "updated_by")
+            .get(pk=sheet.pk)
+        )
+        scores = {(s.sheet_id, s.indicator_id): s for s in sheet.scores.select_related("indicator")}
+        by_id = {s.pk: s for s in scores.values()}
+        errors, conflicts = {}, {}
+        changed = _check_scores(sheet, {"scores": edit.scores}, scores, errors)
+        if edit.version != sheet.version and changed:
+            conflicts[sheet.pk] = {
+                "version": sheet.version,
+                "updated_by": sheet.updated_by,
+                "scores": {s.indicator_id: s.value for s in scores.values()},
+            }
+        comment = edit.comment.strip()
+        if _three_way(shown=edit.comment_shown.strip(), sent=comment, stored=sheet.comment):
+            conflicts["comment"] = sheet.comment
+        evidence = []
+        for score_id, sent in edit.evidence.items():
+            score = by_id.get(score_id)
+            if score is None:
+                continue
+            text = (sent["comment"] or "").strip()
+            if _three_way(shown=(sent["shown"] or "").strip(), sent=text, stored=score.comment):
+                conflicts[f"e{score_id}"] = score.comment
+            elif text != score.comment or sent.get("photo"):
+                evidence.append((score, text, sent.get("photo")))
+        if errors or conflicts:
+            message = (
+                _(
+                    "Someone else changed this sheet meanwhile. Nothing was saved: both versions are shown; check them and save again."
+                )
+                if conflicts
+                else None
+            )
+            raise GridErrors(errors, conflicts, message)
+        _write_scores(changed, {sheet.pk: sheet}, user)
+        comment_changed = comment != sheet.comment
+        if comment_changed:
+            sheet.comment = comment
+            sheet._history_user = user
+            sheet.save(update_fields=["comment", "updated_at"])
+        for score, text, photo in evidence:
+            score.comment = text
+            if photo:
+                score.photo = photo
+            score._history_user = user
+            score.save(update_fields=["comment", "photo"])
+    return len(changed) + len(evidence) + comment_changed
 
 
 def save_evidence(*, score: Score, comment: str, photo, user) -> Score:
@@ -756,12 +888,6 @@ def grade_offices(
     return {"graded": len(locked), "busy": len(round_ids) - len(locked)}
 
 
-def grade_office(*, quarter: Quarter, office_id: int, **kwargs) -> str:
-    """Re-grade one office atomically: "graded", or "busy" when another run holds it (nothing done)."""
-    outcome = grade_offices(quarter=quarter, office_ids=[office_id], **kwargs)
-    return "graded" if outcome["graded"] else "busy"
-
-
 def classify(grades: list[Grade], policy: ClassificationPolicy) -> None:
     """Company ranks, computed and final classes and changes of evaluated grades, in place."""
     by_kind = defaultdict(list)
@@ -806,6 +932,8 @@ def finish_grading(
         grading.graded_at = grading.progress_at = timezone.now()
         grading.error = ""
         grading.distribution = class_distribution(quarter=quarter)
+        grading.movements = movements.movement_counts(quarter=quarter)
+        grading.calibration = calibration.snapshot(quarter=quarter)
         grading.save()
         _tell_sales_planning(quarter, Grade.objects.filter(quarter=str(quarter)).count())
 
@@ -950,7 +1078,8 @@ def _override_class(*, grade: Grade, final_class: str, reason: str, user) -> Gra
     with transaction.atomic():
         grade.save()
         QuarterGrading.objects.filter(quarter=grade.quarter).update(
-            distribution=class_distribution(quarter=Quarter.parse(grade.quarter))
+            distribution=class_distribution(quarter=Quarter.parse(grade.quarter)),
+            movements=movements.movement_counts(quarter=Quarter.parse(grade.quarter)),
         )
     return grade
 
@@ -1027,4 +1156,14 @@ def reopen_published_quarter(*, quarter: Quarter, reason: str, user) -> QuarterG
         grading._history_user = user
         grading._change_reason = reason[:100]
         grading.save()
+        follow_through(quarter=quarter, user=user)
     return grading
+
+
+def follow_through(*, quarter: Quarter, user=None) -> dict:
+    """What publishing leads to (DESIGN.md §5a), in the publication's transaction: appeals still
+    open lapse, and the watch list is brought up to date."""
+    from .followup import appeals, watchlist
+
+    lapsed = appeals.on_publish(quarter=quarter, user=user)
+    return {"lapsed_appeals": lapsed, **watchlist.on_publish(quarter=quarter, user=user)}

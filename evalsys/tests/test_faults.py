@@ -15,8 +15,8 @@ from django.urls import reverse
 
 from dealers.models import MonthlySales, Notification, ReminderLog
 from dealers.roles import Role
-from dealers.target_imports import SalesImporter
-from dealers.tasks import send_target_reminders_task
+from dealers.targets.imports import SalesImporter
+from dealers.targets.tasks import send_target_reminders_task
 from dealers.tests.factories import AgreementFactory, DealerFactory, OfficeFactory
 from evalsys.tests.fault_hooks import fault_file
 from scoring import services, tasks
@@ -250,6 +250,7 @@ def test_a_database_error_while_confirming_an_import_in_the_browser_saves_nothin
     assert MonthlySales.objects.get(dealer=dealer).amount == Decimal("500.00")
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_the_database_connection_killed_during_an_import_command_saves_nothing_and_says_so(
     statistician, office, monkeypatch, tmp_path

@@ -3,7 +3,7 @@ import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from dealers.reminders import send_target_reminders
+from dealers.targets.reminders import send_target_reminders
 
 
 class Command(BaseCommand):

@@ -27,7 +27,7 @@ from ..models import (
 )
 from ..roles import Role, allowed, has_role, office_id_of, sees_all_offices
 from .points import points_balances, recompute_points
-from .rules import agreement_in_force, attainment, month_closed, timeliness
+from .rules import agreement_in_force, attainment, month_closed, quarter_attainment, quarter_sum, timeliness
 
 TARGET_ROLES = (Role.BUSINESS_MANAGER, Role.OFFICE_MANAGER, Role.SALES_PLANNING)
 NOTE_ROLES = (Role.BUSINESS_MANAGER, Role.OFFICE_MANAGER)
@@ -340,18 +340,16 @@ def negotiation_rows(dealers: list[Dealer], month: datetime.date) -> list[dict]:
 
 
 def attainment_rows(dealers: list[Dealer], month: datetime.date) -> list[dict]:
-    """Each dealer's attainment in `month` and in its quarter so far (months with both figures)."""
+    """Each dealer's attainment in `month` and in its quarter: the quarter's figures exist only
+    when each of its three months has them, and its attainment only when both do."""
     ids = [d.pk for d in dealers]
-    quarter_months = [m for m in Quarter.containing(month).months if m <= month]
+    quarter_months = Quarter.containing(month).months
     sales = sales_by_dealer_month(ids, quarter_months)
     targets = agreed_by_dealer_month(ids, quarter_months)
     rows = []
     for dealer in dealers:
-        both = [
-            (sales[(dealer.pk, m)], targets[(dealer.pk, m)])
-            for m in quarter_months
-            if (dealer.pk, m) in sales and (dealer.pk, m) in targets
-        ]
+        actuals = [sales.get((dealer.pk, m)) for m in quarter_months]
+        agreed = [targets.get((dealer.pk, m)) for m in quarter_months]
         actual, target = sales.get((dealer.pk, month)), targets.get((dealer.pk, month))
         rows.append(
             {
@@ -359,11 +357,9 @@ def attainment_rows(dealers: list[Dealer], month: datetime.date) -> list[dict]:
                 "target": target,
                 "actual": actual,
                 "attainment": attainment(actual, target),
-                "quarter_target": sum(t for _a, t in both) if both else None,
-                "quarter_actual": sum(a for a, _t in both) if both else None,
-                "quarter_attainment": (
-                    attainment(sum(a for a, _t in both), sum(t for _a, t in both)) if both else None
-                ),
+                "quarter_target": quarter_sum(agreed),
+                "quarter_actual": quarter_sum(actuals),
+                "quarter_attainment": quarter_attainment(actuals, agreed),
             }
         )
     return rows

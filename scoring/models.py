@@ -120,8 +120,7 @@ class IndicatorWeight(models.Model):
         ]
 
     def __str__(self):
-        # The admin captions each weight row with this: the indicator's name, as people know it.
-        return f"{self.indicator.name}（{self.weight}%）"
+        return self.indicator.name
 
 
 class PolicyMethod(models.TextChoices):

@@ -53,4 +53,6 @@ def quarterly_history(request, dealer):
         "indicators": indicators,
         "benefit": benefits.get(grades[0].final_class),
         "current": grades[0],
+        # the class across quarters, oldest first (DESIGN.md §5a, class movements)
+        "classes": [(g.quarter, g.final_class, g.change) for g in grades[:12]][::-1],
     }

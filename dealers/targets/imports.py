@@ -31,8 +31,9 @@ from ..models import (
     TargetStep,
     TargetVersion,
 )
+from .points import recompute_points
 from .rules import agreement_in_force, month_closed, timeliness
-from .services import deadline_day, recompute_points
+from .services import deadline_day
 
 BATCH = 2000
 

@@ -1,18 +1,16 @@
 """Monthly targets, actual sales and points (DESIGN.md §4): the functions that read and write them."""
 
 import datetime
-from collections.abc import Iterable
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Case, Count, DecimalField, F, OuterRef, Q, Subquery, Sum, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from evalsys.periods import Quarter, add_months, format_month
 
-from ..bulk import IN_LIST_LIMIT, insert_rows
 from ..freeze import ensure_months_open
 from ..models import (
     AnnualAgreement,
@@ -21,14 +19,14 @@ from ..models import (
     MonthlyTarget,
     PointsEntry,
     PointsEntryKind,
-    PointsTier,
     QuarterNote,
     TargetStatus,
     TargetStep,
     TargetVersion,
 )
 from ..roles import Role, allowed, has_role, office_id_of, sees_all_offices
-from .rules import Tier, agreement_in_force, attainment, month_closed, month_points, timeliness
+from .points import points_balances, recompute_points
+from .rules import agreement_in_force, attainment, month_closed, timeliness
 
 TARGET_ROLES = (Role.BUSINESS_MANAGER, Role.OFFICE_MANAGER, Role.SALES_PLANNING)
 NOTE_ROLES = (Role.BUSINESS_MANAGER, Role.OFFICE_MANAGER)
@@ -272,97 +270,6 @@ def _stale(dealer, month):
         )
         % {"dealer": dealer, "month": format_month(month)}
     )
-
-
-# Points -------------------------------------------------------------------------
-
-
-def current_tiers() -> list[Tier]:
-    return [Tier(t.threshold, t.rate) for t in PointsTier.objects.all()]
-
-
-@transaction.atomic
-def recompute_points(*, months: Iterable[datetime.date], dealer_ids: Iterable[int] | None = None) -> int:
-    """Make the earned points entries of `months` (of `dealer_ids`, or every dealer) what the
-    current tiers give, one per dealer and month; returns the number of entries written."""
-    months = sorted({m.replace(day=1) for m in months})
-    if not months:
-        return 0
-    ensure_months_open(months)
-    scope = Q(month__in=months)
-    if dealer_ids is not None:
-        dealer_ids = set(dealer_ids)
-        # For very many dealers the whole months are recomputed instead: the others'
-        # entries come out the same, and a huge IN list costs more than it saves.
-        if len(dealer_ids) <= IN_LIST_LIMIT:
-            scope &= Q(dealer_id__in=dealer_ids)
-    tiers = current_tiers()
-    targets = {
-        (dealer_id, month): amount
-        for dealer_id, month, amount in MonthlyTarget.objects.filter(scope, status=TargetStatus.AGREED)
-        .values_list("dealer_id", "month", "agreed_amount")
-        .iterator(chunk_size=10000)
-    }
-    earned = {
-        (dealer_id, month): (pk, points)
-        for pk, dealer_id, month, points in PointsEntry.objects.filter(scope, kind=PointsEntryKind.EARNED)
-        .values_list("pk", "dealer_id", "month", "points")
-        .iterator(chunk_size=10000)
-    }
-    stamp = connection.ops.adapt_datetimefield_value(timezone.now())
-    entries = []
-    for dealer_id, month, amount in (
-        MonthlySales.objects.filter(scope)
-        .values_list("dealer_id", "month", "amount")
-        .iterator(chunk_size=10000)
-    ):
-        points = month_points(amount, targets.get((dealer_id, month)), tiers)
-        _pk, before = earned.pop((dealer_id, month), (None, None))
-        if points != before:  # only what changed is written
-            entries.append((dealer_id, month, PointsEntryKind.EARNED.value, points, "", stamp))
-    if earned:  # entries whose sales figure is gone
-        PointsEntry.objects.filter(pk__in=[pk for pk, _points in earned.values()]).delete()
-    return insert_rows(
-        PointsEntry._meta.db_table,
-        ["dealer_id", "month", "kind", "points", "reason", "created_at"],
-        entries,
-        conflict=["dealer_id", "month"],
-        conflict_where="kind = 'earned'",
-        update=["points", "created_at"],
-    )
-
-
-@transaction.atomic
-def adjust_points(*, dealer: Dealer, month: datetime.date, points: Decimal, reason: str, user) -> PointsEntry:
-    """A manual entry in the points ledger; the reason is mandatory."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise TargetError(_("A points adjustment needs a reason."))
-    ensure_months_open([month])
-    entry = PointsEntry(
-        dealer=dealer,
-        month=month.replace(day=1),
-        kind=PointsEntryKind.ADJUSTMENT,
-        points=points,
-        reason=reason,
-        created_by=user,
-    )
-    entry._history_user = user
-    entry.save()
-    return entry
-
-
-def points_balances(*, dealer_ids: Iterable[int], month: datetime.date) -> dict[int, Decimal]:
-    """Each dealer's balance at `month`: the sum of its ledger entries up to and including that month.
-
-    `dealer_ids`: ids, or a queryset of them (a subquery, however many dealers).
-    """
-    rows = (
-        PointsEntry.objects.filter(dealer_id__in=dealer_ids, month__lte=month)
-        .values("dealer_id")
-        .annotate(total=Sum("points"))
-    )
-    return {row["dealer_id"]: row["total"] for row in rows}
 
 
 # Figures for pages and exports ----------------------------------------------------

@@ -247,6 +247,9 @@ def test_the_dashboard_tells_a_business_manager_what_is_missing_for_next_month(
     done = DealerFactory(office=office, business_manager=business_manager, code="SH888")
     AgreementFactory(dealer=done, year=next_month.year)
     TargetFactory(dealer=done, month=next_month, status=TargetStatus.AGREED)
+    for dealer in (missing, done):  # both selling, so that no other panel lists them
+        for month in (datetime.date(2026, 7, 1), datetime.date(2026, 8, 1)):
+            SalesFactory(dealer=dealer, month=month)
     client.force_login(business_manager)
     # when
     text = client.get("/").content.decode()
@@ -323,7 +326,7 @@ def test_the_customer_file_says_what_each_months_points_were_earned_on(
     client, office_manager, office, count_queries
 ):
     # given two months of earned points, one without an agreed target, and an adjustment
-    from dealers.targets.services import adjust_points, recompute_points
+    from dealers.targets.points import adjust_points, recompute_points
 
     dealer = DealerFactory(office=office, code="SH321")
     AgreementFactory(dealer=dealer, year=2026)

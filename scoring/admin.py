@@ -67,6 +67,10 @@ class WeightInline(admin.TabularInline):
     formset = WeightFormSet
     extra = 0
 
+    def get_queryset(self, request):
+        # Each row is captioned with its indicator's name: read them with the weights.
+        return super().get_queryset(request).select_related("indicator")
+
     def get_extra(self, request, obj=None, **kwargs):
         """A new scheme starts with a row for each weight of the scheme in force (see get_formset_kwargs)."""
         if obj is None and request.method == "GET":

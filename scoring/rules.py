@@ -5,7 +5,7 @@ The services feed them set-wise and write what they return.
 """
 
 import unicodedata
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -75,16 +75,6 @@ def validate_score(value, *, dealer: str, indicator: str) -> Decimal:
     if number != number.quantize(TWO_PLACES):
         raise ScoreError(_("%(dealer)s, %(indicator)s: %(value)s has more than two decimals") % names)
     return number.quantize(TWO_PLACES)
-
-
-def quarter_total(monthly: Sequence[Decimal | None]) -> Decimal | None:
-    """The sum of the quarter's three monthly figures, or None unless all three exist.
-
-    A figure of 0 is data; only a missing month (None) makes the quarter missing.
-    """
-    if len(monthly) != 3 or any(m is None for m in monthly):
-        return None
-    return sum(monthly, ZERO)
 
 
 def percentile_scores(sales: Mapping[Hashable, Decimal]) -> dict[Hashable, Decimal]:
@@ -214,11 +204,6 @@ def weighted_mean(parts: Iterable[tuple[Decimal, Decimal | None, str]]) -> Decim
     if weights == 0:
         return None
     return weighted / weights
-
-
-def missing_indicators(scores: Mapping[str, Decimal | None], rules: Mapping[str, str]) -> list[str]:
-    """The indicators whose missing score blocks the sheet (rule `manual`)."""
-    return [code for code, score in scores.items() if score is None and rules.get(code, MANUAL) == MANUAL]
 
 
 def band_class(total: Decimal, *, a: Decimal, b: Decimal) -> str:

@@ -843,12 +843,6 @@ def grade_offices(
     return {"graded": len(locked), "busy": len(round_ids) - len(locked)}
 
 
-def grade_office(*, quarter: Quarter, office_id: int, **kwargs) -> str:
-    """Re-grade one office atomically: "graded", or "busy" when another run holds it (nothing done)."""
-    outcome = grade_offices(quarter=quarter, office_ids=[office_id], **kwargs)
-    return "graded" if outcome["graded"] else "busy"
-
-
 def classify(grades: list[Grade], policy: ClassificationPolicy) -> None:
     """Company ranks, computed and final classes and changes of evaluated grades, in place."""
     by_kind = defaultdict(list)

@@ -187,7 +187,7 @@ def test_a_second_scheme_for_the_same_kind_and_quarter_is_refused(graded, admin_
     admin = admin_user
     weights = draft_weights(sales_attainment=100)["exclusive"]
     whatif.save_scheme(kind="exclusive", weights=weights, effective_from=Q3.next(), user=admin)
-    with pytest.raises(ScoringError, match="already exists"):
+    with pytest.raises(ScoringError, match="2026Q4"):
         whatif.save_scheme(kind="exclusive", weights=weights, effective_from=Q3.next(), user=admin)
 
 

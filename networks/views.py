@@ -1,6 +1,5 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,6 +13,7 @@ from dealers.models import Dealer, Office
 from dealers.roles import Role, allowed, has_role, office_id_of, sees_all_offices
 from evalsys import reports
 from evalsys.imports_view import import_page
+from evalsys.pagination import paginate
 from evalsys.periods import Quarter
 from evalsys.tabular import export_response
 
@@ -98,15 +98,13 @@ def visit_list(request):
     mine = request.GET.get("mine") == "1"
     if mine:
         visits = visits.filter(visitor=request.user)
-    page = Paginator(visits, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    paged = paginate(request, visits, per_page=50)
     return render(
         request,
         "networks/visit_list.html",
         {
-            "page": page,
-            "query": query.urlencode(),
+            "page": paged.page,
+            "query": paged.query,
             "mine": mine,
             "can_log": allowed(request.user, *VISIT_ROLES),
             "can_import_visits": allowed(request.user, *VISIT_IMPORT_ROLES),
@@ -191,15 +189,13 @@ def churn_list(request):
     status = request.GET.get("verification")
     if status in Verification.values:
         reports = reports.filter(verification=status)
-    page = Paginator(reports, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    paged = paginate(request, reports, per_page=50)
     return render(
         request,
         "networks/churn_list.html",
         {
-            "page": page,
-            "query": query.urlencode(),
+            "page": paged.page,
+            "query": paged.query,
             "status": status,
             "verifications": Verification.choices,
             "without_report": selectors.churned_without_report(request.user)[:200],
@@ -219,15 +215,13 @@ def suspected_churn(request):
         office = get_object_or_404(offices, code=request.GET["office"])
         dealers = dealers.filter(office=office)
     suspected = selectors.suspected_churn(dealers, today=today).select_related("office", "business_manager")
-    page = Paginator(suspected, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    paged = paginate(request, suspected, per_page=50)
     return render(
         request,
         "networks/suspected_churn.html",
         {
-            "page": page,
-            "query": query.urlencode(),
+            "page": paged.page,
+            "query": paged.query,
             "office": office,
             "offices": [(o, counts.get(o.pk, 0)) for o in offices],
             "total": sum(counts.values()),

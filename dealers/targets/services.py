@@ -27,11 +27,15 @@ from ..models import (
     TargetStep,
     TargetVersion,
 )
-from ..roles import Role, allowed, has_role, office_id_of, sees_all_offices
+from ..roles import IMPORT_ROLES, Role, allowed, has_role, office_id_of, sees_all_offices
 from .rules import Tier, agreement_in_force, attainment, month_closed, month_points, timeliness
 
 TARGET_ROLES = (Role.BUSINESS_MANAGER, Role.OFFICE_MANAGER, Role.SALES_PLANNING)
+# The marketing VP reads everything: the targets pages, without their forms.
+TARGET_READER_ROLES = (*TARGET_ROLES, Role.MARKETING_VP)
 NOTE_ROLES = (Role.BUSINESS_MANAGER, Role.OFFICE_MANAGER)
+AGREEMENT_IMPORT_ROLES = (Role.SALES_PLANNING,)
+MISSING_SALES_ROLES = (*IMPORT_ROLES, Role.OFFICE_MANAGER, Role.MARKETING_VP)
 
 
 class TargetError(ValueError):

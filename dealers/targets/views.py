@@ -5,7 +5,6 @@ import re
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from evalsys import reports
 from evalsys.imports_view import import_page
+from evalsys.pagination import paginate
 from evalsys.periods import Quarter, add_months, format_month, parse_month
 from evalsys.tabular import export_response
 
@@ -26,8 +26,11 @@ from ..roles import IMPORT_ROLES, Role, allowed, sees_all_offices
 from .imports import AgreementImporter, SalesImporter, TargetImporter
 from .rules import month_closed, target_deadline
 from .services import (
+    AGREEMENT_IMPORT_ROLES,
+    MISSING_SALES_ROLES,
     NOTE_ROLES,
     POINTS_EXPORT_COLUMNS,
+    TARGET_READER_ROLES,
     TARGET_ROLES,
     TargetError,
     attainment_rows,
@@ -104,7 +107,7 @@ def _back_query(request, month: datetime.date) -> str:
     return query.urlencode()
 
 
-@role_required(*TARGET_ROLES, Role.MARKETING_VP)
+@role_required(*TARGET_READER_ROLES)
 def next_month_targets(request):
     """The month's negotiation; the marketing VP, who reads everything, sees it without its forms.
 
@@ -118,7 +121,7 @@ def next_month_targets(request):
     dealers = (negotiable_dealers if negotiates else target_reader_dealers)(request.user)
     dealers = dealers.select_related("office", "business_manager").order_by("code")
     dealers, office_context, office_query = _office_filter(request, dealers)
-    page = Paginator(dealers, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, dealers, per_page=PAGE_SIZE).page
     deadline = target_deadline(month, deadline_day())
     return render(
         request,
@@ -232,12 +235,12 @@ def target_correction(request, code, month):
     return redirect(back)
 
 
-@role_required(*TARGET_ROLES, Role.MARKETING_VP)
+@role_required(*TARGET_READER_ROLES)
 def attainment_page(request):
     month = _month_param(request, timezone.localdate().replace(day=1))
     dealers = target_reader_dealers(request.user).select_related("office").order_by("code")
     dealers, office_context, office_query = _office_filter(request, dealers)
-    page = Paginator(dealers, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, dealers, per_page=PAGE_SIZE).page
     return render(
         request,
         "dealers/targets/attainment.html",
@@ -267,7 +270,7 @@ def sales_import(request):
     )
 
 
-@role_required(Role.SALES_PLANNING)
+@role_required(*AGREEMENT_IMPORT_ROLES)
 def agreement_import(request):
     return import_page(
         request,
@@ -278,7 +281,7 @@ def agreement_import(request):
     )
 
 
-@role_required(Role.SALES_PLANNING)
+@role_required(*AGREEMENT_IMPORT_ROLES)
 def target_import(request):
     return import_page(
         request,
@@ -293,7 +296,7 @@ def target_import(request):
     )
 
 
-@role_required(*IMPORT_ROLES, Role.OFFICE_MANAGER, Role.MARKETING_VP)
+@role_required(*MISSING_SALES_ROLES)
 def missing_sales(request):
     month = _month_param(request, add_months(timezone.localdate().replace(day=1), -1))
     dealers = (
@@ -301,7 +304,7 @@ def missing_sales(request):
         .select_related("office", "business_manager")
         .order_by("code")
     )
-    page = Paginator(dealers, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, dealers, per_page=PAGE_SIZE).page
     return render(
         request,
         "dealers/targets/missing_sales.html",

@@ -10,9 +10,9 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from evalsys.bulk import IN_LIST_LIMIT, insert_rows
 from evalsys.periods import Quarter, add_months, format_month
 
-from ..bulk import IN_LIST_LIMIT, insert_rows
 from ..freeze import ensure_months_open
 from ..models import (
     AnnualAgreement,

@@ -11,8 +11,8 @@ from simple_history.utils import bulk_create_with_history
 
 from dealers.notifications import notify
 from dealers.roles import Role, allowed
+from evalsys.bulk import update_rows
 from evalsys.periods import Quarter
-from scoring.bulk import update_rows
 from scoring.models import Grade, GradingStatus, QuarterGrading
 from scoring.services import ScoringError
 

@@ -31,8 +31,8 @@ from .models import (
 )
 from .moves import last_moves, move_problems, record_moves
 from .roles import Role, office_id_of, sees_all_offices
-from .targets.rules import Tier, tiers_problems
-from .targets.services import adjust_points
+from .targets.points import adjust_points, affected_months, save_points_tier, tier_set_after
+from .targets.rules import tiers_problems
 
 
 class ScopedAdmin(SimpleHistoryAdmin):
@@ -335,15 +335,18 @@ admin.site.site_title = _("Dealer evaluation system")
 class PointsTierForm(forms.ModelForm):
     class Meta:
         model = PointsTier
-        fields = ["threshold", "rate"]
+        fields = ["effective_from", "threshold", "rate"]
+
+    def clean_effective_from(self):
+        return self.cleaned_data["effective_from"].replace(day=1)
 
     def clean(self):
         cleaned = super().clean()
-        threshold, rate = cleaned.get("threshold"), cleaned.get("rate")
-        if threshold is None or rate is None:
+        start, threshold, rate = (cleaned.get(name) for name in ("effective_from", "threshold", "rate"))
+        if start is None or threshold is None or rate is None:
             return cleaned
-        others = PointsTier.objects.exclude(pk=self.instance.pk)
-        tiers = [Tier(t.threshold, t.rate) for t in others] + [Tier(threshold, rate)]
+        previous = PointsTier.objects.filter(pk=self.instance.pk).first() if self.instance.pk else None
+        candidate = PointsTier(pk=self.instance.pk, effective_from=start, threshold=threshold, rate=rate)
         messages = {
             "negative rate": _("A rate cannot be negative."),
             "negative threshold": _("An attainment threshold cannot be negative."),
@@ -352,16 +355,36 @@ class PointsTierForm(forms.ModelForm):
                 "Tiers must be ordered: a higher attainment threshold cannot have a lower rate."
             ),
         }
-        problems = tiers_problems(tiers)
+        problems = tiers_problems(tier_set_after(candidate, previous=previous))
+        if PointsTier.objects.filter(effective_from=start, threshold=threshold).exclude(pk=self.instance.pk):
+            problems.append("duplicate threshold")
         if problems:
-            raise forms.ValidationError([messages[p] for p in problems])
+            raise forms.ValidationError([messages[p] for p in dict.fromkeys(problems)])
+        quarter = published_quarter_for(affected_months(candidate, previous=previous))
+        if quarter:
+            raise forms.ValidationError(
+                _("%(frozen)s These tiers would change its points: make them effective from a later month.")
+                % {"frozen": FrozenPeriod(quarter)}
+            )
         return cleaned
 
 
 @admin.register(PointsTier)
 class PointsTierAdmin(SimpleHistoryAdmin):
+    """Tiers by the month they are effective from; saving one recomputes the months it changes.
+
+    Nothing is deleted here: a deleted tier would silently change the months it covered.
+    """
+
     form = PointsTierForm
-    list_display = ["threshold", "rate"]
+    list_display = ["effective_from", "threshold", "rate"]
+    list_filter = ["effective_from"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        save_points_tier(tier=obj, user=request.user)
 
 
 class PointsAdjustmentForm(forms.ModelForm):

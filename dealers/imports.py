@@ -32,7 +32,13 @@ STATUSES = {
 def _apply(row, instance, values: dict) -> None:
     """Apply `values` to `instance`; set the row's action and the names of what changed."""
     for name, value in values.items():
-        if getattr(instance, name) != value:
+        before = getattr(instance, name)
+        if before != value:
+            # As the preview shows it: a choice by its label, an office or a user by code or username.
+            label = getattr(instance, f"get_{name}_display", None)
+            row.previous[name] = (
+                label() if label else getattr(before, "code", None) or getattr(before, "username", before)
+            )
             setattr(instance, name, value)
             row.changes.append(name)
     row.action = "changed" if row.changes else "unchanged"

@@ -377,21 +377,38 @@ class TargetVersion(models.Model):
         return f"{self.target} v{self.version} {self.step}"
 
 
-class PointsTier(models.Model):
-    """From `threshold` percent attainment (inclusive) upwards, `rate` points per 1000 yuan of sales."""
+POINTS_TIERS_FROM_THE_BEGINNING = datetime.date(2000, 1, 1)
 
-    threshold = models.DecimalField(_("attainment from (%)"), max_digits=7, decimal_places=2, unique=True)
+
+class PointsTier(models.Model):
+    """From `threshold` percent attainment (inclusive) upwards, `rate` points per 1000 yuan of
+    sales, in the months from `effective_from` until a later set of tiers takes over."""
+
+    effective_from = models.DateField(
+        _("effective from month"),
+        default=POINTS_TIERS_FROM_THE_BEGINNING,
+        help_text=_(
+            "The first month these tiers apply to (its first day). A month without tiers of its "
+            "own starts as a copy of the tiers then in force."
+        ),
+    )
+    threshold = models.DecimalField(_("attainment from (%)"), max_digits=7, decimal_places=2)
     rate = models.DecimalField(_("points per 1000 yuan"), max_digits=7, decimal_places=3)
 
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["-threshold"]
+        ordering = ["-effective_from", "-threshold"]
         verbose_name = _("points tier")
         verbose_name_plural = _("points tiers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["effective_from", "threshold"], name="one_points_tier_per_month_threshold"
+            )
+        ]
 
     def __str__(self):
-        return f"≥ {self.threshold} % → {self.rate}"
+        return f"{self.effective_from:%Y-%m}: ≥ {self.threshold} % → {self.rate}"
 
 
 class PointsEntryKind(models.TextChoices):

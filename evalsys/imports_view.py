@@ -51,7 +51,11 @@ def _forget_stale_uploads(directory: Path) -> None:
 
 
 def import_page(request, importer, *, title, columns_help, done_url, template="imports/import.html"):
-    """Handle GET (form), POST file (preview) and POST token (confirm) for one importer."""
+    """Handle GET (form), POST file (preview) and POST token (confirm) for one importer.
+
+    `done_url`: where a confirmed import leads, or a function of the ImportResult giving it
+    (the sales import leads to the month it imported).
+    """
     session_key = f"import:{importer.__class__.__name__}"
     context = {
         "title": title,
@@ -84,7 +88,7 @@ def import_page(request, importer, *, title, columns_help, done_url, template="i
                 _("%(count)s rows of %(file)s imported.")
                 % {"count": len(result.rows), "file": stored["filename"]},
             )
-            return redirect(done_url)
+            return redirect(done_url(result) if callable(done_url) else done_url)
         context.update(
             form=UploadForm(),
             result=result,

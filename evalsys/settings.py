@@ -117,6 +117,8 @@ LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
+# Money as 1,234,567.89 in every language (zh_Hans's own THOUSAND_SEPARATOR is empty); see evalsys/formats/.
+FORMAT_MODULE_PATH = ["evalsys.formats"]
 USE_TZ = True
 
 STATIC_URL = "/static/"

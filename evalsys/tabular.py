@@ -71,6 +71,7 @@ class Row:
     errors: list = field(default_factory=list)
     action: str = ""  # new / changed / unchanged, set by the importer
     changes: list = field(default_factory=list)  # names of the columns a "changed" row changes
+    previous: dict = field(default_factory=dict)  # column name → the value stored before, for "old → new"
 
     @property
     def ok(self):

@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("dealers.targets.urls")),
     path("", include("scoring.urls")),
     path("", include("scoring.followup.urls")),
+    path("", include("scoring.insight.urls")),
     path("", include("networks.urls")),
 ]
 

@@ -1,7 +1,8 @@
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Count
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +26,7 @@ from .forms import (
     CommentForm,
     SummaryForm,
     VerificationForm,
+    VisitFilterForm,
     VisitForm,
 )
 from .imports import VisitImporter
@@ -47,6 +49,11 @@ def _quarter(request, default: Quarter) -> Quarter:
 
 def _current_quarter() -> Quarter:
     return Quarter.containing(timezone.localdate())
+
+
+def _last_ended_quarter() -> Quarter:
+    """Metric pages open on the last quarter that has ended: a running quarter's figures are not final."""
+    return _current_quarter().previous()
 
 
 def _office(request):
@@ -94,18 +101,37 @@ def visit_create(request):
 
 
 def visit_list(request):
-    visits = Visit.objects.visible_to(request.user).select_related("dealer", "visitor")
-    mine = request.GET.get("mine") == "1"
-    if mine:
-        visits = visits.filter(visitor=request.user)
+    """Visits the user may see; a business manager starts on his own, everyone can filter and jump pages."""
+    offices = Office.objects.visible_to(request.user)
+    visitors = (
+        get_user_model()
+        .objects.filter(staff_profile__office__in=offices, groups__name=Role.BUSINESS_MANAGER)
+        .distinct()
+        .order_by("username")
+    )
+    form = VisitFilterForm(
+        request.GET,
+        user=request.user,
+        offices=offices,
+        visitors=visitors,
+        default_who="mine"
+        if has_role(request.user, Role.BUSINESS_MANAGER) or request.GET.get("mine") == "1"
+        else "all",
+    )
+    visits = form.apply(Visit.objects.visible_to(request.user).select_related("dealer", "visitor"))
     paged = paginate(request, visits, per_page=50)
+    who_query = QueryDict(paged.query, mutable=True)
+    who_query.pop("who", None)
     return render(
         request,
         "networks/visit_list.html",
         {
             "page": paged.page,
+            "form": form,
             "query": paged.query,
-            "mine": mine,
+            "who_query": who_query.urlencode(),
+            "mine": form.chosen_who() == "mine",
+            "show_office": sees_all_offices(request.user),
             "can_log": allowed(request.user, *VISIT_ROLES),
             "can_import_visits": allowed(request.user, *VISIT_IMPORT_ROLES),
         },
@@ -289,7 +315,7 @@ def _chart_series(quarters, metrics_by_quarter):
 
 def office_metrics(request):
     office = _office(request)
-    quarter = _quarter(request, _current_quarter())
+    quarter = _quarter(request, _last_ended_quarter())
     quarters = selectors.recent_quarters(quarter, 8)
     by_quarter = {q: services.compute_metrics(quarter=q, office_ids=[office.pk])[office.pk] for q in quarters}
     metrics = by_quarter[quarter]
@@ -318,7 +344,7 @@ def office_metrics(request):
 
 @role_required(*COMPANY_ROLES)
 def company_metrics(request):
-    quarter = _quarter(request, _current_quarter())
+    quarter = _quarter(request, _last_ended_quarter())
     offices = list(Office.objects.visible_to(request.user).order_by("code"))
     metrics = services.compute_metrics(quarter=quarter, office_ids=[o.pk for o in offices])
     reasons = selectors.churn_reasons_by_office(quarter=quarter, office_ids=[o.pk for o in offices])
@@ -372,7 +398,7 @@ def company_metrics(request):
 
 
 def metrics_export(request):
-    quarter = _quarter(request, _current_quarter())
+    quarter = _quarter(request, _last_ended_quarter())
     offices = Office.objects.visible_to(request.user)
     columns, rows = services.metrics_table(quarter=quarter, offices=offices)
     if request.GET.get("format") == "report":

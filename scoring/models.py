@@ -120,7 +120,7 @@ class IndicatorWeight(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.indicator.code} {self.weight}"
+        return self.indicator.name
 
 
 class PolicyMethod(models.TextChoices):

@@ -13,12 +13,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from dealers.access import role_required
 from dealers.models import DealerKind, Office
-from dealers.roles import Role, allowed, sees_all_offices
+from dealers.roles import Role, allowed, display_name, sees_all_offices
 from evalsys import reports
 from evalsys.imports_view import import_page
 from evalsys.pagination import paginate
@@ -122,6 +122,8 @@ class CommitteeForm(forms.ModelForm):
         self.fields["participants"].help_text = _(
             "Business managers, internal-affairs supervisor, statistician"
         )
+        for name in ("chair", "participants"):
+            self.fields[name].label_from_instance = display_name
 
 
 def _round_for(user, pk):
@@ -549,7 +551,7 @@ class AbcFilterForm(forms.Form):
         required=False,
     )
     change = forms.ChoiceField(
-        label=gettext_lazy("Change"),
+        label=pgettext_lazy("class movement", "Change"),
         choices=[("", "---------"), *Grade._meta.get_field("change").choices],
         required=False,
     )

@@ -24,8 +24,9 @@ from ..models import (
     TargetStep,
     TargetVersion,
 )
+from .points import recompute_points
 from .rules import quantize, target_deadline, timeliness
-from .services import deadline_day, recompute_points
+from .services import deadline_day
 
 MONTHS = 24
 SEASON = [0.8, 0.7, 0.95, 1.0, 1.05, 1.1, 1.0, 0.95, 1.05, 1.1, 1.15, 1.25]
@@ -163,9 +164,8 @@ def seed_targets(*, stdout, today: datetime.date):
         ],
         batch_size=BATCH,
     )
-    # Only open months that got rows now: the points of a published quarter are frozen.
-    touched = ({t.month for t in targets} | {s.month for s in sales}) & set(sales_months)
-    touched = sorted(touched - set(frozen_months(touched)))
+    # Only the months that got rows now, none of them frozen (see above).
+    touched = sorted(({t.month for t in targets} | {s.month for s in sales}) & set(sales_months))
     for month in touched:
         recompute_points(months=[month])
     stdout.write(

@@ -31,8 +31,9 @@ from ..models import (
     TargetStep,
     TargetVersion,
 )
+from .points import recompute_points
 from .rules import agreement_in_force, month_closed, timeliness
-from .services import deadline_day, recompute_points
+from .services import deadline_day
 
 BATCH = 2000
 
@@ -116,6 +117,7 @@ class AgreementImporter(DealerRowsImporter):
                 )
             elif (agreement.signed_on, agreement.annual_target) != (v["signed"], v["annual_target"]):
                 row.action = "changed"
+                row.previous = {"signed": agreement.signed_on, "annual_target": agreement.annual_target}
                 agreement.signed_on, agreement.annual_target = v["signed"], v["annual_target"]
             else:
                 row.action = "unchanged"
@@ -219,6 +221,8 @@ class TargetImporter(DealerRowsImporter):
                 target = MonthlyTarget(dealer_id=dealer_id, month=v["month"], version=0)
             else:
                 row.action = "changed"
+                if target.agreed_amount is not None:
+                    row.previous = {"target": target.agreed_amount}
             target.status = TargetStatus.AGREED
             target.agreed_amount = v["target"]
             target.agreed_at = _start_of(agreed_on)
@@ -325,6 +329,7 @@ class SalesImporter(DealerRowsImporter):
                 row.action = "new"
             elif existing[key] != v["amount"]:
                 row.action = "changed"
+                row.previous = {"amount": existing[key]}
             else:
                 row.action = "unchanged"
             self._pending.append((row.action, key, v["amount"]))

@@ -19,6 +19,7 @@ from ..models import (
     TargetVersion,
 )
 from ..roles import Role, has_role
+from .points import points_balances
 from .reminders import dealers_missing_target, targets_url
 from .rules import (
     attainment,
@@ -34,7 +35,6 @@ from .services import (
     deadline_day,
     dealers_missing_sales,
     negotiable_dealers,
-    points_balances,
     sales_by_dealer_month,
 )
 from .views import QuarterNoteForm

@@ -5,7 +5,7 @@ Months are the dates of their first days. Money, percentages and points are
 """
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -126,6 +126,42 @@ def month_points(actual: Decimal | None, target: Decimal | None, tiers: Sequence
         return Decimal("0.00")
     rate = points_rate(exact_attainment(actual, target), tiers)
     return quantize(rate * actual / THOUSAND)
+
+
+TierSets = dict[datetime.date, list[Tier]]  # each set of tiers by the month it is effective from
+
+
+def tiers_in_force(sets: Mapping[datetime.date, Sequence[Tier]], month: datetime.date) -> Sequence[Tier]:
+    """The set effective from the latest month on or before `month`; none before the first set.
+
+    >>> sets = {datetime.date(2000, 1, 1): ["old"], datetime.date(2026, 7, 1): ["new"]}
+    >>> tiers_in_force(sets, datetime.date(2026, 6, 1)), tiers_in_force(sets, datetime.date(2026, 7, 1))
+    (['old'], ['new'])
+    """
+    starts = [start for start in sets if start <= month]
+    return sets[max(starts)] if starts else ()
+
+
+def months_with_changed_tiers(
+    before: Mapping[datetime.date, Sequence[Tier]],
+    after: Mapping[datetime.date, Sequence[Tier]],
+    *,
+    first: datetime.date,
+    last: datetime.date,
+) -> list[datetime.date]:
+    """The months from `first` to `last` whose tiers in force differ between two versions of the sets."""
+    months, month = [], first.replace(day=1)
+    while month <= last:
+        if sorted(map(_tier_key, tiers_in_force(before, month))) != sorted(
+            map(_tier_key, tiers_in_force(after, month))
+        ):
+            months.append(month)
+        month = add_months(month, 1)
+    return months
+
+
+def _tier_key(tier: Tier) -> tuple[Decimal, Decimal]:
+    return (Decimal(tier.threshold), Decimal(tier.rate))
 
 
 def tiers_problems(tiers: Sequence[Tier]) -> list[str]:

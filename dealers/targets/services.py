@@ -1,16 +1,14 @@
 """Monthly targets, actual sales and points (DESIGN.md §4): the functions that read and write them."""
 
 import datetime
-from collections.abc import Iterable
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Q, Sum
+from django.db import IntegrityError, transaction
+from django.db.models import Case, Count, DecimalField, F, OuterRef, Q, Subquery, Sum, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from evalsys.bulk import IN_LIST_LIMIT, insert_rows
 from evalsys.periods import Quarter, add_months, format_month
 
 from ..freeze import ensure_months_open
@@ -21,14 +19,14 @@ from ..models import (
     MonthlyTarget,
     PointsEntry,
     PointsEntryKind,
-    PointsTier,
     QuarterNote,
     TargetStatus,
     TargetStep,
     TargetVersion,
 )
 from ..roles import IMPORT_ROLES, Role, allowed, has_role, office_id_of, sees_all_offices
-from .rules import Tier, agreement_in_force, attainment, month_closed, month_points, timeliness
+from .points import points_balances, recompute_points
+from .rules import agreement_in_force, attainment, month_closed, timeliness
 
 TARGET_ROLES = (Role.BUSINESS_MANAGER, Role.OFFICE_MANAGER, Role.SALES_PLANNING)
 # The marketing VP reads everything: the targets pages, without their forms.
@@ -278,97 +276,6 @@ def _stale(dealer, month):
     )
 
 
-# Points -------------------------------------------------------------------------
-
-
-def current_tiers() -> list[Tier]:
-    return [Tier(t.threshold, t.rate) for t in PointsTier.objects.all()]
-
-
-@transaction.atomic
-def recompute_points(*, months: Iterable[datetime.date], dealer_ids: Iterable[int] | None = None) -> int:
-    """Make the earned points entries of `months` (of `dealer_ids`, or every dealer) what the
-    current tiers give, one per dealer and month; returns the number of entries written."""
-    months = sorted({m.replace(day=1) for m in months})
-    if not months:
-        return 0
-    ensure_months_open(months)
-    scope = Q(month__in=months)
-    if dealer_ids is not None:
-        dealer_ids = set(dealer_ids)
-        # For very many dealers the whole months are recomputed instead: the others'
-        # entries come out the same, and a huge IN list costs more than it saves.
-        if len(dealer_ids) <= IN_LIST_LIMIT:
-            scope &= Q(dealer_id__in=dealer_ids)
-    tiers = current_tiers()
-    targets = {
-        (dealer_id, month): amount
-        for dealer_id, month, amount in MonthlyTarget.objects.filter(scope, status=TargetStatus.AGREED)
-        .values_list("dealer_id", "month", "agreed_amount")
-        .iterator(chunk_size=10000)
-    }
-    earned = {
-        (dealer_id, month): (pk, points)
-        for pk, dealer_id, month, points in PointsEntry.objects.filter(scope, kind=PointsEntryKind.EARNED)
-        .values_list("pk", "dealer_id", "month", "points")
-        .iterator(chunk_size=10000)
-    }
-    stamp = connection.ops.adapt_datetimefield_value(timezone.now())
-    entries = []
-    for dealer_id, month, amount in (
-        MonthlySales.objects.filter(scope)
-        .values_list("dealer_id", "month", "amount")
-        .iterator(chunk_size=10000)
-    ):
-        points = month_points(amount, targets.get((dealer_id, month)), tiers)
-        _pk, before = earned.pop((dealer_id, month), (None, None))
-        if points != before:  # only what changed is written
-            entries.append((dealer_id, month, PointsEntryKind.EARNED.value, points, "", stamp))
-    if earned:  # entries whose sales figure is gone
-        PointsEntry.objects.filter(pk__in=[pk for pk, _points in earned.values()]).delete()
-    return insert_rows(
-        PointsEntry._meta.db_table,
-        ["dealer_id", "month", "kind", "points", "reason", "created_at"],
-        entries,
-        conflict=["dealer_id", "month"],
-        conflict_where="kind = 'earned'",
-        update=["points", "created_at"],
-    )
-
-
-@transaction.atomic
-def adjust_points(*, dealer: Dealer, month: datetime.date, points: Decimal, reason: str, user) -> PointsEntry:
-    """A manual entry in the points ledger; the reason is mandatory."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise TargetError(_("A points adjustment needs a reason."))
-    ensure_months_open([month])
-    entry = PointsEntry(
-        dealer=dealer,
-        month=month.replace(day=1),
-        kind=PointsEntryKind.ADJUSTMENT,
-        points=points,
-        reason=reason,
-        created_by=user,
-    )
-    entry._history_user = user
-    entry.save()
-    return entry
-
-
-def points_balances(*, dealer_ids: Iterable[int], month: datetime.date) -> dict[int, Decimal]:
-    """Each dealer's balance at `month`: the sum of its ledger entries up to and including that month.
-
-    `dealer_ids`: ids, or a queryset of them (a subquery, however many dealers).
-    """
-    rows = (
-        PointsEntry.objects.filter(dealer_id__in=dealer_ids, month__lte=month)
-        .values("dealer_id")
-        .annotate(total=Sum("points"))
-    )
-    return {row["dealer_id"]: row["total"] for row in rows}
-
-
 # Figures for pages and exports ----------------------------------------------------
 
 
@@ -463,6 +370,70 @@ def attainment_rows(dealers: list[Dealer], month: datetime.date) -> list[dict]:
             }
         )
     return rows
+
+
+ATTAINMENT_BANDS = ((None, 80), (80, 100), (100, 120), (120, None))  # percent, lower bound inclusive
+ATTAINMENT_SORTS = {
+    "code": "code",
+    "name": "name",
+    "office": "office__code",
+    "target": "month_target",
+    "actual": "month_actual",
+    "attainment": "month_attainment",
+}
+
+
+def with_month_figures(dealers, month: datetime.date):
+    """`dealers` annotated with the month's agreed target, actual sales and attainment (percent),
+    so that the attainment page sorts and totals in SQL whatever the number of dealers."""
+    target = MonthlyTarget.objects.filter(dealer=OuterRef("pk"), month=month, status=TargetStatus.AGREED)
+    actual = MonthlySales.objects.filter(dealer=OuterRef("pk"), month=month)
+    money = DecimalField(max_digits=16, decimal_places=2)
+    return dealers.annotate(
+        month_target=Subquery(target.values("agreed_amount")[:1], output_field=money),
+        month_actual=Subquery(actual.values("amount")[:1], output_field=money),
+    ).annotate(
+        month_attainment=Case(
+            When(month_target__gt=0, then=F("month_actual") * 100 / F("month_target")),
+            default=None,
+            output_field=DecimalField(max_digits=20, decimal_places=6),
+        )
+    )
+
+
+def sort_attainment(dealers, sort: str):
+    """Order annotated `dealers` by a key of ATTAINMENT_SORTS ("-key": descending); empty values last."""
+    field = ATTAINMENT_SORTS.get(sort.removeprefix("-"), "code")
+    main = F(field).desc(nulls_last=True) if sort.startswith("-") else F(field).asc(nulls_last=True)
+    return dealers.order_by(main, "code")
+
+
+def attainment_totals(dealers) -> dict:
+    """Sums of the month's targets and actuals over annotated `dealers`, their attainment, and how
+    many dealers fall in each band of ATTAINMENT_BANDS (and have no agreed target) — one query."""
+    bands = {
+        f"band{i}": Count(
+            "pk",
+            filter=Q(month_attainment__isnull=False)
+            & (Q(month_attainment__gte=low) if low is not None else Q())
+            & (Q(month_attainment__lt=high) if high is not None else Q()),
+        )
+        for i, (low, high) in enumerate(ATTAINMENT_BANDS)
+    }
+    both = Q(month_target__gt=0, month_actual__isnull=False)
+    figures = dealers.order_by().aggregate(
+        target=Sum("month_target"),
+        actual=Sum("month_actual"),
+        both_target=Sum("month_target", filter=both),
+        both_actual=Sum("month_actual", filter=both),
+        dealers=Count("pk"),
+        no_target=Count("pk", filter=Q(month_target__isnull=True)),
+        **bands,
+    )
+    # As for one dealer's quarter: only dealers with both figures count towards the attainment.
+    figures["attainment"] = attainment(figures.pop("both_actual"), figures.pop("both_target"))
+    figures["bands"] = [figures.pop(f"band{i}") for i in range(len(ATTAINMENT_BANDS))]
+    return figures
 
 
 # Quarterly notes ------------------------------------------------------------------

@@ -5,10 +5,13 @@ import re
 
 from django import forms
 from django.contrib import messages
+from django.db.models import Q
 from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -34,6 +37,7 @@ from .services import (
     TARGET_ROLES,
     TargetError,
     attainment_rows,
+    attainment_totals,
     can_write_notes,
     correct_target,
     deadline_day,
@@ -43,7 +47,9 @@ from .services import (
     points_export_rows,
     record_target_step,
     save_quarter_note,
+    sort_attainment,
     target_reader_dealers,
+    with_month_figures,
 )
 
 PAGE_SIZE = 100
@@ -177,7 +183,7 @@ def target_step(request, code, month):
         messages.error(
             request,
             _("%(message)s (You entered %(amount)s.)")
-            % {"message": exc, "amount": form.cleaned_data["amount"]},
+            % {"message": exc, "amount": number_format(form.cleaned_data["amount"], 2, force_grouping=True)},
         )
         return redirect(back)
     messages.success(
@@ -187,7 +193,7 @@ def target_step(request, code, month):
             "dealer": dealer,
             "month": format_month(month),
             "step": TargetStep(form.cleaned_data["step"]).label,
-            "amount": form.cleaned_data["amount"],
+            "amount": number_format(form.cleaned_data["amount"], 2, force_grouping=True),
         },
     )
     return redirect(back)
@@ -237,10 +243,19 @@ def target_correction(request, code, month):
 
 @role_required(*TARGET_READER_ROLES)
 def attainment_page(request):
+    """The month's attainment per dealer: search, sort by any figure, totals over all pages, bands chart."""
     month = _month_param(request, timezone.localdate().replace(day=1))
-    dealers = target_reader_dealers(request.user).select_related("office").order_by("code")
+    dealers = target_reader_dealers(request.user).select_related("office")
     dealers, office_context, office_query = _office_filter(request, dealers)
-    page = paginate(request, dealers, per_page=PAGE_SIZE).page
+    search = request.GET.get("q", "").strip()[:100]
+    if search:
+        dealers = dealers.filter(Q(code__icontains=search) | Q(name__icontains=search))
+    dealers = with_month_figures(dealers, month)
+    totals = attainment_totals(dealers)
+    sort = request.GET.get("sort", "code")
+    # counted with the totals: no second COUNT query
+    page = paginate(request, sort_attainment(dealers, sort), per_page=PAGE_SIZE, count=totals["dealers"]).page
+    base = f"month={format_month(month)}{office_query}" + (f"&{urlencode({'q': search})}" if search else "")
     return render(
         request,
         "dealers/targets/attainment.html",
@@ -250,11 +265,21 @@ def attainment_page(request):
             "quarter": Quarter.containing(month),
             "rows": attainment_rows(list(page.object_list), month),
             "page": page,
-            "query": f"month={format_month(month)}{office_query}",
+            "query": f"{base}&sort={sort}",
+            "sort_query": base,
+            "sort": sort,
+            "search": search,
+            "totals": totals,
+            "bands": list(zip(_band_labels(), totals["bands"], strict=True)),
             "show_office": sees_all_offices(request.user),
             **office_context,
         },
     )
+
+
+def _band_labels():
+    """The labels of services.ATTAINMENT_BANDS, in the user's language."""
+    return [_("below 80%"), _("80–100%"), _("100–120%"), _("120% and more")]
 
 
 @role_required(*IMPORT_ROLES)
@@ -266,8 +291,15 @@ def sales_import(request):
         columns_help=_(
             "month like 2026-09; a month imported again replaces its figures and recomputes its points."
         ),
-        done_url=reverse("targets:missing_sales"),
+        done_url=_imported_month_url,
     )
+
+
+def _imported_month_url(result) -> str:
+    """The missing-sales page of the latest month the confirmed sales file held."""
+    months = [row.values["month"] for row in result.rows if row.values.get("month")]
+    url = reverse("targets:missing_sales")
+    return f"{url}?month={format_month(max(months))}" if months else url
 
 
 @role_required(*AGREEMENT_IMPORT_ROLES)

@@ -12,7 +12,8 @@ from django.core.management import CommandError, call_command
 from django.utils import translation
 
 from dealers.models import MonthlyTarget, PointsEntry, TargetVersion
-from dealers.targets.services import TargetError, correct_target, recompute_points, record_target_step
+from dealers.targets.points import recompute_points
+from dealers.targets.services import TargetError, correct_target, record_target_step
 from dealers.tests.factories import AgreementFactory, DealerFactory, SalesFactory, TargetFactory
 from scoring.models import GradingStatus, QuarterGrading
 

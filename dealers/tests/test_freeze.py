@@ -16,7 +16,8 @@ from dealers import freeze
 from dealers.freeze import FrozenPeriod, ensure_months_open, published_quarter_for
 from dealers.models import MonthlySales, MonthlyTarget, PointsEntry, TargetVersion
 from dealers.targets.imports import SalesImporter
-from dealers.targets.services import adjust_points, recompute_points, record_target_step
+from dealers.targets.points import adjust_points, recompute_points
+from dealers.targets.services import record_target_step
 from dealers.tests.factories import AgreementFactory, DealerFactory, SalesFactory, TargetFactory
 from scoring.models import GradingStatus, QuarterGrading
 

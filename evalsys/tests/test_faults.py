@@ -1,6 +1,7 @@
 """Faults: a worker killed in the middle of a job, Redis down, the database gone during an import."""
 
 import contextlib
+import datetime
 import json
 import os
 import signal
@@ -169,10 +170,13 @@ def test_a_worker_killed_in_the_middle_of_the_reminder_job_sends_each_reminder_o
 
 @pytest.mark.django_db
 def test_with_redis_down_the_jobs_page_keeps_serving_and_says_the_job_was_not_queued(
-    client, planner, settings
+    client, planner, settings, office
 ):
     from conftest import _reconnect
     from evalsys.celery import app
+
+    # a company with a dealer since before the quarter, so the quarter qualifies for its jobs
+    DealerFactory(office=office, joined=datetime.date(2025, 1, 1))
 
     # given a broker nobody listens on
     previous = {k: app.conf[k] for k in ("broker_url", "task_always_eager", "broker_connection_timeout")}

@@ -64,6 +64,18 @@ class Case:
         return self.label or self.name
 
 
+WHAT_IF_DRAFT = {
+    "try": "1",
+    "method": "bands",
+    "band_a": "85",
+    "band_b": "70",
+    "quota_a": "20",
+    "quota_b": "30",
+    "w-exclusive-sales_volume": "100",
+    "w-logistics-sales_volume": "100",
+}
+
+
 def _q(world):
     return str(world.quarter)
 
@@ -247,6 +259,15 @@ CASES = [
         NOBODY,
         url=lambda w, side, u: reverse("followup:appeal_create", args=[w.grade[side].pk]),
     ),
+    # insight (DESIGN §5a) -----------------------------------------------------------------
+    Case("insight:whatif", PLANNING_ONLY),
+    Case("insight:whatif_export", PLANNING_ONLY, data=WHAT_IF_DRAFT),
+    # saving a draft takes the admin's permission to add schemes or policies, which no role has
+    Case("insight:whatif_save", NOBODY, method="post", data={"target": "scheme", **WHAT_IF_DRAFT}),
+    Case("insight:calibration", COMPANY_ONLY),
+    Case("insight:calibration_export", COMPANY_ONLY),
+    Case("insight:movements", ALL),
+    Case("insight:movements_export", ALL),
     # networks -------------------------------------------------------------------------
     Case("networks:visits", ALL),
     Case("networks:visit_create", "AANNNNN"),

@@ -277,3 +277,12 @@ def add_matrices(matrices: Iterable[Mapping[str, Mapping[str, int]]]) -> dict[st
         for previous, row in matrix.items()
         for current, n in row.items()
     )
+
+
+def add_distributions(distributions: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    """The class-wise sum of distributions (the company's from its offices')."""
+    total = dict.fromkeys(CLASS_KEYS, 0)
+    for counts in distributions:
+        for cls, n in counts.items():
+            total[cls or ""] += n
+    return total

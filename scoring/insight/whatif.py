@@ -185,7 +185,7 @@ def run_what_if(*, quarter: Quarter, draft: Draft, base: Baseline | None = None)
     outcomes = rules.what_if(grades, totals=totals, policy=draft.policy)
     changes = [
         Change(g.key, g.office, g.kind, g, outcomes[g.key])
-        for g in grades
+        for g in sorted(grades, key=lambda g: g.code)
         if (g.computed_class, g.final_class, g.evaluated)
         != (outcomes[g.key].computed_class, outcomes[g.key].final_class, outcomes[g.key].evaluated)
     ]

@@ -38,12 +38,16 @@ def test_the_admin_refuses_negative_rates_and_unordered_tiers(admin_client):
     ninety = PointsTier.objects.get(threshold=90)
     # when
     negative = admin_client.post(
-        f"/admin/dealers/pointstier/{ninety.pk}/change/", {"threshold": "90", "rate": "-1"}
+        f"/admin/dealers/pointstier/{ninety.pk}/change/",
+        {"effective_from": "2000-01-01", "threshold": "90", "rate": "-1"},
     )
     unordered = admin_client.post(
-        f"/admin/dealers/pointstier/{ninety.pk}/change/", {"threshold": "90", "rate": "2"}
+        f"/admin/dealers/pointstier/{ninety.pk}/change/",
+        {"effective_from": "2000-01-01", "threshold": "90", "rate": "2"},
     )
-    accepted = admin_client.post("/admin/dealers/pointstier/add/", {"threshold": "120", "rate": "1.5"})
+    accepted = admin_client.post(
+        "/admin/dealers/pointstier/add/", {"effective_from": "2000-01-01", "threshold": "120", "rate": "1.5"}
+    )
     # then
     assert "A rate cannot be negative." in negative.content.decode()
     assert "cannot have a lower rate" in unordered.content.decode()

@@ -14,14 +14,12 @@ from dealers.models import (
     TargetStatus,
     TargetVersion,
 )
+from dealers.targets.points import PointsError, adjust_points, points_balances, recompute_points
 from dealers.targets.services import (
     StaleTargetError,
     TargetError,
-    adjust_points,
     correct_target,
     negotiation_rows,
-    points_balances,
-    recompute_points,
     record_target_step,
 )
 from dealers.tests.factories import AgreementFactory, DealerFactory, SalesFactory, TargetFactory
@@ -227,7 +225,7 @@ def test_the_balance_at_a_month_counts_entries_up_to_and_including_it(dealer, bu
 
 @pytest.mark.django_db
 def test_an_adjustment_without_a_reason_is_refused(dealer, business_manager):
-    with pytest.raises(TargetError, match="reason"):
+    with pytest.raises(PointsError, match="reason"):
         adjust_points(dealer=dealer, month=SEPTEMBER, points=D("5"), reason="  ", user=business_manager)
     with pytest.raises(IntegrityError):
         PointsEntry.objects.create(

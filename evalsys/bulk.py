@@ -104,13 +104,15 @@ def update_rows(model, objs, fields, *, batch_size=2000, user=None) -> int:
     """Write `fields` of `objs` (saved instances) in batches, with history records.
 
     On PostgreSQL one `UPDATE … FROM (VALUES …)` per batch, which stays fast
-    for 100,000 rows where `bulk_update`'s CASE expressions do not.
+    for 100,000 rows where `bulk_update`'s CASE expressions do not, and the history
+    records copied by `history_from_rows`.
     """
     objs = list(objs)
     if not objs:
         return 0
     if connection.vendor != "postgresql":
         model.objects.bulk_update(objs, fields, batch_size=batch_size)
+        model.history.bulk_history_create(objs, batch_size=batch_size, update=True, default_user=user)
     else:
         meta = model._meta
         concrete = [meta.get_field(name) for name in fields]
@@ -136,7 +138,7 @@ def update_rows(model, objs, fields, *, batch_size=2000, user=None) -> int:
                     f"WHERE t.{connection.ops.quote_name(pk.column)} = v.{connection.ops.quote_name(pk.column)}",
                     params,
                 )
-    model.history.bulk_history_create(objs, batch_size=batch_size, update=True, default_user=user)
+        history_from_rows(model, [obj.pk for obj in objs], history_type=CHANGED, user=user)
     return len(objs)
 
 

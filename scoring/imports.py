@@ -7,10 +7,10 @@ from django.utils.translation import gettext_lazy
 
 from dealers.models import Dealer, Office, in_network_q
 from dealers.selectors import office_on_expression
+from evalsys.bulk import update_rows
 from evalsys.tabular import Column, Importer, duplicates_in_file, parse_quarter_cell, text
 
 from . import rules, services
-from .bulk import update_rows
 from .models import EvaluationRound, Indicator, RoundStatus, Score, ScoreSheet
 
 SCORE = Column("score", "得分", parse=text)

@@ -20,10 +20,10 @@ from dealers.models import Dealer, MonthlySales, MonthlyTarget, Office, TargetSt
 from dealers.notifications import notify
 from dealers.roles import Role
 from dealers.selectors import office_on_expression
+from evalsys.bulk import update_rows
 from evalsys.periods import Quarter
 
 from . import rules, sql
-from .bulk import update_rows
 from .errors import ScoringError
 from .insight import calibration, movements
 from .models import (

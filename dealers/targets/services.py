@@ -25,12 +25,16 @@ from ..models import (
     TargetStep,
     TargetVersion,
 )
-from ..roles import Role, allowed, has_role, office_id_of, sees_all_offices
+from ..roles import IMPORT_ROLES, Role, allowed, has_role, office_id_of, sees_all_offices
 from .points import points_balances, recompute_points
 from .rules import agreement_in_force, attainment, month_closed, quarter_attainment, quarter_sum, timeliness
 
 TARGET_ROLES = (Role.BUSINESS_MANAGER, Role.OFFICE_MANAGER, Role.SALES_PLANNING)
+# The marketing VP reads everything: the targets pages, without their forms.
+TARGET_READER_ROLES = (*TARGET_ROLES, Role.MARKETING_VP)
 NOTE_ROLES = (Role.BUSINESS_MANAGER, Role.OFFICE_MANAGER)
+AGREEMENT_IMPORT_ROLES = (Role.SALES_PLANNING,)
+MISSING_SALES_ROLES = (*IMPORT_ROLES, Role.OFFICE_MANAGER, Role.MARKETING_VP)
 
 
 class TargetError(ValueError):

@@ -135,8 +135,15 @@ STORAGES = {
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
-# Largest spreadsheet accepted by a browser import.
+# Largest file accepted by an upload (an import or a photo): reading stops there (evalsys.uploads).
 IMPORT_MAX_UPLOAD_BYTES = envint("IMPORT_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
+# Most data rows an import reads (DESIGN.md §6.2); larger files are refused.
+IMPORT_MAX_ROWS = envint("IMPORT_MAX_ROWS", 200_000)
+FILE_UPLOAD_HANDLERS = [
+    "evalsys.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

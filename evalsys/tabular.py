@@ -376,15 +376,16 @@ class Importer:
     def find_header(self, content: bytes, filename: str, limits: Limits):
         """`(mapping, header line, rows after it)` of the first sheet holding the headers
         within its first ten non-blank rows."""
-        best = None  # (columns matched, headers, missing) of the closest candidate
+        best = None  # ((columns matched, cells filled), headers, missing) of the likeliest header row
         for sheet in sheets(content, filename, limits):
             rows = sheet.rows()
             for _index, (line, cells) in zip(range(HEADER_ROWS), rows, strict=False):
                 mapping, missing = self.match_headers(cells)
                 if not missing:
                     return mapping, line, rows
-                if best is None or len(mapping) > best[0]:
-                    best = (len(mapping), cells, missing)
+                score = (len(mapping), len(_cells_text(cells)))
+                if best is None or score > best[0]:
+                    best = (score, cells, missing)
             rows.close()
         if best is None:
             raise ImportFileError(_("The file is empty."))

@@ -1,9 +1,11 @@
 """Creating and updating staff users (DESIGN.md §1)."""
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -100,3 +102,38 @@ def person_problem(
     if person is None or (importer is not None and not sees_all_offices(importer)):
         return _("unknown user %(name)s") % {"name": name}
     return _("%(name)s is not staff of office %(office)s") % {"name": name, "office": office.code}
+
+
+# What only a superuser grants, and nobody changes on himself.
+PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+
+
+def may_grant(actor, user) -> bool:
+    """Whether `actor` may change `user`'s roles, permissions and staff or superuser status."""
+    return actor.is_superuser and (user is None or user.pk != actor.pk)
+
+
+def _privileges(user) -> tuple:
+    if user.pk is None:
+        return (False, False, frozenset(), frozenset())
+    fresh = get_user_model().objects.get(pk=user.pk)
+    return (
+        fresh.is_staff,
+        fresh.is_superuser,
+        frozenset(fresh.groups.values_list("pk", flat=True)),
+        frozenset(fresh.user_permissions.values_list("pk", flat=True)),
+    )
+
+
+@contextmanager
+def guard_privileges(*, actor, user):
+    """Refuse, inside the transaction, any change of `user`'s privileges that `actor` may not make."""
+    if may_grant(actor, user):
+        yield
+        return
+    before = _privileges(user)
+    yield
+    if _privileges(user) != before:
+        raise PermissionDenied(
+            _("Only a superuser grants roles, permissions or staff status, never to himself.")
+        )

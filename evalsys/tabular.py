@@ -506,6 +506,16 @@ def count_text(counts: dict) -> str:
 # Exporting ----------------------------------------------------------------
 
 
+_NUMBER_RE = re.compile(r"^[-+]?\d+(\.\d+)?$")
+
+
+def formula_safe(value):
+    """Text that a spreadsheet would run as a formula, prefixed with `'`; numbers as text stay."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) and not _NUMBER_RE.match(value):
+        return "'" + value
+    return value
+
+
 def export_cell(value):
     """A value as DESIGN.md §6.2 writes it: numbers stay numbers, text is formula-safe."""
     if value is None:

@@ -44,3 +44,30 @@ def too_large_message() -> str:
 
 def upload_too_large(request) -> bool:
     return getattr(request, "upload_too_large", False)
+
+
+def serve_protected(field_file):
+    """An uploaded file, to a user the calling view has already checked.
+
+    Django streams it (`FileResponse`), or, with `MEDIA_X_ACCEL_PREFIX` set, hands it to the proxy
+    with `X-Accel-Redirect` to that internal location (which must not be public: nginx `internal;`).
+    Works with DEBUG off; nothing under MEDIA_ROOT is served at a public URL.
+    """
+    import mimetypes
+    from urllib.parse import quote
+
+    from django.http import FileResponse, Http404, HttpResponse
+
+    content_type = mimetypes.guess_type(field_file.name)[0] or "application/octet-stream"
+    prefix = settings.MEDIA_X_ACCEL_PREFIX
+    if prefix:
+        response = HttpResponse(content_type=content_type)
+        response["X-Accel-Redirect"] = f"{prefix.rstrip('/')}/{quote(field_file.name)}"
+    else:
+        try:
+            response = FileResponse(field_file.open("rb"), content_type=content_type)
+        except FileNotFoundError:
+            raise Http404 from None
+    response["Content-Disposition"] = "inline"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

@@ -3,9 +3,9 @@
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -46,14 +46,18 @@ def save_staff(
         raise StaffError("sales planning and the VP belong to no office; leave out --office")
     User = get_user_model()
     user, created = User.objects.get_or_create(username=username)
-    if password:
-        user.set_password(password)
-    elif created:
-        raise StaffError("a new user needs --password")
     if email:
         user.email = email
     if name:
         user.first_name = name
+    if password:
+        try:
+            password_validation.validate_password(password, user)
+        except ValidationError as exc:
+            raise StaffError("--password: " + " ".join(exc.messages)) from None
+        user.set_password(password)
+    elif created:
+        raise StaffError("a new user needs --password")
     user.save()
     StaffProfile.objects.update_or_create(user=user, defaults={"office": office})
     user.groups.set(Group.objects.filter(name__in=roles))

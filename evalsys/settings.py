@@ -5,25 +5,33 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def envbool(name, default):
-    return os.environ.get(name, str(default)).strip().lower() in ("1", "true", "yes", "on")
+    value = os.environ.get(name, str(default)).strip().lower()
+    if value not in ("1", "true", "yes", "on", "0", "false", "no", "off", ""):
+        raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
+    return value in ("1", "true", "yes", "on")
 
 
 def envint(name, default):
-    return int(os.environ.get(name, default))
+    value = os.environ.get(name, default)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
 
 
 DEBUG = envbool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
-        from django.core.exceptions import ImproperlyConfigured
-
-        raise ImproperlyConfigured("Set SECRET_KEY (or DEBUG=true for local development).")
+        raise ImproperlyConfigured(
+            "Set SECRET_KEY in the environment (or DEBUG=true for local development); see README, Configuration."
+        )
     SECRET_KEY = "insecure-development-key-only-used-with-DEBUG"
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()
@@ -198,8 +206,6 @@ CELERY_BEAT_SCHEDULE["scoring-regrade-quarter"] = {
 TARGET_REMINDER_DAY = envint("TARGET_REMINDER_DAY", 25)
 TARGET_HEADS_UP_DAYS = envint("TARGET_HEADS_UP_DAYS", 5)
 if not 1 <= TARGET_REMINDER_DAY <= 28 or not 0 <= TARGET_HEADS_UP_DAYS < TARGET_REMINDER_DAY:
-    from django.core.exceptions import ImproperlyConfigured
-
     raise ImproperlyConfigured(
         "TARGET_REMINDER_DAY must be 1-28 and TARGET_HEADS_UP_DAYS smaller than it (0 for no heads-up)."
     )

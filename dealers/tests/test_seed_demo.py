@@ -25,7 +25,7 @@ def counts():
 def test_seed_demo_loads_offices_dealers_and_staff_of_every_role():
     # when
     out = io.StringIO()
-    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", "--force", stdout=out)
     # then
     assert Office.objects.count() >= 6
     assert 280 <= Dealer.objects.count() <= 360  # ~300, plus dealers that join during the demo quarters
@@ -51,11 +51,11 @@ def test_seed_demo_loads_offices_dealers_and_staff_of_every_role():
 @pytest.mark.django_db
 def test_running_seed_demo_twice_changes_nothing():
     # given
-    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", "--force", stdout=io.StringIO())
     before = counts()
     names = dict(Dealer.objects.values_list("code", "name"))
     # when
-    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", "--force", stdout=io.StringIO())
     # then
     assert counts() == before
     assert dict(Dealer.objects.values_list("code", "name")) == names

@@ -1,3 +1,5 @@
+from django.utils.translation import gettext as _
+
 from scoring import services
 
 from ._quarter import QuarterCommand
@@ -8,4 +10,4 @@ class Command(QuarterCommand):
 
     def run(self, quarter, **options):
         services.publish_quarter(quarter=quarter)
-        self.stdout.write(f"{quarter}: published")
+        self.stdout.write(_("%(quarter)s: published") % {"quarter": quarter})

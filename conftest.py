@@ -18,6 +18,49 @@ BASE_DIR = Path(__file__).resolve().parent
 PASSWORD = "pw-123456"
 
 
+def _under_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def _on_postgresql() -> bool:
+    from django.conf import settings
+
+    return "postgresql" in settings.DATABASES["default"]["ENGINE"]
+
+
+_skipped: list[str] = []  # node ids of the tests skipped in this run
+
+
+def pytest_runtest_setup(item):
+    """A test that needs PostgreSQL (`postgresql`, `celery_worker`) on another database: skipped
+    on a developer's machine, a failure under CI (CI=true), where it would otherwise stay green."""
+    needs = item.get_closest_marker("postgresql") or item.get_closest_marker("celery_worker")
+    if needs is not None and not _on_postgresql():
+        message = f"{item.nodeid} needs PostgreSQL (DATABASE_URL=postgres://…)"
+        if _under_ci():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Under CI a skipped test fails the run: what is not run is not tested."""
+    if _under_ci() and _skipped and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if _under_ci() and _skipped:
+        terminalreporter.write_line(
+            f"CI=true: {len(_skipped)} skipped test(s) fail the run: " + ", ".join(sorted(set(_skipped))),
+            red=True,
+        )
+
+
 def pytest_collection_modifyitems(items):
     """Give every transactional test (live server, real workers, `transaction=True`) serialized rollback.
 
@@ -27,6 +70,8 @@ def pytest_collection_modifyitems(items):
     """
     transactional_fixtures = {"transactional_db", "live_server", "worker_process"}
     for item in items:
+        if "worker_process" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.celery_worker)
         marker = item.get_closest_marker("django_db")
         names = getattr(item, "fixturenames", [])
         if marker is not None:
@@ -120,8 +165,6 @@ def vp(make_staff):
 
 def _database_url():
     s = connection.settings_dict
-    if connection.vendor != "postgresql":
-        pytest.skip("the Celery worker tests need PostgreSQL (set DATABASE_URL)")
     return f"postgres://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
@@ -228,7 +271,8 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="session")
 def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api as playwright_api
+
     executable = os.environ.get("CHROMIUM", "/usr/bin/chromium")
     if not Path(executable).exists():
         pytest.fail(f"browser tests need the system Chromium at {executable} (apt-get install chromium)")

@@ -4,9 +4,11 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
 from import_export.admin import ExportMixin
@@ -16,10 +18,12 @@ from simple_history.admin import SimpleHistoryAdmin
 from evalsys.imports_view import import_page
 from evalsys.tabular import formula_safe
 
+from .freeze import FrozenPeriod, published_quarter_for
 from .imports import DealerImporter, OfficeImporter
 from .models import (
     AnnualAgreement,
     Dealer,
+    DealerMove,
     MonthlySales,
     MonthlyTarget,
     Notification,
@@ -31,10 +35,11 @@ from .models import (
     StaffProfile,
     TargetVersion,
 )
+from .moves import last_moves, move_problems, record_moves
 from .roles import Role, office_id_of, sees_all_offices
-from .rules import Tier, tiers_problems
 from .staff import PRIVILEGE_FIELDS, guard_privileges, may_grant
-from .targets import adjust_points
+from .targets.points import adjust_points, affected_months, save_points_tier, tier_set_after
+from .targets.rules import tiers_problems
 
 
 class ScopedAdmin(SimpleHistoryAdmin):
@@ -134,6 +139,94 @@ class DealerResource(FormulaSafeResource):
             "region",
         ]
 
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        errors = dict(import_validation_errors or {})
+        self._move = None
+        before = Dealer.objects.filter(pk=instance.pk).values_list("office_id", flat=True).first()
+        if instance.pk and before is not None and before != instance.office_id:
+            # A changed office is a move as of today, recorded like the project's own import's.
+            today = timezone.localdate()
+            problems = move_problems(
+                moved_on=today,
+                joined=instance.joined,
+                last_move=last_moves([instance.pk]).get(instance.pk),
+                today=today,
+            )
+            if problems:
+                errors.setdefault("office", []).extend(problems)
+            self._move = (before, today)
+        super().validate_instance(instance, errors, validate_unique)
+
+    def after_save_instance(self, instance, row, **kwargs):
+        if getattr(self, "_move", None):
+            from_office_id, moved_on = self._move
+            record_moves(moves=[(instance, from_office_id, moved_on)], user=kwargs.get("user"))
+            self._move = None
+
+
+class DealerAdminForm(forms.ModelForm):
+    moved_on = forms.DateField(
+        label=_("moved on"),
+        required=False,
+        help_text=_("When the office changes: the first day in the new office (today when empty)."),
+    )
+
+    class Meta:
+        model = Dealer
+        fields = [
+            "code",
+            "name",
+            "kind",
+            "office",
+            "tier",
+            "business_manager",
+            "joined",
+            "status",
+            "churned_on",
+            "contact",
+            "phone",
+            "region",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        office, joined = cleaned.get("office"), cleaned.get("joined")
+        if (
+            self.instance.pk
+            and office is not None
+            and joined is not None
+            and office.pk != self.instance.office_id
+        ):
+            today = timezone.localdate()
+            moved_on = cleaned.get("moved_on") or today
+            problems = move_problems(
+                moved_on=moved_on,
+                joined=joined,
+                last_move=last_moves([self.instance.pk]).get(self.instance.pk),
+                today=today,
+            )
+            if problems:
+                raise ValidationError({"moved_on": problems})
+            cleaned["moved_on"] = moved_on
+        return cleaned
+
+
+class DealerMoveInline(admin.TabularInline):
+    """The dealer's moves, read-only: a move is recorded by changing the office."""
+
+    model = DealerMove
+    fk_name = "dealer"
+    fields = ["moved_on", "from_office", "to_office", "created_by", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(Office)
 class OfficeAdmin(ProjectImportAdmin):
@@ -152,6 +245,16 @@ class DealerAdmin(ProjectImportAdmin):
     search_fields = ["code", "name"]
     list_select_related = ["office"]
     raw_id_fields = ["business_manager"]
+    form = DealerAdminForm
+    inlines = [DealerMoveInline]
+
+    def save_model(self, request, obj, form, change):
+        # A changed office is recorded as a move (DESIGN.md §3.4), through the same service as imports.
+        from_office_id = form.initial.get("office") if change else None
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if change and "office" in form.changed_data:
+                record_moves(moves=[(obj, from_office_id, form.cleaned_data["moved_on"])], user=request.user)
 
 
 class StaffProfileResource(FormulaSafeResource):
@@ -276,21 +379,33 @@ class AnnualAgreementAdmin(ScopedAdmin):
     raw_id_fields = ["dealer"]
 
 
+class ReadOnlyAdmin(ScopedAdmin):
+    """Figures changed only through their services (negotiation, correction, imports), which
+    check closed months and published quarters and recompute points: the admin shows them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(MonthlyTarget)
-class MonthlyTargetAdmin(ScopedAdmin):
-    list_display = ["dealer", "month", "status", "agreed_amount", "late"]
+class MonthlyTargetAdmin(ReadOnlyAdmin):
+    list_display = ["dealer", "month", "status", "agreed_amount", "timeliness"]
     list_select_related = ["dealer"]
-    list_filter = ["status", "late"]
+    list_filter = ["status", "timeliness"]
     search_fields = ["dealer__code"]
-    raw_id_fields = ["dealer", "agreed_by"]
 
 
 @admin.register(MonthlySales)
-class MonthlySalesAdmin(ScopedAdmin):
+class MonthlySalesAdmin(ReadOnlyAdmin):
     list_display = ["dealer", "month", "amount"]
     list_select_related = ["dealer"]
     search_fields = ["dealer__code"]
-    raw_id_fields = ["dealer"]
 
 
 @admin.register(Notification)
@@ -312,15 +427,18 @@ admin.site.site_title = _("Dealer evaluation system")
 class PointsTierForm(forms.ModelForm):
     class Meta:
         model = PointsTier
-        fields = ["threshold", "rate"]
+        fields = ["effective_from", "threshold", "rate"]
+
+    def clean_effective_from(self):
+        return self.cleaned_data["effective_from"].replace(day=1)
 
     def clean(self):
         cleaned = super().clean()
-        threshold, rate = cleaned.get("threshold"), cleaned.get("rate")
-        if threshold is None or rate is None:
+        start, threshold, rate = (cleaned.get(name) for name in ("effective_from", "threshold", "rate"))
+        if start is None or threshold is None or rate is None:
             return cleaned
-        others = PointsTier.objects.exclude(pk=self.instance.pk)
-        tiers = [Tier(t.threshold, t.rate) for t in others] + [Tier(threshold, rate)]
+        previous = PointsTier.objects.filter(pk=self.instance.pk).first() if self.instance.pk else None
+        candidate = PointsTier(pk=self.instance.pk, effective_from=start, threshold=threshold, rate=rate)
         messages = {
             "negative rate": _("A rate cannot be negative."),
             "negative threshold": _("An attainment threshold cannot be negative."),
@@ -329,16 +447,36 @@ class PointsTierForm(forms.ModelForm):
                 "Tiers must be ordered: a higher attainment threshold cannot have a lower rate."
             ),
         }
-        problems = tiers_problems(tiers)
+        problems = tiers_problems(tier_set_after(candidate, previous=previous))
+        if PointsTier.objects.filter(effective_from=start, threshold=threshold).exclude(pk=self.instance.pk):
+            problems.append("duplicate threshold")
         if problems:
-            raise forms.ValidationError([messages[p] for p in problems])
+            raise forms.ValidationError([messages[p] for p in dict.fromkeys(problems)])
+        quarter = published_quarter_for(affected_months(candidate, previous=previous))
+        if quarter:
+            raise forms.ValidationError(
+                _("%(frozen)s These tiers would change its points: make them effective from a later month.")
+                % {"frozen": FrozenPeriod(quarter)}
+            )
         return cleaned
 
 
 @admin.register(PointsTier)
 class PointsTierAdmin(SimpleHistoryAdmin):
+    """Tiers by the month they are effective from; saving one recomputes the months it changes.
+
+    Nothing is deleted here: a deleted tier would silently change the months it covered.
+    """
+
     form = PointsTierForm
-    list_display = ["threshold", "rate"]
+    list_display = ["effective_from", "threshold", "rate"]
+    list_filter = ["effective_from"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        save_points_tier(tier=obj, user=request.user)
 
 
 class PointsAdjustmentForm(forms.ModelForm):
@@ -347,7 +485,11 @@ class PointsAdjustmentForm(forms.ModelForm):
         fields = ["dealer", "month", "points", "reason"]
 
     def clean_month(self):
-        return self.cleaned_data["month"].replace(day=1)
+        month = self.cleaned_data["month"].replace(day=1)
+        quarter = published_quarter_for([month])
+        if quarter:
+            raise forms.ValidationError(str(FrozenPeriod(quarter)))
+        return month
 
     def clean_reason(self):
         reason = self.cleaned_data["reason"].strip()
@@ -374,6 +516,7 @@ class PointsEntryAdmin(ScopedAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
+        # the form has checked the month; a quarter published meanwhile is refused by the service
         entry = adjust_points(
             dealer=obj.dealer, month=obj.month, points=obj.points, reason=obj.reason, user=request.user
         )
@@ -405,9 +548,18 @@ class QuarterNoteAdmin(ScopedAdmin):
 
 @admin.register(TargetVersion)
 class TargetVersionAdmin(ScopedAdmin):
-    list_display = ["target", "version", "step", "amount", "late", "recorded_by", "recorded_at"]
+    list_display = [
+        "target",
+        "version",
+        "step",
+        "amount",
+        "timeliness",
+        "reason",
+        "recorded_by",
+        "recorded_at",
+    ]
     list_select_related = ["target__dealer", "recorded_by"]
-    list_filter = ["step", "late"]
+    list_filter = ["step", "timeliness"]
     search_fields = ["target__dealer__code"]
 
     def has_add_permission(self, request):

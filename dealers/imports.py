@@ -1,5 +1,6 @@
 """Importers for offices and dealers (DESIGN.md §6.2)."""
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
@@ -7,6 +8,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from evalsys.tabular import Column, Importer, choice, code, duplicates_in_file, parse_date
 
 from .models import Dealer, DealerKind, DealerStatus, Office
+from .moves import last_moves, move_problems, record_moves
 from .staff import people_by_username, person_problem
 
 KINDS = {
@@ -30,7 +32,14 @@ STATUSES = {
 def _apply(row, instance, values: dict) -> None:
     """Apply `values` to `instance`; set the row's action and the names of what changed."""
     for name, value in values.items():
-        if getattr(instance, name) != value:
+        before = getattr(instance, name)
+        if before != value:
+            # As the preview shows it: a choice by its label, an office or a user by code or username.
+            label = getattr(instance, f"get_{name}_display", None)
+            row.previous = row.previous or {}
+            row.previous[name] = (
+                label() if label else getattr(before, "code", None) or getattr(before, "username", before)
+            )
             setattr(instance, name, value)
             row.changes += (name,)
     row.action = "changed" if row.changes else "unchanged"
@@ -91,6 +100,7 @@ DEALER_FIELDS = [
 
 
 OPTIONAL_TEXT_FIELDS = ["tier", "contact", "phone", "region"]
+MOVED_ON = Column("moved_on", "调动日期", required=False, parse=parse_date)
 
 
 class DealerImporter(Importer):
@@ -120,10 +130,12 @@ class DealerImporter(Importer):
         Column("contact", "联系人", required=False, example="王伟"),
         Column("phone", "电话", required=False, parse=code, example="13800138000"),
         Column("region", "区域", required=False, example="上海"),
+        MOVED_ON,
     )
 
     def check(self, rows):
         duplicates_in_file(rows, lambda r: r.values["code"], _("dealer code"))
+        today = timezone.localdate()
         offices = Office.objects.in_bulk(
             {r.values["office"] for r in rows if r.has("office")}, field_name="code"
         )
@@ -136,7 +148,9 @@ class DealerImporter(Importer):
         existing = Dealer.objects.select_related("office").in_bulk(
             [r.values["code"] for r in rows if r.has("code")], field_name="code"
         )
+        moved = last_moves(d.pk for d in existing.values())
         self._pending = []
+        self._moves = []
         for row in rows:
             v = row.values
             dealer = existing.get(v["code"]) if row.has("code") else None
@@ -190,6 +204,20 @@ class DealerImporter(Importer):
                     self.reject(row, "churned_on", _("only a churned dealer has a churn date"))
             if churned_on and row.has("joined") and churned_on < v["joined"]:
                 self.reject(row, "churned_on", _("before the joined date"))
+            moved_on = None
+            if (
+                dealer is not None
+                and office is not None
+                and dealer.office_id != office.pk
+                and row.has("joined")
+                and "moved_on" not in row.failed
+            ):
+                # A changed office is a move, as of the file's date or today (DESIGN.md §3.4).
+                moved_on = v.get("moved_on") or today
+                for problem in move_problems(
+                    moved_on=moved_on, joined=v["joined"], last_move=moved.get(dealer.pk), today=today
+                ):
+                    self.reject(row, "moved_on", problem)
             if row.errors:
                 continue
             values.update(status=status, churned_on=churned_on)
@@ -197,6 +225,8 @@ class DealerImporter(Importer):
                 row.action = "new"
                 self._pending.append((row, Dealer(code=v["code"], **values)))
             else:
+                if moved_on is not None:
+                    self._moves.append((dealer, dealer.office_id, moved_on))
                 _apply(row, dealer, values)
                 self._pending.append((row, dealer))
 
@@ -206,4 +236,5 @@ class DealerImporter(Importer):
         bulk_create_with_history(new, Dealer, batch_size=1000, default_user=self.user)
         if changed:
             bulk_update_with_history(changed, Dealer, DEALER_FIELDS, batch_size=1000, default_user=self.user)
+        record_moves(moves=self._moves, user=self.user)
         return {"new": len(new), "changed": len(changed)}

@@ -155,6 +155,47 @@ class DealerScopedQuerySet(ScopedQuerySet):
     office_field = "dealer__office"
 
 
+class DealerMove(models.Model):
+    """A dealer's change of office: it belongs to `to_office` from `moved_on` on (inclusive).
+
+    A dealer's office on day D is the `from_office` of its earliest move after D,
+    or its current office when it has none (`dealers.selectors.office_on_expression`).
+    Dealers that never moved have no rows.
+    """
+
+    dealer = models.ForeignKey(
+        Dealer, on_delete=models.CASCADE, related_name="moves", verbose_name=_("dealer")
+    )
+    from_office = models.ForeignKey(
+        Office, on_delete=models.PROTECT, related_name="+", verbose_name=_("from office")
+    )
+    to_office = models.ForeignKey(
+        Office, on_delete=models.PROTECT, related_name="+", verbose_name=_("to office")
+    )
+    moved_on = models.DateField(_("moved on"))
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+
+    objects = DealerScopedQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["dealer__code", "moved_on", "id"]
+        verbose_name = _("dealer move")
+        verbose_name_plural = _("dealer moves")
+        indexes = [models.Index(fields=["dealer", "moved_on"])]
+
+    def __str__(self):
+        return f"{self.dealer_id} {self.moved_on}"
+
+
 class AnnualAgreement(models.Model):
     dealer = models.ForeignKey(
         Dealer, on_delete=models.CASCADE, related_name="agreements", verbose_name=_("dealer")
@@ -184,6 +225,15 @@ class TargetStatus(models.TextChoices):
     AGREED = "agreed", _("Agreed")
 
 
+class Timeliness(models.TextChoices):
+    """When an agreed target was agreed (DESIGN.md §4): by the deadline day of the month
+    before, after it, or unknown because it was imported without its date."""
+
+    ON_TIME = "on_time", _("On time")
+    LATE = "late", _("Late")
+    IMPORTED = "imported", _("Imported")
+
+
 class MonthlyTarget(models.Model):
     """One dealer's sales target for one month; `month` is the month's first day."""
 
@@ -207,7 +257,8 @@ class MonthlyTarget(models.Model):
     agreed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    late = models.BooleanField(_("late"), default=False)
+    # empty until agreed
+    timeliness = models.CharField(_("timeliness"), max_length=10, choices=Timeliness.choices, blank=True)
     version = models.PositiveIntegerField(default=1)
 
     objects = DealerScopedQuerySet.as_manager()
@@ -279,6 +330,7 @@ class TargetStep(models.TextChoices):
     COUNTERED = "countered", _("Counter-proposal")
     AGREED = "agreed", _("Agreed")
     IMPORTED = "imported", _("Imported")
+    CORRECTED = "corrected", _("Corrected")
 
 
 class TargetVersionQuerySet(ScopedQuerySet):
@@ -294,7 +346,10 @@ class TargetVersion(models.Model):
     version = models.PositiveIntegerField(_("version"))
     step = models.CharField(_("step"), max_length=20, choices=TargetStep.choices)
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
-    late = models.BooleanField(_("late"), default=False)
+    # of an agreeing step (agreed, imported, corrected); empty for proposals
+    timeliness = models.CharField(_("timeliness"), max_length=10, choices=Timeliness.choices, blank=True)
+    # why sales planning corrected a closed month's target
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -312,28 +367,48 @@ class TargetVersion(models.Model):
         verbose_name = _("target version")
         verbose_name_plural = _("target versions")
         constraints = [
-            models.UniqueConstraint(fields=["target", "version"], name="one_target_version_number")
+            models.UniqueConstraint(fields=["target", "version"], name="one_target_version_number"),
+            models.CheckConstraint(
+                condition=~Q(step="corrected") | ~Q(reason=""), name="target_correction_has_reason"
+            ),
         ]
 
     def __str__(self):
         return f"{self.target} v{self.version} {self.step}"
 
 
-class PointsTier(models.Model):
-    """From `threshold` percent attainment (inclusive) upwards, `rate` points per 1000 yuan of sales."""
+POINTS_TIERS_FROM_THE_BEGINNING = datetime.date(2000, 1, 1)
 
-    threshold = models.DecimalField(_("attainment from (%)"), max_digits=7, decimal_places=2, unique=True)
+
+class PointsTier(models.Model):
+    """From `threshold` percent attainment (inclusive) upwards, `rate` points per 1000 yuan of
+    sales, in the months from `effective_from` until a later set of tiers takes over."""
+
+    effective_from = models.DateField(
+        _("effective from month"),
+        default=POINTS_TIERS_FROM_THE_BEGINNING,
+        help_text=_(
+            "The first month these tiers apply to (its first day). A month without tiers of its "
+            "own starts as a copy of the tiers then in force."
+        ),
+    )
+    threshold = models.DecimalField(_("attainment from (%)"), max_digits=7, decimal_places=2)
     rate = models.DecimalField(_("points per 1000 yuan"), max_digits=7, decimal_places=3)
 
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["-threshold"]
+        ordering = ["-effective_from", "-threshold"]
         verbose_name = _("points tier")
         verbose_name_plural = _("points tiers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["effective_from", "threshold"], name="one_points_tier_per_month_threshold"
+            )
+        ]
 
     def __str__(self):
-        return f"≥ {self.threshold} % → {self.rate}"
+        return f"{self.effective_from:%Y-%m}: ≥ {self.threshold} % → {self.rate}"
 
 
 class PointsEntryKind(models.TextChoices):

@@ -46,7 +46,8 @@ def dealer_counts(request):
 
 
 def master_data(request, dealer):
-    return {"template": "dealers/sections/master_data.html", "dealer": dealer}
+    moves = list(dealer.moves.select_related("from_office", "to_office").order_by("moved_on", "id"))
+    return {"template": "dealers/sections/master_data.html", "dealer": dealer, "moves": moves}
 
 
 def dealer_history(request, dealer):

@@ -5,7 +5,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -16,38 +15,14 @@ from .access import get_dealer_for_user, role_required
 from .filters import DealerFilterForm
 from .imports import DealerImporter
 from .models import Dealer, Notification, Office
+from .plugins import customer_file_sections, dashboard_panels
 from .roles import IMPORT_ROLES, Role, office_id_of, roles_of, sees_all_offices
 
-# Panels of the dashboard and sections of the customer file, in page order.
-# Each is a function returning a dict with "template" and its context, or None
-# when it has nothing to show for this user. Later features add their own.
-DASHBOARD_PANELS = [
-    "dealers.panels.dealer_counts",
-    "dealers.target_panels.targets_panel",
-    "dealers.target_panels.sales_panel",
-    "scoring.panels.evaluation_progress",
-    "networks.panels.visit_reminder",
-    "networks.panels.churn_worklist",
-    "networks.panels.summary_status",
-    "networks.panels.audit_status",
-]
-CUSTOMER_FILE_SECTIONS = [
-    "dealers.panels.master_data",
-    "dealers.panels.dealer_history",
-    "dealers.target_panels.agreement_section",
-    "dealers.target_panels.trend_section",
-    "dealers.target_panels.points_section",
-    "dealers.target_panels.notes_section",
-    "scoring.panels.quarterly_history",
-    "networks.panels.dealer_visits",
-    "networks.panels.dealer_churn",
-]
 
-
-def _render_panels(paths, *args):
+def _render_panels(functions, *args):
     panels = []
-    for path in paths:
-        panel = import_string(path)(*args)
+    for function in functions:
+        panel = function(*args)
         if panel:
             panels.append(panel)
     return panels
@@ -61,7 +36,7 @@ def dashboard(request):
         {
             "office": Office.objects.filter(pk=office_id_of(request.user)).first(),
             "role_labels": [label for value, label in Role.choices if value in roles],
-            "panels": _render_panels(DASHBOARD_PANELS, request),
+            "panels": _render_panels(dashboard_panels, request),
         },
     )
 
@@ -136,7 +111,7 @@ def customer_file(request, code):
     return render(
         request,
         "dealers/customer_file.html",
-        {"dealer": dealer, "sections": _render_panels(CUSTOMER_FILE_SECTIONS, request, dealer)},
+        {"dealer": dealer, "sections": _render_panels(customer_file_sections, request, dealer)},
     )
 
 

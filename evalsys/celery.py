@@ -6,7 +6,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evalsys.settings")
 
 app = Celery("evalsys")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Each app's `tasks` module, and those of the domain packages inside an app.
 app.autodiscover_tasks()
+app.autodiscover_tasks(["dealers.targets"])
 
 
 def worker_command(*, queue: str, concurrency: int, loglevel: str = "WARNING", options=()) -> list[str]:

@@ -137,7 +137,10 @@ class ExportCommand(BaseCommand):
             parsed = self.parse_period(period)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
-        columns, rows = self.table(parsed)
+        self.write(*self.table(parsed), output=output)
+
+    def write(self, columns, rows, *, output=None):
+        """The export to `output` (xlsx when it ends in .xlsx, else CSV) or as CSV to stdout."""
         if output:
             with open_output(output) as target:
                 write_table(columns, rows, target, xlsx=output.lower().endswith(".xlsx"))

@@ -82,11 +82,15 @@ def template_response(importer, name: str):
 
 
 def _error_columns():
-    return [_("Line"), _("Column"), _("Value"), _("Problem")]
+    return [_("Line"), _("Column"), _("Cell value"), _("Problem")]
 
 
 def import_page(request, importer, *, title, columns_help, done_url, template="imports/import.html"):
-    """Handle GET (form, template, error list), POST file (preview) and POST token (confirm)."""
+    """Handle GET (form, template, error list), POST file (preview) and POST token (confirm).
+
+    `done_url`: where a confirmed import leads, or a function of the ImportResult giving it
+    (the sales import leads to the month it imported).
+    """
     name = importer.__class__.__name__
     session_key = f"import:{name}"
     slug = name.removesuffix("Importer").lower() or "import"
@@ -133,7 +137,7 @@ def import_page(request, importer, *, title, columns_help, done_url, template="i
                 ngettext("%(count)s row of %(file)s imported.", "%(count)s rows of %(file)s imported.", count)
                 % {"count": count, "file": stored["filename"]},
             )
-            return redirect(done_url)
+            return redirect(done_url(result) if callable(done_url) else done_url)
         context.update(_result_context(request, result, stored["filename"], session_key))
         context["form"] = UploadForm()
         return render(request, template, context)

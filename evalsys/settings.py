@@ -131,6 +131,8 @@ LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
+# Money as 1,234,567.89 in every language (zh_Hans's own THOUSAND_SEPARATOR is empty); see evalsys/formats/.
+FORMAT_MODULE_PATH = ["evalsys.formats"]
 USE_TZ = True
 
 STATIC_URL = "/static/"
@@ -210,14 +212,19 @@ if not 1 <= TARGET_REMINDER_DAY <= 28 or not 0 <= TARGET_HEADS_UP_DAYS < TARGET_
         "TARGET_REMINDER_DAY must be 1-28 and TARGET_HEADS_UP_DAYS smaller than it (0 for no heads-up)."
     )
 CELERY_BEAT_SCHEDULE["target-reminders-deadline"] = {
-    "task": "dealers.tasks.send_target_reminders_task",
+    "task": "dealers.targets.tasks.send_target_reminders_task",
     "schedule": crontab(minute=0, hour=9, day_of_month=TARGET_REMINDER_DAY),
 }
 if TARGET_HEADS_UP_DAYS:
     CELERY_BEAT_SCHEDULE["target-reminders-heads-up"] = {
-        "task": "dealers.tasks.send_target_reminders_task",
+        "task": "dealers.targets.tasks.send_target_reminders_task",
         "schedule": crontab(minute=0, hour=9, day_of_month=TARGET_REMINDER_DAY - TARGET_HEADS_UP_DAYS),
     }
+# Rectification plans of the watch list (DESIGN.md §5a): due within 7 days, and overdue.
+CELERY_BEAT_SCHEDULE["watch-plan-reminders"] = {
+    "task": "scoring.tasks.send_plan_reminders_task",
+    "schedule": crontab(minute=5, hour=9),
+}
 # Every office's network summary of the quarter just ended is drafted (DESIGN.md §5).
 CELERY_BEAT_SCHEDULE["draft-network-summaries"] = {
     "task": "networks.tasks.draft_network_summaries_task",

@@ -40,6 +40,11 @@ class CellError(ValueError):
     """A cell's value is refused; the message is shown to the user."""
 
 
+class ImportRefused(Exception):
+    """The rows are good but saving them is refused as a whole (e.g. a period frozen since
+    the check); nothing is saved and the message is shown to the user."""
+
+
 def nfkc(value: str) -> str:
     """Full-width letters, digits and punctuation as their ASCII forms: `ＳＨ００１` → `SH001`."""
     return unicodedata.normalize("NFKC", value)
@@ -107,6 +112,7 @@ class Row:
     errors: list = field(default_factory=list)
     action: str = ""  # new / changed / unchanged, set by the importer
     changes: tuple = ()  # names of the columns a "changed" row changes
+    previous: dict | None = None  # column name → the value stored before, for "old → new"
     failed: tuple = ()  # names of the columns whose cell did not parse
     # `index in errors, column label, value` of each error about one cell, flat, for the error
     # list download; kept apart from `errors` (plain strings) so that a row stays small.
@@ -419,8 +425,12 @@ class Importer:
         """Parse and check the file; unless `dry_run` or any row is bad, save it all."""
         result = self.parse(content, filename)
         if result.ok and not dry_run:
-            with transaction.atomic():
-                result.counts = self.save(result.rows)
+            try:
+                with transaction.atomic():
+                    result.counts = self.save(result.rows)
+            except ImportRefused as exc:
+                result.file_errors.append(str(exc))
+                return result
             result.saved = True
         return result
 

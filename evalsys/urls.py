@@ -14,7 +14,9 @@ urlpatterns = [
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),
     path("", include("dealers.urls")),
-    path("", include("dealers.target_urls")),
+    path("", include("dealers.targets.urls")),
     path("", include("scoring.urls")),
+    path("", include("scoring.followup.urls")),
+    path("", include("scoring.insight.urls")),
     path("", include("networks.urls")),
 ]

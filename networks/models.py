@@ -3,10 +3,13 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from dealers.models import Dealer, DealerScopedQuerySet, Office, ScopedQuerySet
+
+from .rules import days_to_report
 
 RATING_VALIDATORS = [MinValueValidator(0), MaxValueValidator(100)]
 
@@ -28,6 +31,8 @@ class Visit(models.Model):
     )
     follow_up = models.TextField(_("follow-up"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # The visit form's one-time token: a form sent twice (double tap, resend) stores one visit.
+    submission = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     objects = DealerScopedQuerySet.as_manager()
 
@@ -105,6 +110,13 @@ class ChurnReport(models.Model):
 
     def get_absolute_url(self):
         return reverse("networks:churn_report", args=[self.pk])
+
+    @property
+    def days_to_report(self) -> int | None:
+        """Days from the churn date to the day this report was filed (DESIGN.md §5)."""
+        if self.dealer.churned_on is None:
+            return None
+        return days_to_report(self.dealer.churned_on, timezone.localtime(self.reported_at).date())
 
 
 class OfficeAudit(models.Model):

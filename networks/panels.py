@@ -7,7 +7,7 @@ from dealers.models import Dealer, Office
 from dealers.roles import Role, allowed, has_role, office_id_of
 from evalsys.periods import quarter_just_ended
 
-from . import selectors
+from . import rules, selectors
 from .models import ChurnReport, NetworkSummary, OfficeAudit, SummaryStatus, Visit
 
 WORKLIST_LENGTH = 10
@@ -45,6 +45,27 @@ def churn_worklist(request):
         "pending_count": pending.count(),
         "can_report": allowed(user, Role.OFFICE_MANAGER),
         "can_verify": allowed(user, Role.SALES_PLANNING),
+    }
+
+
+def suspected_churn(request):
+    """The office's dealers without sales rows for the last two complete months (a business manager: his own)."""
+    user = request.user
+    if allowed(user, Role.OFFICE_MANAGER):
+        dealers = Dealer.objects.visible_to(user)
+    elif has_role(user, Role.BUSINESS_MANAGER):
+        dealers = Dealer.objects.visible_to(user).filter(business_manager=user)
+    else:
+        return None
+    today = timezone.localdate()
+    suspected = selectors.suspected_churn(dealers, today=today)
+    return {
+        "template": "networks/panels/suspected_churn.html",
+        "dealers": list(suspected.select_related("office")[:WORKLIST_LENGTH]),
+        "count": suspected.count(),
+        "months": rules.last_complete_months(today),
+        "can_report": selectors.visit_dealers(user).exists()
+        and allowed(user, Role.OFFICE_MANAGER, Role.BUSINESS_MANAGER),
     }
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from decimal import ROUND_HALF_UP, Decimal
 
-from evalsys.periods import Quarter
+from evalsys.periods import Quarter, add_months
 
 TWO_PLACES = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -32,6 +32,7 @@ METRIC_NAMES = (
     "visits_per_dealer_month",
     "visit_coverage",
     "mean_effect",
+    "churn_report_days",
 )
 
 
@@ -70,6 +71,7 @@ class DealerFacts:
     sales_year_before: Decimal = ZERO
     visits: int = 0
     effect_total: int = 0
+    reported_on: datetime.date | None = None  # the day its churn report was filed
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ class NetworkMetrics:
     visits_per_dealer_month: Decimal | None
     visit_coverage: Decimal | None
     mean_effect: Decimal | None
+    churn_report_days: Decimal | None = None
     visits: int = 0
     key_customers: tuple[str, ...] = ()
     key_customer_sales: tuple[Decimal, ...] = ()
@@ -137,6 +140,11 @@ def office_metrics(quarter: Quarter, dealers: Sequence[DealerFacts]) -> NetworkM
         visits=sum(d.visits for d in dealers),
         effect_total=sum(d.effect_total for d in dealers),
         visited=sum(1 for d in at_end if d.visits),
+        report_days=[
+            days_to_report(d.churned_on, d.reported_on)
+            for d in dealers
+            if d.churned_on and d.reported_on and quarter.start <= d.churned_on <= end
+        ],
     )
 
 
@@ -151,13 +159,15 @@ def network_metrics(
     visits: int,
     effect_total: int,
     visited: int,
+    report_days: Iterable[int] = (),
 ) -> NetworkMetrics:
     """The metrics from the office's counts, its key-customer candidates and its visit totals.
 
     `candidates` are dealers in the network at quarter end, at least the 20
     best-selling of them; `visits` and `effect_total` cover the quarter's visits
     to all of the office's dealers; `visited` counts the dealers in the network at
-    quarter end with at least one of those visits.
+    quarter end with at least one of those visits; `report_days` the days from
+    churn to report of the office's dealers churned within the quarter that have a report.
     """
     key = key_customers(candidates)
     key_sales = sum((d.sales for d in key), ZERO)
@@ -179,6 +189,7 @@ def network_metrics(
         visits_per_dealer_month=ratio(visits, active_end * 3),
         visit_coverage=ratio(100 * visited, active_end),
         mean_effect=ratio(effect_total, visits),
+        churn_report_days=median_days(report_days),
         visits=visits,
         key_customers=tuple(d.code for d in key),
         key_customer_sales=tuple(two_places(d.sales) for d in key),
@@ -188,3 +199,61 @@ def network_metrics(
 def audit_score(*ratings: Decimal) -> Decimal:
     """The office score of an audit: the mean of the auditor's ratings, two places half-up."""
     return two_places(sum(ratings, Decimal(0)) / len(ratings))
+
+
+# Churn caught early ----------------------------------------------------------------
+
+
+def days_to_report(churned_on: datetime.date, reported_on: datetime.date) -> int:
+    """Days from the churn date to the day its report was filed (0 the same day).
+
+    >>> days_to_report(datetime.date(2026, 6, 28), datetime.date(2026, 7, 3))
+    5
+    """
+    return (reported_on - churned_on).days
+
+
+def median_days(days: Iterable[int]) -> Decimal | None:
+    """The median of the days to report, two places; the mean of the middle two for an even count.
+
+    >>> median_days([9, 1, 4])
+    Decimal('4.00')
+    >>> median_days([1, 4, 5, 30])
+    Decimal('4.50')
+    """
+    ordered = sorted(days)
+    if not ordered:
+        return None
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return two_places(Decimal(ordered[middle]))
+    return two_places(Decimal(ordered[middle - 1] + ordered[middle]) / 2)
+
+
+def last_complete_months(today: datetime.date, count: int = 2) -> list[datetime.date]:
+    """The `count` months before the month of `today` (first days), oldest first.
+
+    >>> last_complete_months(datetime.date(2026, 7, 1))
+    [datetime.date(2026, 5, 1), datetime.date(2026, 6, 1)]
+    >>> last_complete_months(datetime.date(2026, 1, 31))
+    [datetime.date(2025, 11, 1), datetime.date(2025, 12, 1)]
+    """
+    first = today.replace(day=1)
+    return [add_months(first, -n) for n in range(count, 0, -1)]
+
+
+def suspected_churn(
+    joined: datetime.date,
+    churned_on: datetime.date | None,
+    sales_months: Iterable[datetime.date],
+    today: datetime.date,
+) -> bool:
+    """A dealer in the network today, in it through the last two complete months, with no sales row in either.
+
+    A dealer that joined during those months is too new to judge; a sales row
+    of 0 is a row (data), not a gap.
+    """
+    months = last_complete_months(today)
+    if not in_network(joined, churned_on, today) or joined > months[0]:
+        return False
+    return not set(months).intersection(m.replace(day=1) for m in sales_months)

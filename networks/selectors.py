@@ -2,12 +2,13 @@
 
 import datetime
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Exists, Max, OuterRef, Q
 
-from dealers.models import Dealer, DealerStatus
+from dealers.models import Dealer, DealerStatus, MonthlySales
 from dealers.roles import Role, allowed, has_role
 from evalsys.periods import Quarter
 
+from . import rules
 from .models import ChurnReport, Verification
 
 NOT_VISITED_DAYS = 30
@@ -93,3 +94,22 @@ def recent_quarters(last: Quarter, count: int = 8) -> list[Quarter]:
     while len(quarters) < count:
         quarters.append(quarters[-1].previous())
     return quarters[::-1]
+
+
+def suspected_churn(dealers, *, today: datetime.date):
+    """`dealers` suspected of churn (`rules.suspected_churn`): in the network today and through the
+    last two complete months, without a sales row in either. One query, by office and code."""
+    months = rules.last_complete_months(today)
+    return (
+        dealers.in_network_on(today)
+        .filter(joined__lte=months[0])
+        .exclude(Exists(MonthlySales.objects.filter(dealer=OuterRef("pk"), month__in=months)))
+        .order_by("office__code", "code")
+    )
+
+
+def suspected_churn_counts(dealers, *, today: datetime.date) -> dict[int, int]:
+    """office id → number of `dealers` suspected of churn, in one aggregate query."""
+    return dict(
+        suspected_churn(dealers, today=today).values_list("office_id").annotate(n=Count("pk")).order_by()
+    )

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, DecimalField, F, FilteredRelation, Q, Sum, Value, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.urls import reverse
@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from dealers.models import Dealer, DealerStatus, Office, in_network_q
-from dealers.notifications import notify
+from dealers.notifications import notify, notify_with_email
 from dealers.roles import Role
 from evalsys.periods import Quarter
 from scoring.models import Change, Grade
@@ -28,10 +28,11 @@ from .models import ChurnReason, ChurnReport, NetworkSummary, OfficeAudit, Summa
 def compute_metrics(*, quarter: Quarter, office_ids=None) -> dict[int, rules.NetworkMetrics]:
     """§5's metrics of every office (or of `office_ids`) for `quarter`, keyed by office id.
 
-    Four queries whatever the number of offices and dealers: the offices; their
-    dealers counted per office; the quarter's visits counted per office; and the
+    Five queries whatever the number of offices and dealers: the offices; their
+    dealers counted per office; the quarter's visits counted per office; the
     key-customer candidates, ranked per office by a window function so that only
-    the top 20 of each office leave the database.
+    the top 20 of each office leave the database; and the churn reports of the
+    dealers churned within the quarter, for the days to report.
     """
     prev, year_before = quarter.previous(), quarter.year_before()
     offices = Office.objects.all()
@@ -101,6 +102,13 @@ def compute_metrics(*, quarter: Quarter, office_ids=None) -> dict[int, rules.Net
             rules.DealerFacts(code, joined, churned_on, sales, sales_prev, sales_year_before)
         )
 
+    report_days = {}
+    for office_id, churned_on, reported_at in ChurnReport.objects.filter(
+        dealer__office_id__in=office_list, dealer__churned_on__range=(quarter.start, quarter.end)
+    ).values_list("dealer__office_id", "dealer__churned_on", "reported_at"):
+        days = rules.days_to_report(churned_on, timezone.localtime(reported_at).date())
+        report_days.setdefault(office_id, []).append(days)
+
     metrics = {}
     for office_id in office_list:
         count = counts.get(office_id, {})
@@ -115,6 +123,7 @@ def compute_metrics(*, quarter: Quarter, office_ids=None) -> dict[int, rules.Net
             visits=visit.get("visits", 0),
             effect_total=visit.get("effect_total") or 0,
             visited=visit.get("visited", 0),
+            report_days=report_days.get(office_id, []),
         )
     return metrics
 
@@ -193,7 +202,13 @@ def log_visit(
     effect: int,
     findings: str = "",
     follow_up: str = "",
+    token=None,
 ) -> Visit:
+    """Record a visit; a `token` already used by this visitor returns that visit instead of a second one."""
+    if token is not None:
+        sent_before = Visit.objects.filter(submission=token, visitor=visitor).select_related("dealer").first()
+        if sent_before is not None:
+            return sent_before
     errors = {}
     if date > timezone.localdate():
         errors["date"] = _("A visit cannot be in the future.")
@@ -205,15 +220,24 @@ def log_visit(
         errors["purpose"] = _("Say what the visit was for.")
     if errors:
         raise ValidationError(errors)
-    return Visit.objects.create(
-        dealer=dealer,
-        visitor=visitor,
-        date=date,
-        purpose=purpose.strip(),
-        effect=effect,
-        findings=findings.strip(),
-        follow_up=follow_up.strip(),
-    )
+    try:
+        with transaction.atomic():
+            return Visit.objects.create(
+                dealer=dealer,
+                visitor=visitor,
+                date=date,
+                purpose=purpose.strip(),
+                effect=effect,
+                findings=findings.strip(),
+                follow_up=follow_up.strip(),
+                submission=token,
+            )
+    except IntegrityError:
+        # The same form's other request won the race: its visit is this one.
+        sent_before = Visit.objects.filter(submission=token, visitor=visitor).first()
+        if token is None or sent_before is None:
+            raise ValidationError(_("This form was already used; open the visit form again.")) from None
+        return sent_before
 
 
 # Churn -----------------------------------------------------------------------
@@ -261,15 +285,39 @@ def report_churn(
         dealer.churned_on = churned_on
         dealer._history_user = by
         dealer.save(update_fields=["status", "churned_on"])
-    report = report or ChurnReport(dealer=dealer)
+    filed = report is None
+    report = report or ChurnReport(dealer=dealer, reported_at=timezone.now())
     report.reason = reason
     report.narrative = narrative.strip()
     report.last_sales_month = last_sales_month.replace(day=1)
     report.reported_by = by
-    report.reported_at = timezone.now()
     report._history_user = by
     report.save()
+    if filed:
+        transaction.on_commit(lambda: tell_sales_planning_of_churn(report=report))
     return report
+
+
+def tell_sales_planning_of_churn(*, report: ChurnReport) -> int:
+    """E-mail and notify every active sales planner of a newly filed churn report, once each."""
+    dealer = report.dealer
+    days = rules.days_to_report(dealer.churned_on, timezone.localtime(report.reported_at).date())
+    title = _("Churn report filed: %(dealer)s (%(office)s)") % {
+        "dealer": dealer,
+        "office": dealer.office.name,
+    }
+    body = _("%(reason)s. Churned on %(day)s, reported %(days)s days later: %(narrative)s") % {
+        "reason": report.get_reason_display(),
+        "day": dealer.churned_on.isoformat(),
+        "days": days,
+        "narrative": report.narrative,
+    }
+    sent = 0
+    for user in get_user_model().objects.filter(groups__name=Role.SALES_PLANNING, is_active=True).distinct():
+        sent += notify_with_email(
+            user=user, key=f"churn-filed:{report.pk}", title=title, body=body, url=report.get_absolute_url()
+        )
+    return sent
 
 
 @transaction.atomic

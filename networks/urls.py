@@ -11,6 +11,7 @@ urlpatterns = [
     path("network/not-visited/", views.not_visited, name="not_visited"),
     path("network/churn/", views.churn_list, name="churn_list"),
     path("network/churn/<int:pk>/", views.churn_report, name="churn_report"),
+    path("network/suspected-churn/", views.suspected_churn, name="suspected_churn"),
     path("network/dealers/<str:code>/churn/", views.churn_create, name="churn_create"),
     path("network/metrics/", views.office_metrics, name="office_metrics"),
     path("network/company/", views.company_metrics, name="company_metrics"),

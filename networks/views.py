@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count
@@ -12,11 +13,12 @@ from django.views.decorators.http import require_http_methods
 from dealers.access import get_dealer_for_user, role_required
 from dealers.models import Dealer, Office
 from dealers.roles import Role, allowed, has_role, office_id_of, sees_all_offices
+from evalsys import reports
 from evalsys.imports_view import import_page
 from evalsys.periods import Quarter
 from evalsys.tabular import export_response
 
-from . import selectors, services
+from . import rules, selectors, services
 from .forms import (
     PURPOSE_SUGGESTIONS,
     AuditForm,
@@ -24,10 +26,11 @@ from .forms import (
     CommentForm,
     SummaryForm,
     VerificationForm,
+    VisitFilterForm,
     VisitForm,
 )
 from .imports import VisitImporter
-from .labels import churn_rows, metric_rows
+from .labels import METRIC_LABELS, METRIC_REPORT_KINDS, churn_rows, metric_rows
 from .models import ChurnReason, ChurnReport, NetworkSummary, OfficeAudit, SummaryStatus, Verification, Visit
 from .rules import METRIC_NAMES
 
@@ -46,6 +49,11 @@ def _quarter(request, default: Quarter) -> Quarter:
 
 def _current_quarter() -> Quarter:
     return Quarter.containing(timezone.localdate())
+
+
+def _last_ended_quarter() -> Quarter:
+    """Metric pages open on the last quarter that has ended: a running quarter's figures are not final."""
+    return _current_quarter().previous()
 
 
 def _office(request):
@@ -93,20 +101,39 @@ def visit_create(request):
 
 
 def visit_list(request):
-    visits = Visit.objects.visible_to(request.user).select_related("dealer", "visitor")
-    mine = request.GET.get("mine") == "1"
-    if mine:
-        visits = visits.filter(visitor=request.user)
+    """Visits the user may see; a business manager starts on his own, everyone can filter and jump pages."""
+    offices = Office.objects.visible_to(request.user)
+    visitors = (
+        get_user_model()
+        .objects.filter(staff_profile__office__in=offices, groups__name=Role.BUSINESS_MANAGER)
+        .distinct()
+        .order_by("username")
+    )
+    form = VisitFilterForm(
+        request.GET,
+        user=request.user,
+        offices=offices,
+        visitors=visitors,
+        default_who="mine"
+        if has_role(request.user, Role.BUSINESS_MANAGER) or request.GET.get("mine") == "1"
+        else "all",
+    )
+    visits = form.apply(Visit.objects.visible_to(request.user).select_related("dealer", "visitor"))
     page = Paginator(visits, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    who_query = query.copy()
+    who_query.pop("who", None)
     return render(
         request,
         "networks/visit_list.html",
         {
             "page": page,
+            "form": form,
             "query": query.urlencode(),
-            "mine": mine,
+            "who_query": who_query.urlencode(),
+            "mine": form.chosen_who() == "mine",
+            "show_office": sees_all_offices(request.user),
             "can_log": allowed(request.user, *VISIT_ROLES),
             "can_import_visits": allowed(request.user, *VISIT_IMPORT_ROLES),
         },
@@ -207,6 +234,36 @@ def churn_list(request):
     )
 
 
+def suspected_churn(request):
+    """Dealers in the network with no sales rows for the last two complete months, per office."""
+    today = timezone.localdate()
+    offices = Office.objects.visible_to(request.user).order_by("code")
+    dealers = Dealer.objects.visible_to(request.user)
+    counts = selectors.suspected_churn_counts(dealers, today=today)
+    office = None
+    if request.GET.get("office"):
+        office = get_object_or_404(offices, code=request.GET["office"])
+        dealers = dealers.filter(office=office)
+    suspected = selectors.suspected_churn(dealers, today=today).select_related("office", "business_manager")
+    page = Paginator(suspected, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "networks/suspected_churn.html",
+        {
+            "page": page,
+            "query": query.urlencode(),
+            "office": office,
+            "offices": [(o, counts.get(o.pk, 0)) for o in offices],
+            "total": sum(counts.values()),
+            "months": rules.last_complete_months(today),
+            "reports_any": allowed(request.user, Role.OFFICE_MANAGER),
+            "reports_own": has_role(request.user, Role.BUSINESS_MANAGER),
+        },
+    )
+
+
 @require_http_methods(["GET", "POST"])
 def churn_report(request, pk):
     report = get_object_or_404(
@@ -264,7 +321,7 @@ def _chart_series(quarters, metrics_by_quarter):
 
 def office_metrics(request):
     office = _office(request)
-    quarter = _quarter(request, _current_quarter())
+    quarter = _quarter(request, _last_ended_quarter())
     quarters = selectors.recent_quarters(quarter, 8)
     by_quarter = {q: services.compute_metrics(quarter=q, office_ids=[office.pk])[office.pk] for q in quarters}
     metrics = by_quarter[quarter]
@@ -293,7 +350,7 @@ def office_metrics(request):
 
 @role_required(*COMPANY_ROLES)
 def company_metrics(request):
-    quarter = _quarter(request, _current_quarter())
+    quarter = _quarter(request, _last_ended_quarter())
     offices = list(Office.objects.visible_to(request.user).order_by("code"))
     metrics = services.compute_metrics(quarter=quarter, office_ids=[o.pk for o in offices])
     reasons = selectors.churn_reasons_by_office(quarter=quarter, office_ids=[o.pk for o in offices])
@@ -347,8 +404,21 @@ def company_metrics(request):
 
 
 def metrics_export(request):
-    quarter = _quarter(request, _current_quarter())
-    columns, rows = services.metrics_table(quarter=quarter, offices=Office.objects.visible_to(request.user))
+    quarter = _quarter(request, _last_ended_quarter())
+    offices = Office.objects.visible_to(request.user)
+    columns, rows = services.metrics_table(quarter=quarter, offices=offices)
+    if request.GET.get("format") == "report":
+        names = dict(offices.values_list("code", "name"))
+        return reports.report_response(
+            name=f"network-metrics-{quarter}",
+            title=_("Network metrics %(quarter)s") % {"quarter": quarter},
+            columns=[
+                reports.Column(_("Quarter")),
+                reports.Column(_("Office")),
+                *(reports.Column(METRIC_LABELS[n], METRIC_REPORT_KINDS[n]) for n in METRIC_NAMES),
+            ],
+            rows=([quarter, names[office], *values] for quarter, office, *values in rows),
+        )
     return export_response(request, name=f"network-metrics-{quarter}", columns=columns, rows=rows)
 
 

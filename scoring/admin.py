@@ -3,12 +3,16 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
 from dealers.admin import ScopedAdmin
+from dealers.models import DealerKind
+from evalsys.periods import Quarter
 
+from .insight.whatif import graded_quarters
 from .models import (
     ClassBenefit,
     ClassificationPolicy,
@@ -63,17 +67,75 @@ class WeightInline(admin.TabularInline):
     formset = WeightFormSet
     extra = 0
 
+    def get_queryset(self, request):
+        # Each row is captioned with its indicator's name: read them with the weights.
+        return super().get_queryset(request).select_related("indicator")
+
+    def get_extra(self, request, obj=None, **kwargs):
+        """A new scheme starts with a row for each weight of the scheme in force (see get_formset_kwargs)."""
+        if obj is None and request.method == "GET":
+            return len(_weights_in_force(_kind_asked(request)))
+        return 0
+
+
+def _kind_asked(request) -> str:
+    kind = request.GET.get("kind", "")
+    return kind if kind in DealerKind.values else DealerKind.EXCLUSIVE
+
+
+def _weights_in_force(kind: str) -> list[dict]:
+    """The weights of `kind`'s scheme in force this quarter (else its latest), as inline initial data."""
+    current = str(Quarter.containing(timezone.localdate()))
+    schemes = WeightScheme.objects.filter(kind=kind)
+    scheme = (
+        schemes.filter(effective_from__lte=current).first() or schemes.order_by("-effective_from").first()
+    )
+    if scheme is None:
+        return []
+    return [
+        {"indicator": w.indicator_id, "weight": w.weight}
+        for w in scheme.weights.order_by("indicator__position")
+    ]
+
 
 @admin.register(WeightScheme)
 class WeightSchemeAdmin(SimpleHistoryAdmin):
     list_display = ["kind", "effective_from", "note"]
     list_filter = ["kind"]
     inlines = [WeightInline]
+    # the running total, the copy of the scheme in force and the what-if button (static/js/admin_weights.js)
+    change_form_template = "admin/scoring/weightscheme/change_form.html"
+    change_list_template = "admin/scoring/whatif_change_list.html"
+
+    class Media:
+        js = ["js/admin_weights.js"]
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        initial.setdefault("kind", _kind_asked(request))
+        initial.setdefault("effective_from", str(Quarter.containing(timezone.localdate()).next()))
+        return initial
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if obj.pk is None and request.method == "GET" and isinstance(inline, WeightInline):
+            kwargs["initial"] = _weights_in_force(_kind_asked(request))
+        return kwargs
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "indicator_codes": dict(Indicator.objects.values_list("pk", "code")),
+            "whatif_quarter": next(iter(graded_quarters()), ""),
+        }
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
 
 @admin.register(ClassificationPolicy)
 class ClassificationPolicyAdmin(SimpleHistoryAdmin):
     list_display = ["effective_from", "method", "band_a", "band_b", "quota_a", "quota_b"]
+    change_form_template = "admin/scoring/classificationpolicy/change_form.html"
+    change_list_template = "admin/scoring/whatif_change_list.html"
 
 
 @admin.register(ClassBenefit)
@@ -131,3 +193,6 @@ class QuarterGradingAdmin(SimpleHistoryAdmin):
             grading.save()
             count += 1
         messages.success(request, _("%(count)s quarters reopened for re-grading.") % {"count": count})
+
+
+from .followup import admin as followup_admin  # noqa: E402, F401  (registers the follow-through's admins)

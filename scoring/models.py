@@ -120,7 +120,7 @@ class IndicatorWeight(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.indicator.code} {self.weight}"
+        return self.indicator.name
 
 
 class PolicyMethod(models.TextChoices):
@@ -383,8 +383,12 @@ class QuarterGrading(models.Model):
     error = models.TextField(blank=True)
     # final classes per office, {"<office id>": {"A": n, "B": n, "C": n, "": n}}, kept by grading and overrides
     distribution = models.JSONField(default=dict, blank=True)
+    # previous × final class counts per office, {"<office id>": [[previous, final, n], …]}, kept with `distribution`
+    movements = models.JSONField(default=dict, blank=True)
+    # DESIGN §5a's calibration per office as graded, {"<office id>": {"dealers": n, "manual_mean": "80.00", …}}
+    calibration = models.JSONField(default=dict, blank=True)
 
-    history = HistoricalRecords(excluded_fields=["distribution", "offices_done"])
+    history = HistoricalRecords(excluded_fields=["distribution", "movements", "calibration", "offices_done"])
 
     class Meta:
         ordering = ["-quarter"]
@@ -494,3 +498,19 @@ class SalesScore(models.Model):
 
     def __str__(self):
         return f"{self.dealer_id} {self.quarter}"
+
+
+# The follow-through of the classes (DESIGN.md §5a) lives in its own module of this app.
+from .followup.models import (  # noqa: E402, F401
+    Appeal,
+    AppealStatus,
+    PlanReminder,
+    PlanReminderKind,
+    ProgressNote,
+    ProposalStatus,
+    SupportEntry,
+    SupportKind,
+    WatchEntry,
+    WatchRule,
+    WatchStatus,
+)

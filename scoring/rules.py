@@ -4,7 +4,8 @@ Values in, values out, `Decimal` with two places rounded half-up; no database.
 The services feed them set-wise and write what they return.
 """
 
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+import unicodedata
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -35,10 +36,35 @@ def round_half_up(value) -> int:
     return int(Decimal(value).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def validate_score(value, *, dealer: str, indicator: str) -> Decimal:
-    """`value` as a score (0–100 inclusive, at most two decimals), or ScoreError naming both."""
+def number_text(text: str) -> str:
+    """A number as typed with a Chinese input method, in ASCII: full-width digits, signs and points.
+
+    >>> number_text(" ８５．５ "), number_text("８５。５"), number_text("－５")
+    ('85.5', '85.5', '-5')
+    """
+    return unicodedata.normalize("NFKC", str(text)).replace("。", ".").strip()
+
+
+def parse_score_text(text) -> Decimal | None:
+    """A score as a page showed it ("85.00", "", "８５"), for comparing; None when empty or not a number.
+
+    >>> parse_score_text("85.00") == parse_score_text("８５"), parse_score_text(""), parse_score_text("x")
+    (True, None, None)
+    """
     try:
-        number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+        number = Decimal(number_text(text or ""))
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def validate_score(value, *, dealer: str, indicator: str) -> Decimal:
+    """`value` as a score (0–100 inclusive, at most two decimals), or ScoreError naming both.
+
+    Full-width digits are read as typed ("８５" is 85); a sign is kept, so "-5" is refused, not read as 5.
+    """
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(number_text(value))
     except (InvalidOperation, ValueError):
         number = None
     names = {"dealer": dealer, "indicator": indicator, "value": value}
@@ -49,16 +75,6 @@ def validate_score(value, *, dealer: str, indicator: str) -> Decimal:
     if number != number.quantize(TWO_PLACES):
         raise ScoreError(_("%(dealer)s, %(indicator)s: %(value)s has more than two decimals") % names)
     return number.quantize(TWO_PLACES)
-
-
-def quarter_total(monthly: Sequence[Decimal | None]) -> Decimal | None:
-    """The sum of the quarter's three monthly figures, or None unless all three exist.
-
-    A figure of 0 is data; only a missing month (None) makes the quarter missing.
-    """
-    if len(monthly) != 3 or any(m is None for m in monthly):
-        return None
-    return sum(monthly, ZERO)
 
 
 def percentile_scores(sales: Mapping[Hashable, Decimal]) -> dict[Hashable, Decimal]:
@@ -111,27 +127,54 @@ def total_score(components: Iterable[Component]) -> Decimal | None:
     weights renormalised) under `exclude`, and under `manual` leaves the sheet
     incomplete: the total is None. None as well when nothing counts.
     """
+    return weighted_total((c.weight, c.score, c.rule) for c in components)
+
+
+def weighted_total(parts: Iterable[tuple[Decimal, Decimal | None, str]]) -> Decimal | None:
+    """`total_score` over `(weight, score, rule)` triples, rounded half-up to two places.
+
+    The same rule without a `Component` per score: the what-if re-weights
+    100,000 sheets with it (DESIGN.md §5a).
+
+    >>> weighted_total([(Decimal(20), Decimal(90), MANUAL), (Decimal(80), Decimal("70.555"), MANUAL)])
+    Decimal('74.45')
+    """
+    mean = weighted_mean(parts)
+    return None if mean is None else mean.quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
+
+
+def weighted_mean(parts: Iterable[tuple[Decimal, Decimal | None, str]]) -> Decimal | None:
+    """Σ(w·s)/Σ(w), unrounded, each score rounded half-up first; missing scores by their rule.
+
+    20 × 90 + 80 × 70.56 (70.555 rounded first) = 7444.8, over 100 = 74.448:
+    >>> weighted_mean([(Decimal(20), Decimal(90), MANUAL), (Decimal(80), Decimal("70.555"), MANUAL)])
+    Decimal('74.448')
+
+    Under `exclude` a missing score drops its weight; under `zero` it counts 0:
+    >>> weighted_mean([(Decimal(1), Decimal(60), MANUAL), (Decimal(1), None, EXCLUDE)])
+    Decimal('60.00')
+    >>> weighted_mean([(Decimal(1), Decimal(60), MANUAL), (Decimal(1), None, ZERO_RULE)])
+    Decimal('30.00')
+    """
     weighted = ZERO
     weights = ZERO
-    for c in components:
-        score = c.score
+    for weight, score, rule in parts:
         if score is None:
-            if c.rule == ZERO_RULE:
+            if rule == ZERO_RULE:
                 score = ZERO
-            elif c.rule == EXCLUDE:
+            elif rule == EXCLUDE:
                 continue
             else:
                 return None
-        weighted += Decimal(c.weight) * q2(score)
-        weights += Decimal(c.weight)
+        if not isinstance(score, Decimal):
+            score = Decimal(score)
+        if not isinstance(weight, Decimal):
+            weight = Decimal(weight)
+        weighted += weight * score.quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
+        weights += weight
     if weights == 0:
         return None
-    return q2(weighted / weights)
-
-
-def missing_indicators(scores: Mapping[str, Decimal | None], rules: Mapping[str, str]) -> list[str]:
-    """The indicators whose missing score blocks the sheet (rule `manual`)."""
-    return [code for code, score in scores.items() if score is None and rules.get(code, MANUAL) == MANUAL]
+    return weighted / weights
 
 
 def band_class(total: Decimal, *, a: Decimal, b: Decimal) -> str:

@@ -10,19 +10,22 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Count, Exists, OuterRef, Sum
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Sum, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
-from dealers.models import Dealer, MonthlySales, MonthlyTarget, Office, TargetStatus
+from dealers.models import Dealer, MonthlySales, MonthlyTarget, Office, TargetStatus, in_network_q
 from dealers.notifications import notify
 from dealers.roles import Role
+from dealers.selectors import office_on_expression
 from evalsys.periods import Quarter
 
 from . import rules, sql
 from .bulk import update_rows
+from .errors import ScoringError
+from .insight import calibration, movements
 from .models import (
     ClassificationPolicy,
     EvaluationRound,
@@ -39,12 +42,9 @@ from .models import (
     ScoreSheet,
     WeightScheme,
 )
+from .quarters import refuse_ineligible
 
 BATCH = 2000
-
-
-class ScoringError(Exception):
-    """A request the rules refuse; the message says why."""
 
 
 # Configuration in force for a quarter ------------------------------------------
@@ -147,29 +147,70 @@ def computed_scores(quarter: Quarter) -> dict[int, dict[str, Decimal | None]]:
 # Opening a quarter --------------------------------------------------------------
 
 
-def ensure_rounds(*, quarter: Quarter) -> dict[int, EvaluationRound]:
-    """A round for every office for `quarter` (idempotent)."""
-    existing = set(EvaluationRound.objects.filter(quarter=str(quarter)).values_list("office_id", flat=True))
+def ensure_rounds(*, quarter: Quarter, office_ids=None) -> dict[int, EvaluationRound]:
+    """A round for every office (or the offices `office_ids`) for `quarter` (idempotent)."""
+    rounds = EvaluationRound.objects.filter(quarter=str(quarter))
+    offices = Office.objects.all()
+    if office_ids is not None:
+        rounds = rounds.filter(office_id__in=office_ids)
+        offices = offices.filter(pk__in=office_ids)
+    existing = set(rounds.values_list("office_id", flat=True))
     missing = [
         EvaluationRound(office_id=office_id, quarter=str(quarter))
-        for office_id in Office.objects.exclude(pk__in=existing).values_list("pk", flat=True)
+        for office_id in offices.exclude(pk__in=existing).values_list("pk", flat=True)
     ]
     EvaluationRound.objects.bulk_create(missing, ignore_conflicts=True)
-    return {
-        r.office_id: r for r in EvaluationRound.objects.filter(quarter=str(quarter)).select_related("office")
-    }
+    return {r.office_id: r for r in rounds.select_related("office")}
+
+
+def office_dealers(*, quarter: Quarter, office_id: int):
+    """The dealers in the network at the end of `quarter` that belonged to the office on that day."""
+    return (
+        Dealer.objects.in_network_on(quarter.end)
+        .annotate(office_on=office_on_expression(quarter.end))
+        .filter(office_on=office_id)
+    )
+
+
+def counting_sheets(*, rounds):
+    """The sheets of `rounds` that count: their dealer was in the network at the round's quarter
+    end and in the round's office on that day (DESIGN.md §3.3). A churn found late, or a move
+    dated back into the quarter, leaves a sheet that no longer blocks nor grades anything."""
+    quarters = {Quarter.parse(r.quarter) for r in rounds}
+    if not quarters:
+        return ScoreSheet.objects.none()
+    office_at_end = Case(
+        *(
+            When(
+                round__quarter=str(q),
+                then=office_on_expression(q.end, dealer="dealer_id", office="dealer__office_id"),
+            )
+            for q in quarters
+        )
+    )
+    in_network = Q()
+    for q in quarters:
+        in_network |= Q(round__quarter=str(q)) & in_network_q(q.end, prefix="dealer__")
+    return (
+        ScoreSheet.objects.filter(round__in=rounds)
+        .filter(in_network)
+        .alias(office_at_end=office_at_end)
+        .filter(office_at_end=F("round__office_id"))
+    )
 
 
 def ensure_sheets(*, quarter: Quarter, config: Config, round: EvaluationRound) -> None:
-    """A sheet and its empty score rows for every office dealer in the network at quarter end."""
-    dealers = dict(
-        Dealer.objects.in_network_on(quarter.end).filter(office_id=round.office_id).values_list("id", "kind")
-    )
+    """A sheet and its empty score rows for every office dealer in the network at quarter end.
+
+    An approved round is left as it is: a job never adds sheets to it (DESIGN.md §3.3).
+    """
+    if round.status == RoundStatus.APPROVED:
+        return
+    dealers = dict(office_dealers(quarter=quarter, office_id=round.office_id).values_list("id", "kind"))
     have = set(ScoreSheet.objects.filter(round=round).values_list("dealer_id", flat=True))
     ScoreSheet.objects.bulk_create(
         [ScoreSheet(round=round, dealer_id=d) for d in dealers if d not in have],
         batch_size=BATCH,
-        ignore_conflicts=True,
     )
     sheets = dict(ScoreSheet.objects.filter(round=round).values_list("dealer_id", "id"))
     present = set(Score.objects.filter(sheet__round=round).values_list("sheet_id", "indicator_id"))
@@ -180,7 +221,11 @@ def ensure_sheets(*, quarter: Quarter, config: Config, round: EvaluationRound) -
             if (sheet_id, indicator_id) not in present:
                 computed = config.indicators[indicator_id].computed
                 new.append(Score(sheet_id=sheet_id, indicator_id=indicator_id, computed=computed))
-    bulk_create_with_history(new, Score, batch_size=BATCH, ignore_conflicts=True)
+    # Without ignore_conflicts the new rows come back with their ids, so the history rows are
+    # written directly: with it, simple-history finds them again through one OR term per row,
+    # which SQLite refuses beyond a few hundred ("Expression tree is too large"). The caller
+    # holds the round's row lock, so no other run adds these rows meanwhile.
+    bulk_create_with_history(new, Score, batch_size=BATCH)
 
 
 def refresh_computed(*, round: EvaluationRound, values: dict[int, dict], config: Config) -> int:
@@ -199,8 +244,11 @@ def refresh_computed(*, round: EvaluationRound, values: dict[int, dict], config:
     return update_rows(Score, changed, ["value"], batch_size=BATCH)
 
 
-def open_quarter(*, quarter: Quarter, engine: str | None = None) -> dict:
-    """Open a round for every office, create the sheets, fill computed indicators, tell office managers."""
+def open_quarter(*, quarter: Quarter, engine: str | None = None, office_ids=None) -> dict:
+    """Open a round for every office (or `office_ids`), create the sheets, fill computed indicators,
+    tell office managers. Refused for a quarter that has not ended or is published."""
+    refuse_ineligible(quarter)
+    _refuse_published(quarter)
     engine = engine or default_engine()
     config = config_for(quarter)
     values = None
@@ -208,14 +256,20 @@ def open_quarter(*, quarter: Quarter, engine: str | None = None) -> dict:
         stage(quarter=quarter)
     else:
         values = computed_scores(quarter)
-    rounds = ensure_rounds(quarter=quarter)
+    rounds = ensure_rounds(quarter=quarter, office_ids=office_ids)
     if engine == "sql":
         with transaction.atomic():
-            sql.ensure_sheets(quarter=quarter, config=config, rounds=list(rounds.values()))
-            sql.refresh_computed(quarter=quarter, rounds=list(rounds.values()))
+            _refuse_published(quarter, lock=True)
+            locked = list(
+                EvaluationRound.objects.select_for_update().filter(pk__in=[r.pk for r in rounds.values()])
+            )
+            sql.ensure_sheets(quarter=quarter, config=config, rounds=[r for r in locked if not r.locked])
+            sql.refresh_computed(quarter=quarter, rounds=locked)
     else:
         for office_round in rounds.values():
             with transaction.atomic():
+                _refuse_published(quarter, lock=True)
+                office_round = EvaluationRound.objects.select_for_update().get(pk=office_round.pk)
                 ensure_sheets(quarter=quarter, config=config, round=office_round)
                 refresh_computed(round=office_round, values=values, config=config)
     managers = (
@@ -243,7 +297,7 @@ def sheet_missing(*, rounds) -> dict[int, list[int]]:
     """For each sheet of `rounds`, the indicator ids whose missing score blocks it."""
     missing = defaultdict(list)
     rows = Score.objects.filter(
-        sheet__round__in=rounds,
+        sheet__in=counting_sheets(rounds=rounds),
         value__isnull=True,
         override_value__isnull=True,
         indicator__missing_rule=rules.MANUAL,
@@ -254,13 +308,13 @@ def sheet_missing(*, rounds) -> dict[int, list[int]]:
 
 
 def progress_by_round(*, rounds) -> dict[int, tuple[int, int]]:
-    """round id → (complete sheets, all sheets), in two aggregate queries.
+    """round id → (complete sheets, all counting sheets), in two aggregate queries.
 
     The incomplete sheets are counted with EXISTS in the WHERE clause, which
     PostgreSQL runs as one semi-join; a count filtered by a join to every
     score took 0.37 s for 100,000 dealers, this 0.06 s.
     """
-    sheets = ScoreSheet.objects.filter(round__in=rounds).values("round_id").order_by()
+    sheets = counting_sheets(rounds=rounds).values("round_id").order_by()
     blocking = Score.objects.filter(
         sheet=OuterRef("pk"),
         value__isnull=True,
@@ -278,10 +332,49 @@ def round_progress(*, round: EvaluationRound) -> tuple[int, int]:
 
 
 class GridErrors(ScoringError):
-    def __init__(self, errors: dict, conflicts: dict):
-        super().__init__(_("Nothing was saved: correct the marked cells."))
+    def __init__(self, errors: dict, conflicts: dict, message=None):
+        super().__init__(message or _("Nothing was saved: correct the marked cells."))
         self.errors = errors  # (sheet id, indicator id) → message
         self.conflicts = conflicts  # sheet id → {"version", "updated_by", "scores": {indicator id: value}}
+
+
+class Conflict(ScoringError):
+    """Someone else changed what the page showed; nothing was saved. `theirs` is what is stored now."""
+
+    def __init__(self, message, theirs: dict):
+        super().__init__(message)
+        self.theirs = theirs
+
+
+def _lock_round(round: EvaluationRound) -> EvaluationRound:
+    """The round re-read under a row lock, refused when approved (its scores are locked)."""
+    locked = EvaluationRound.objects.select_for_update().get(pk=round.pk)
+    if locked.locked:
+        raise ScoringError(_("The round is approved; its scores are locked."))
+    return locked
+
+
+def _check_scores(sheet, entry: dict, scores: dict, errors: dict) -> list:
+    """The manual scores of `entry` that differ from those stored, validated; bad cells go to `errors`."""
+    changed = []
+    for indicator_id, raw in entry["scores"].items():
+        score = scores.get((sheet.pk, indicator_id))
+        if score is None or score.computed:
+            continue
+        raw = (raw or "").strip()
+        try:
+            value = (
+                None
+                if raw == ""
+                else rules.validate_score(raw, dealer=str(sheet.dealer), indicator=score.indicator.name)
+            )
+        except rules.ScoreError as exc:
+            errors[(sheet.pk, indicator_id)] = str(exc)
+            continue
+        if score.value != value:
+            score.value = value
+            changed.append(score)
+    return changed
 
 
 def save_grid(*, round: EvaluationRound, entries: dict[int, dict], user) -> int:
@@ -289,11 +382,12 @@ def save_grid(*, round: EvaluationRound, entries: dict[int, dict], user) -> int:
 
     `entries`: sheet id → {"version": int, "scores": {indicator id: text}}. A
     sheet saved by someone else since `version` was read is a conflict: nothing
-    is saved and the caller shows both versions.
+    is saved and the caller shows both versions. A sheet that already holds
+    exactly the values sent is no conflict, whoever saved it: sending the same
+    grid twice (a double click, a resent form) saves once and refuses nothing.
     """
-    if round.locked:
-        raise ScoringError(_("The round is approved; its scores are locked."))
     with transaction.atomic():
+        _lock_round(round)
         sheets = {
             s.pk: s
             for s in ScoreSheet.objects.select_for_update(of=("self",))
@@ -309,66 +403,163 @@ def save_grid(*, round: EvaluationRound, entries: dict[int, dict], user) -> int:
             sheet = sheets.get(sheet_id)
             if sheet is None:
                 continue
-            if int(entry["version"]) != sheet.version:
+            stored = {i: s.value for (sid, i), s in scores.items() if sid == sheet_id}
+            sheet_changes = _check_scores(sheet, entry, scores, errors)
+            if int(entry["version"]) != sheet.version and sheet_changes:
+                for score in sheet_changes:
+                    score.value = stored[score.indicator_id]
                 conflicts[sheet_id] = {
                     "version": sheet.version,
                     "updated_by": sheet.updated_by,
-                    "scores": {i: s.value for (sid, i), s in scores.items() if sid == sheet_id},
+                    "scores": stored,
                 }
                 continue
-            for indicator_id, raw in entry["scores"].items():
-                score = scores.get((sheet_id, indicator_id))
-                if score is None or score.computed:
-                    continue
-                raw = (raw or "").strip()
-                try:
-                    value = (
-                        None
-                        if raw == ""
-                        else rules.validate_score(
-                            raw, dealer=str(sheet.dealer), indicator=score.indicator.name
-                        )
-                    )
-                except rules.ScoreError as exc:
-                    errors[(sheet_id, indicator_id)] = str(exc)
-                    continue
-                if score.value != value:
-                    score.value = value
-                    changed.append(score)
+            changed += sheet_changes
         if errors or conflicts:
             raise GridErrors(errors, conflicts)
-        touched = {s.sheet_id for s in changed}
-        update_rows(Score, changed, ["value"], user=user)
-        now = timezone.now()
-        for sheet_id in touched:
-            sheets[sheet_id].version += 1
-            sheets[sheet_id].updated_by = user
-            sheets[sheet_id].updated_at = now
-        update_rows(
-            ScoreSheet, [sheets[i] for i in touched], ["version", "updated_by", "updated_at"], user=user
-        )
+        _write_scores(changed, sheets, user)
     return len(changed)
 
 
-def override_score(*, score: Score, value: str, reason: str, user) -> Score:
-    """Override a computed indicator with a mandatory reason; an empty value clears the override."""
-    if score.sheet.round.locked:
-        raise ScoringError(_("The round is approved; its scores are locked."))
+def _write_scores(changed: list, sheets: dict, user) -> None:
+    touched = {s.sheet_id for s in changed}
+    update_rows(Score, changed, ["value"], user=user)
+    now = timezone.now()
+    for sheet_id in touched:
+        sheets[sheet_id].version += 1
+        sheets[sheet_id].updated_by = user
+        sheets[sheet_id].updated_at = now
+    update_rows(ScoreSheet, [sheets[i] for i in touched], ["version", "updated_by", "updated_at"], user=user)
+
+
+def _three_way(*, shown, sent, stored) -> bool:
+    """Whether saving `sent` over `stored` would lose someone else's change made since `shown` was read.
+
+    >>> _three_way(shown="a", sent="b", stored="a")   # nobody else changed it
+    False
+    >>> _three_way(shown="a", sent="b", stored="b")   # the same change twice (a double click)
+    False
+    >>> _three_way(shown="a", sent="b", stored="c")   # a change of someone else would be lost
+    True
+    >>> _three_way(shown="a", sent="a", stored="c")   # left untouched here: theirs stays
+    False
+    """
+    return stored != shown and stored != sent and sent != shown
+
+
+def override_score(*, score: Score, value: str, reason: str, user, shown: tuple | None = None) -> Score:
+    """Override a computed indicator with a mandatory reason; an empty value clears the override.
+
+    `shown`: the (value text, reason) the user's page showed; when someone else
+    changed the override since, Conflict is raised with what is stored now.
+    """
     if not score.computed:
         raise ScoringError(_("Only computed indicators are overridden; enter manual scores in the grid."))
     raw = (value or "").strip()
-    if raw == "":
-        score.override_value, score.override_reason = None, ""
-    else:
-        if not (reason or "").strip():
-            raise ScoringError(_("Give a reason for the override."))
-        score.override_value = rules.validate_score(
-            raw, dealer=str(score.sheet.dealer), indicator=score.indicator.name
+    with transaction.atomic():
+        _lock_round(score.sheet.round)
+        score = (
+            Score.objects.select_for_update(of=("self",))
+            .select_related("sheet__dealer", "indicator")
+            .get(pk=score.pk)
         )
-        score.override_reason = reason.strip()
-    score._history_user = user
-    score.save(update_fields=["override_value", "override_reason"])
+        if raw == "":
+            new_value, new_reason = None, ""
+        else:
+            if not (reason or "").strip():
+                raise ScoringError(_("Give a reason for the override."))
+            new_value = rules.validate_score(
+                raw, dealer=str(score.sheet.dealer), indicator=score.indicator.name
+            )
+            new_reason = reason.strip()
+        if shown is not None:
+            shown_value = rules.parse_score_text(shown[0])
+            stored, sent = (score.override_value, score.override_reason), (new_value, new_reason)
+            if _three_way(shown=(shown_value, (shown[1] or "").strip()), sent=sent, stored=stored):
+                raise Conflict(
+                    _(
+                        "Someone else changed this override meanwhile. Nothing was saved: check theirs and save again."
+                    ),
+                    {"value": score.override_value, "reason": score.override_reason},
+                )
+        score.override_value, score.override_reason = new_value, new_reason
+        score._history_user = user
+        score.save(update_fields=["override_value", "override_reason"])
     return score
+
+
+@dataclass
+class SheetEdit:
+    """What the sheet page sends: each text with the text the page showed, for the version check."""
+
+    version: int
+    scores: dict  # indicator id → typed text (manual scores)
+    comment: str
+    comment_shown: str
+    evidence: dict  # score id → {"comment": str, "shown": str, "photo": file or None}
+
+
+def save_sheet(*, sheet: ScoreSheet, edit: SheetEdit, user) -> int:
+    """Save the whole sheet page at once (scores, committee comment, evidence); all or nothing.
+
+    Scores follow `save_grid` (a conflict only when someone else changed the
+    sheet and the values sent differ). A comment is a conflict when someone
+    else changed it since the page showed it and it differs from the one sent.
+    Raises GridErrors with `errors` {(sheet id, indicator id) or field name: message} and
+    `conflicts` {sheet id or field name: what is stored now}. Returns the number of changes.
+    """
+    with transaction.atomic():
+        _lock_round(sheet.round)
+        sheet = (
+            ScoreSheet.objects.select_for_update(of=("self",))
+            .select_related("dealer", "updated_by")
+            .get(pk=sheet.pk)
+        )
+        scores = {(s.sheet_id, s.indicator_id): s for s in sheet.scores.select_related("indicator")}
+        by_id = {s.pk: s for s in scores.values()}
+        errors, conflicts = {}, {}
+        changed = _check_scores(sheet, {"scores": edit.scores}, scores, errors)
+        if edit.version != sheet.version and changed:
+            conflicts[sheet.pk] = {
+                "version": sheet.version,
+                "updated_by": sheet.updated_by,
+                "scores": {s.indicator_id: s.value for s in scores.values()},
+            }
+        comment = edit.comment.strip()
+        if _three_way(shown=edit.comment_shown.strip(), sent=comment, stored=sheet.comment):
+            conflicts["comment"] = sheet.comment
+        evidence = []
+        for score_id, sent in edit.evidence.items():
+            score = by_id.get(score_id)
+            if score is None:
+                continue
+            text = (sent["comment"] or "").strip()
+            if _three_way(shown=(sent["shown"] or "").strip(), sent=text, stored=score.comment):
+                conflicts[f"e{score_id}"] = score.comment
+            elif text != score.comment or sent.get("photo"):
+                evidence.append((score, text, sent.get("photo")))
+        if errors or conflicts:
+            message = (
+                _(
+                    "Someone else changed this sheet meanwhile. Nothing was saved: both versions are shown; check them and save again."
+                )
+                if conflicts
+                else None
+            )
+            raise GridErrors(errors, conflicts, message)
+        _write_scores(changed, {sheet.pk: sheet}, user)
+        comment_changed = comment != sheet.comment
+        if comment_changed:
+            sheet.comment = comment
+            sheet._history_user = user
+            sheet.save(update_fields=["comment", "updated_at"])
+        for score, text, photo in evidence:
+            score.comment = text
+            if photo:
+                score.photo = photo
+            score._history_user = user
+            score.save(update_fields=["comment", "photo"])
+    return len(changed) + len(evidence) + comment_changed
 
 
 def save_evidence(*, score: Score, comment: str, photo, user) -> Score:
@@ -423,8 +614,7 @@ def reopen_round(*, round: EvaluationRound, reason: str, user) -> EvaluationRoun
         raise ScoringError(_("Give a reason for reopening the round."))
     if round.status == RoundStatus.OPEN:
         raise ScoringError(_("The round is already open."))
-    if _published(Quarter.parse(round.quarter)):
-        raise ScoringError(_("The quarter is published; its grades are frozen."))
+    _refuse_published(Quarter.parse(round.quarter))
     with transaction.atomic():
         RoundReopening.objects.create(
             round=round, by=user, reason=reason.strip(), previous_status=round.status
@@ -456,22 +646,35 @@ def _published(quarter: Quarter) -> bool:
     return QuarterGrading.objects.filter(quarter=str(quarter), status=GradingStatus.PUBLISHED).exists()
 
 
-def _refuse_published(quarter: Quarter) -> None:
-    if _published(quarter):
-        raise ScoringError(_("%(quarter)s is published; its grades are frozen.") % {"quarter": quarter})
+def published_message(quarter) -> str:
+    return _(
+        "%(quarter)s is published: its grades, scores and sheets are frozen. Only an administrator can reopen it."
+    ) % {"quarter": quarter}
+
+
+def _refuse_published(quarter: Quarter, *, lock: bool = False) -> None:
+    """Refuse any change to a published quarter (DESIGN.md §3.4). With `lock`, inside the
+    caller's transaction, the quarter's grading row is locked so that publishing waits for it."""
+    gradings = QuarterGrading.objects.filter(quarter=str(quarter))
+    if lock:
+        gradings = gradings.select_for_update()
+    status = gradings.values_list("status", flat=True).first()
+    if status == GradingStatus.PUBLISHED:
+        raise ScoringError(published_message(quarter))
 
 
 def office_grades(*, quarter: Quarter, office_id: int, config: Config, approved: bool) -> list[dict]:
     """Each office dealer's total, sales_volume, office rank and previous class, by the rules."""
-    dealers = dict(
-        Dealer.objects.in_network_on(quarter.end).filter(office_id=office_id).values_list("id", "kind")
-    )
+    office_dealer_ids = office_dealers(quarter=quarter, office_id=office_id)
+    dealers = dict(office_dealer_ids.values_list("id", "kind"))
     previous = dict(
-        Grade.objects.filter(quarter=str(quarter.previous()), dealer__office_id=office_id).values_list(
-            "dealer_id", "final_class"
-        )
+        Grade.objects.filter(
+            quarter=str(quarter.previous()), dealer_id__in=office_dealer_ids.values("id")
+        ).values_list("dealer_id", "final_class")
     )
     scores = defaultdict(dict)
+    # Only the sheets of this office's round count: a dealer without one there (it joined or
+    # moved in after the round was approved) is not evaluated (DESIGN.md §3.3).
     for dealer_id, indicator_id, value, override in Score.objects.filter(
         sheet__round__office_id=office_id, sheet__round__quarter=str(quarter)
     ).values_list("sheet__dealer_id", "indicator_id", "value", "override_value"):
@@ -548,6 +751,21 @@ def _write_grades(*, quarter: Quarter, office_id: int, rows: list[dict], policy_
     update_rows(Grade, changed, fields, batch_size=BATCH, user=user)
 
 
+def remove_gone_grades(*, quarter: Quarter, office_ids: list[int]) -> int:
+    """Delete, with history, the grades of the offices' dealers that are no longer in the network at
+    quarter end (a churn found late, DESIGN.md §3.4); they then take no part in ranks or quotas."""
+    gone = list(
+        Grade.objects.filter(quarter=str(quarter), office_id__in=office_ids).exclude(
+            dealer__in=Dealer.objects.in_network_on(quarter.end)
+        )
+    )
+    if not gone:
+        return 0
+    # deleted one by one by Django's collector, each leaving a "-" history record (few: late churns)
+    Grade.objects.filter(pk__in=[g.pk for g in gone]).delete()
+    return len(gone)
+
+
 def default_engine() -> str:
     """ "sql" (one set-based statement per step) on PostgreSQL, "python" (the rules applied row-wise) elsewhere."""
     return "sql" if connection.vendor == "postgresql" else "python"
@@ -581,6 +799,7 @@ def grade_offices(
     An office whose round another run holds is skipped (that run grades it).
     Returns {"graded": n, "busy": m}.
     """
+    refuse_ineligible(quarter)
     _refuse_published(quarter)
     engine = engine or default_engine()
     config = config or config_for(quarter)
@@ -588,19 +807,22 @@ def grade_offices(
         stage(quarter=quarter)
     if engine == "python" and values is None:
         values = computed_scores(quarter)
-    round_ids = [
-        r.pk for office_id, r in ensure_rounds(quarter=quarter).items() if office_id in set(office_ids)
-    ]
+    round_ids = [r.pk for r in ensure_rounds(quarter=quarter, office_ids=office_ids).values()]
     with transaction.atomic():
+        _refuse_published(quarter, lock=True)
         locked = list(EvaluationRound.objects.select_for_update(skip_locked=True).filter(pk__in=round_ids))
         if engine == "sql":
-            sql.ensure_sheets(quarter=quarter, config=config, rounds=locked, only_new=True)
+            sql.ensure_sheets(
+                quarter=quarter, config=config, rounds=[r for r in locked if not r.locked], only_new=True
+            )
             sql.refresh_computed(quarter=quarter, rounds=locked)
+            sql.remove_gone_grades(quarter=quarter, rounds=locked)
             every_office = len(locked) == len(round_ids) and set(office_ids) >= set(
                 Office.objects.values_list("pk", flat=True)
             )
             sql.write_grades(quarter=quarter, rounds=locked, config=config, company_wide=every_office)
         else:
+            remove_gone_grades(quarter=quarter, office_ids=[r.office_id for r in locked])
             for office_round in locked:
                 ensure_sheets(quarter=quarter, config=config, round=office_round)
                 refresh_computed(round=office_round, values=values, config=config)
@@ -619,12 +841,6 @@ def grade_offices(
                 )
         _mark_offices_done(quarter, [r.office_id for r in locked])
     return {"graded": len(locked), "busy": len(round_ids) - len(locked)}
-
-
-def grade_office(*, quarter: Quarter, office_id: int, **kwargs) -> str:
-    """Re-grade one office atomically: "graded", or "busy" when another run holds it (nothing done)."""
-    outcome = grade_offices(quarter=quarter, office_ids=[office_id], **kwargs)
-    return "graded" if outcome["graded"] else "busy"
 
 
 def classify(grades: list[Grade], policy: ClassificationPolicy) -> None:
@@ -671,6 +887,8 @@ def finish_grading(
         grading.graded_at = timezone.now()
         grading.error = ""
         grading.distribution = class_distribution(quarter=quarter)
+        grading.movements = movements.movement_counts(quarter=quarter)
+        grading.calibration = calibration.snapshot(quarter=quarter)
         grading.save()
         _tell_sales_planning(quarter, Grade.objects.filter(quarter=str(quarter)).count())
 
@@ -726,12 +944,12 @@ def _tell_sales_planning(quarter: Quarter, count: int) -> None:
 
 
 def start_grading(*, quarter: Quarter) -> QuarterGrading:
-    """Mark a re-grade as running, refusing a published quarter."""
-    _refuse_published(quarter)
+    """Mark a re-grade as running, refusing a quarter not ended or published."""
+    refuse_regrade(quarter)
     with transaction.atomic():
         grading, _created = QuarterGrading.objects.select_for_update().get_or_create(quarter=str(quarter))
         if grading.status == GradingStatus.PUBLISHED:
-            raise ScoringError(_("%(quarter)s is published; its grades are frozen.") % {"quarter": quarter})
+            raise ScoringError(published_message(quarter))
         grading.status = GradingStatus.GRADING
         grading.offices_total = Office.objects.count()
         grading.offices_done = []
@@ -739,6 +957,13 @@ def start_grading(*, quarter: Quarter) -> QuarterGrading:
         grading.error = ""
         grading.save()
     return grading
+
+
+def refuse_regrade(quarter: Quarter) -> None:
+    """Raise ScoringError when a re-grade of `quarter` would be refused; writes nothing."""
+    refuse_ineligible(quarter)
+    _refuse_published(quarter)
+    config_for(quarter)
 
 
 def record_grading_error(*, quarter: Quarter, error: Exception) -> None:
@@ -796,7 +1021,8 @@ def override_class(*, grade: Grade, final_class: str, reason: str, user) -> Grad
     with transaction.atomic():
         grade.save()
         QuarterGrading.objects.filter(quarter=grade.quarter).update(
-            distribution=class_distribution(quarter=Quarter.parse(grade.quarter))
+            distribution=class_distribution(quarter=Quarter.parse(grade.quarter)),
+            movements=movements.movement_counts(quarter=Quarter.parse(grade.quarter)),
         )
     return grade
 
@@ -813,4 +1039,14 @@ def publish_quarter(*, quarter: Quarter, user=None) -> QuarterGrading:
         grading.published_by = user
         grading._history_user = user
         grading.save()
+        follow_through(quarter=quarter, user=user)
     return grading
+
+
+def follow_through(*, quarter: Quarter, user=None) -> dict:
+    """What publishing leads to (DESIGN.md §5a), in the publication's transaction: appeals still
+    open lapse, and the watch list is brought up to date."""
+    from .followup import appeals, watchlist
+
+    lapsed = appeals.on_publish(quarter=quarter, user=user)
+    return {"lapsed_appeals": lapsed, **watchlist.on_publish(quarter=quarter, user=user)}

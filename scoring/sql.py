@@ -8,7 +8,8 @@ Changed rows get their simple-history records in the same statement.
 
 from django.db import connection
 
-from dealers.models import Dealer, MonthlySales, MonthlyTarget
+from dealers.models import Dealer, DealerMove, MonthlySales, MonthlyTarget
+from dealers.selectors import office_on_sql
 from evalsys.periods import Quarter
 
 from .models import Grade, Indicator, Method, MissingRule, PolicyMethod, SalesScore, Score, ScoreSheet
@@ -31,6 +32,16 @@ def _history_insert(model, source: str, history_type: str) -> str:
 
 def _in_network(alias: str) -> str:
     return f"{alias}.joined <= %(end)s AND ({alias}.churned_on IS NULL OR {alias}.churned_on > %(end)s)"
+
+
+def _office_dealers(alias: str = "d") -> str:
+    """WHERE condition: the dealer row `alias`, in the network at %(end)s, belonged on that day to one
+    of %(offices)s. Read through the (office, …) index for dealers that never moved since; the few
+    with a move after the quarter's end are looked up by their moves."""
+    return f"""({alias}.office_id = ANY(%(offices)s)
+                 OR {alias}.id IN (SELECT m.dealer_id FROM {_t(DealerMove)} m WHERE m.moved_on > %(end)s))
+            AND {_in_network(alias)}
+            AND {office_on_sql(alias, "%(end)s")} = ANY(%(offices)s)"""
 
 
 def stage_sales_scores(*, quarter: Quarter) -> None:
@@ -175,8 +186,9 @@ def ensure_sheets(*, quarter: Quarter, config, rounds, only_new: bool = False) -
             FROM unnest(%(round_pairs)s::text[]) AS p
         ), sheets AS (
             INSERT INTO {_t(ScoreSheet)} (round_id, dealer_id, comment, version, updated_at, updated_by_id)
-            SELECT r.round_id, d.id, '', 1, now(), NULL FROM {_t(Dealer)} d JOIN r ON r.office_id = d.office_id
-            WHERE {_in_network("d")}
+            SELECT r.round_id, d.id, '', 1, now(), NULL FROM {_t(Dealer)} d
+            JOIN r ON r.office_id = {office_on_sql("d", "%(end)s")}
+            WHERE {_office_dealers("d")}
               AND NOT EXISTS (SELECT 1 FROM {_t(ScoreSheet)} x WHERE x.round_id = r.round_id AND x.dealer_id = d.id)
             ON CONFLICT DO NOTHING
             RETURNING id, dealer_id
@@ -187,7 +199,7 @@ def ensure_sheets(*, quarter: Quarter, config, rounds, only_new: bool = False) -
         where = "TRUE"
     else:
         source = f"{_t(ScoreSheet)} sh JOIN {_t(Dealer)} d ON d.id = sh.dealer_id"
-        where = f"sh.round_id = ANY(%(rounds)s) AND {_in_network('d')}"
+        where = f"sh.round_id = ANY(%(rounds)s) AND {_office_dealers('d')}"
     with connection.cursor() as cursor:
         if not only_new:
             cursor.execute(new_sheets + "SELECT COUNT(*) FROM sheets", base)
@@ -286,19 +298,26 @@ def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False
         new_change = "CASE WHEN evaluated THEN COALESCE(old_change, '') ELSE '' END"
     sql = f"""
         WITH w(kind, indicator_id, weight, rule, scheme_id) AS (VALUES {values}),
-        net AS MATERIALIZED (
-            SELECT d.id, d.code, d.kind, d.office_id, d.office_id = ANY(%(approved)s) AS approved
+        located AS MATERIALIZED (
+            -- each dealer in the office it belonged to at quarter end (DESIGN.md §3.4)
+            SELECT d.id, d.code, d.kind, {office_on_sql("d", "%(end)s")} AS office_id
             FROM {_t(Dealer)} d
-            WHERE d.office_id = ANY(%(offices)s) AND {_in_network("d")}
+            WHERE {_office_dealers("d")}
+        ), net AS MATERIALIZED (
+            SELECT located.*, located.office_id = ANY(%(approved)s) AS approved FROM located
+        ), r AS (
+            SELECT split_part(p, ':', 1)::bigint AS office_id, split_part(p, ':', 2)::bigint AS round_id
+            FROM unnest(%(round_pairs)s::text[]) AS p
         ), scores AS (
+            -- only the sheet in the round of the dealer's office counts: none there, not evaluated
             SELECT sh.dealer_id, w.indicator_id, w.weight, w.rule,
                    COALESCE(s.override_value, s.value) AS eff,
                    (ROUND(COALESCE(s.override_value, s.value), 2) * 100)::bigint AS hundredths
             FROM {_t(ScoreSheet)} sh
             JOIN net ON net.id = sh.dealer_id
+            JOIN r ON r.round_id = sh.round_id AND r.office_id = net.office_id
             JOIN w ON w.kind = net.kind
             LEFT JOIN {_t(Score)} s ON s.sheet_id = sh.id AND s.indicator_id = w.indicator_id
-            WHERE sh.round_id = ANY(%(rounds)s)
         ), sums AS MATERIALIZED (
             SELECT dealer_id,
                    BOOL_OR(hundredths IS NULL AND rule = 0) AS blocked,
@@ -394,6 +413,27 @@ def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False
     with connection.cursor() as cursor:
         _planner_settings(cursor, offices=len(rounds))
         cursor.execute(sql, {**params, **weight_params, **class_params})
+
+
+def remove_gone_grades(*, quarter: Quarter, rounds) -> None:
+    """Delete, with history, the grades of the rounds' offices whose dealer is no longer in the
+    network at quarter end (a churn found late): they take no part in ranks or quotas."""
+    if not rounds:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH gone AS (
+                DELETE FROM {_t(Grade)} g
+                USING {_t(Dealer)} d
+                WHERE g.quarter = %(quarter)s AND g.office_id = ANY(%(offices)s) AND d.id = g.dealer_id
+                  AND NOT ({_in_network("d")})
+                RETURNING g.*
+            )
+            {_history_insert(Grade, "gone", "'-'")}
+            """,
+            {"quarter": str(quarter), "end": quarter.end, **_rounds_params(rounds)},
+        )
 
 
 def finish(*, quarter: Quarter, policy) -> None:

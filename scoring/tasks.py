@@ -1,15 +1,18 @@
 """The quarterly jobs (DESIGN.md §3.5), fanned out by batches of offices."""
 
+import datetime
 import logging
 import math
 from contextlib import contextmanager
 
 from celery import chord, shared_task
+from django.utils import timezone
 
 from dealers.models import Office
 from evalsys.periods import Quarter, quarter_just_ended
 
 from . import services, sql
+from .followup.reminders import send_plan_reminders
 
 logger = logging.getLogger(__name__)
 
@@ -69,3 +72,10 @@ def _errors_shown(quarter: str):
         logger.exception("re-grade of %s failed", quarter)
         services.record_grading_error(quarter=Quarter.parse(quarter), error=exc)
         raise
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=60, max_retries=5)
+def send_plan_reminders_task(day: str | None = None) -> dict:
+    """The rectification-plan reminders for `day` (ISO date; default today in Asia/Shanghai)."""
+    today = datetime.date.fromisoformat(day) if day else timezone.localdate()
+    return send_plan_reminders(today=today)

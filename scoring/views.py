@@ -1,30 +1,34 @@
 """Pages of the quarterly evaluation: rounds, the score grid, sheets, the ABC list, jobs."""
 
+from decimal import ROUND_HALF_UP, Decimal
+
 import kombu.exceptions
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from dealers.access import role_required
 from dealers.models import DealerKind, Office
-from dealers.roles import Role, allowed, sees_all_offices
+from dealers.roles import Role, allowed, display_name, sees_all_offices
+from evalsys import reports
 from evalsys.imports_view import import_page
 from evalsys.periods import Quarter, quarter_just_ended
 from evalsys.tabular import export_response
 from evalsys.uploads import serve_protected
 
 from . import services, tasks
-from .exports import ABC_COLUMNS, abc_rows
+from .exports import ABC_COLUMNS, abc_report_columns, abc_report_rows, abc_rows
+from .followup.appeals import open_appeals
 from .imports import ScoreImporter
 from .models import (
     ClassBenefit,
@@ -119,6 +123,8 @@ class CommitteeForm(forms.ModelForm):
         self.fields["participants"].help_text = _(
             "Business managers, internal-affairs supervisor, statistician"
         )
+        for name in ("chair", "participants"):
+            self.fields[name].label_from_instance = display_name
 
 
 def _round_for(user, pk):
@@ -146,7 +152,13 @@ def round_detail(request, pk):
             "form": form,
             "can_edit": can_edit,
             "can_approve": allowed(request.user, *EDIT_ROLES),
-            "can_reopen": allowed(request.user, *PLANNING),
+            # Only what the services would accept is offered: reopening ends with publication.
+            "can_reopen": allowed(request.user, *PLANNING)
+            and office_round.status != RoundStatus.OPEN
+            and not QuarterGrading.objects.filter(
+                quarter=office_round.quarter, status=GradingStatus.PUBLISHED
+            ).exists(),
+            "missing": total - complete,
             "complete": complete,
             "total": total,
             "reopenings": office_round.reopenings.select_related("by"),
@@ -303,26 +315,67 @@ def _grid_entries(post) -> dict:
     return entries
 
 
+def _wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
 @role_required(*EDIT_ROLES)
 @require_POST
 def score_override(request, pk):
+    """Save an override; the grid sends it with fetch and gets JSON, so the scores typed meanwhile stay."""
     score = get_object_or_404(
         Score.objects.select_related("sheet__round", "sheet__dealer", "indicator").filter(
             sheet__in=ScoreSheet.objects.visible_to(request.user)
         ),
         pk=pk,
     )
+    shown = (
+        (request.POST["shown_value"], request.POST.get("shown_reason", ""))
+        if "shown_value" in request.POST
+        else None
+    )
     try:
-        services.override_score(
+        score = services.override_score(
             score=score,
             value=request.POST.get("value", ""),
             reason=request.POST.get("reason", ""),
             user=request.user,
+            shown=shown,
         )
-        messages.success(request, _("The override was saved."))
-    except services.ScoringError as exc:
+    except services.Conflict as exc:
+        if _wants_json(request):
+            theirs = exc.theirs
+            value = _score_text(theirs["value"])
+            return JsonResponse(
+                {
+                    "error": str(exc),
+                    "theirs": {"value": value, "reason": theirs["reason"]},
+                    "theirs_text": _("Stored now: %(value)s; reason: %(reason)s")
+                    % {"value": value or _("no override"), "reason": theirs["reason"] or "—"},
+                },
+                status=409,
+            )
         messages.error(request, str(exc))
+    except services.ScoringError as exc:
+        if _wants_json(request):
+            return JsonResponse({"error": str(exc)}, status=400)
+        messages.error(request, str(exc))
+    else:
+        if _wants_json(request):
+            return JsonResponse(
+                {
+                    "value": _score_text(score.override_value),
+                    "reason": score.override_reason,
+                    "effective": _score_text(score.effective),
+                    "message": _("The override was saved."),
+                }
+            )
+        messages.success(request, _("The override was saved."))
     return redirect(_next_or(request, reverse("scoring:grid", args=[score.sheet.round_id])))
+
+
+def _score_text(value) -> str:
+    return "" if value is None else str(value)
 
 
 # A dealer's sheet: comments and photo evidence ----------------------------------------------
@@ -344,46 +397,114 @@ def score_photo(request, pk):
 
 
 def sheet_detail(request, pk):
+    """One dealer's sheet as ONE form: manual scores, the committee comment and each indicator's evidence.
+
+    A refused save shows the page again with everything typed kept (a chosen photo must be chosen again,
+    browsers do not resend files) and, after a conflict, what is stored now beside it.
+    """
     sheet = get_object_or_404(
         ScoreSheet.objects.visible_to(request.user).select_related("round__office", "dealer"), pk=pk
     )
     can_edit = allowed(request.user, *EDIT_ROLES) and not sheet.round.locked
-    scores = list(sheet.scores.select_related("indicator").order_by("indicator__position"))
-    bound = None
+    scores = list(sheet.scores.select_related("indicator").order_by("indicator__position", "indicator__code"))
+    post, errors, conflicts, status = None, {}, {}, 200
+    evidence_forms = {}
     if request.method == "POST":
         if not can_edit:
             raise Http404
-        if "sheet_comment" in request.POST:
-            sheet.comment = request.POST["sheet_comment"]
-            sheet._history_user = request.user
-            sheet.save(update_fields=["comment", "updated_at"])
-            messages.success(request, _("The comment was saved."))
-            return redirect(sheet)
-        score = next((s for s in scores if str(s.pk) == request.POST.get("score")), None)
-        if score is None:
-            raise Http404
-        bound = EvidenceForm(request.POST, request.FILES, instance=score, prefix=f"e{score.pk}")
-        if bound.is_valid():
-            services.save_evidence(
-                score=score,
-                comment=bound.cleaned_data["comment"],
-                photo=bound.cleaned_data.get("photo"),
-                user=request.user,
-            )
-            messages.success(request, _("Saved."))
-            return redirect(sheet)
-    for s in scores:
-        s.form = (
-            bound
-            if bound is not None and bound.instance.pk == s.pk
-            else EvidenceForm(instance=s, prefix=f"e{s.pk}")
+        post = request.POST
+        edit, evidence_forms = _sheet_edit(request, sheet, scores)
+        if any(form.errors for form in evidence_forms.values()):
+            status = 400
+        else:
+            try:
+                services.save_sheet(sheet=sheet, edit=edit, user=request.user)
+            except services.GridErrors as exc:
+                errors, conflicts = exc.errors, exc.conflicts
+                status = 409 if conflicts else 400
+                messages.error(request, str(exc))
+            except services.ScoringError as exc:
+                messages.error(request, str(exc))
+                return redirect(sheet)
+            else:
+                messages.success(request, _("The sheet was saved."))
+                return redirect(sheet)
+        sheet.refresh_from_db()
+    for score in scores:
+        key = f"e{score.pk}"
+        score.form = evidence_forms.get(score.pk) or EvidenceForm(instance=score, prefix=key)
+        score.typed_comment = post.get(f"{key}-comment", score.comment) if post is not None else score.comment
+        score.theirs_comment = conflicts.get(key)
+        score.comment_shown = (
+            score.theirs_comment
+            if key in conflicts
+            else (post.get(f"{key}-comment_shown", score.comment) if post is not None else score.comment)
         )
+        name = f"s-{score.indicator_id}"
+        if not score.computed:
+            score.typed = (
+                post.get(name, "") if post is not None else ("" if score.value is None else score.value)
+            )
+            score.error = errors.get((sheet.pk, score.indicator_id))
+            theirs = conflicts.get(sheet.pk, {}).get("scores", {})
+            score.theirs = theirs.get(score.indicator_id, "") if sheet.pk in conflicts else None
+    comment_conflict = "comment" in conflicts
     return render(
         request,
         "scoring/sheet.html",
-        {"sheet": sheet, "scores": scores, "can_edit": can_edit},
-        status=400 if bound is not None else 200,
+        {
+            "sheet": sheet,
+            "scores": scores,
+            "can_edit": can_edit,
+            "version": conflicts[sheet.pk]["version"]
+            if sheet.pk in conflicts
+            else (post.get("v", sheet.version) if post is not None else sheet.version),
+            "typed_comment": post.get("sheet_comment", sheet.comment) if post is not None else sheet.comment,
+            "comment_shown": conflicts["comment"]
+            if comment_conflict
+            else (post.get("sheet_comment_shown", sheet.comment) if post is not None else sheet.comment),
+            "theirs_comment": conflicts.get("comment"),
+            "comment_conflict": comment_conflict,
+            "score_conflict": sheet.pk in conflicts,
+        },
+        status=status,
     )
+
+
+def _sheet_edit(request, sheet, scores):
+    """The sheet page's POST as a services.SheetEdit, and the evidence forms (they check the photos).
+
+    Fields the POST leaves out are left as stored: their "shown" text defaults to what is stored.
+    """
+    post = request.POST
+    by_indicator = {score.indicator_id: score for score in scores}
+    typed = {}
+    for key, value in post.items():
+        parts = key.split("-")
+        if len(parts) == 2 and parts[0] == "s" and parts[1].isdigit() and int(parts[1]) in by_indicator:
+            typed[int(parts[1])] = value
+    evidence, forms_by_score = {}, {}
+    for score in scores:
+        key = f"e{score.pk}"
+        if f"{key}-comment" not in post and f"{key}-photo" not in request.FILES:
+            continue
+        form = EvidenceForm(post, request.FILES, instance=Score(), prefix=key)
+        forms_by_score[score.pk] = form
+        if form.is_valid():
+            evidence[score.pk] = {
+                "comment": post.get(f"{key}-comment", score.comment),
+                "shown": post.get(f"{key}-comment_shown", score.comment),
+                "photo": form.cleaned_data.get("photo"),
+            }
+    version = post.get("v", "")
+    edit = services.SheetEdit(
+        version=int(version) if version.isdigit() else sheet.version,
+        scores=typed,
+        comment=post.get("sheet_comment", sheet.comment),
+        comment_shown=post.get("sheet_comment_shown", sheet.comment),
+        evidence=evidence,
+    )
+    return edit, forms_by_score
 
 
 @role_required(Role.OFFICE_MANAGER, Role.SALES_PLANNING)
@@ -402,14 +523,27 @@ def score_import(request):
 
 # The ABC list ---------------------------------------------------------------------------
 
+# Sort key → (fields before the sorted one, the sorted field); "-key" sorts that field descending.
+# Empty values (a dealer not evaluated has no total or rank) come last either way.
 SORTS = {
-    "code": ["dealer__code"],
-    "total": ["-total", "dealer__code"],
-    "company_rank": ["kind", "company_rank", "dealer__code"],
-    "office_rank": ["office__code", "kind", "office_rank", "dealer__code"],
-    "office": ["office__code", "dealer__code"],
-    "class": ["final_class", "dealer__code"],
+    "code": ((), "dealer__code"),
+    "total": ((), "total"),
+    "company_rank": (("kind",), "company_rank"),
+    "office_rank": (("office__code", "kind"), "office_rank"),
+    "office": ((), "office__code"),
+    "class": ((), "final_class"),
 }
+
+
+def _abc_order(sort: str) -> list:
+    """The ORDER BY of the ABC list for `sort` ("total", "-total", …; unknown: by dealer code).
+
+    >>> [str(o) for o in _abc_order("-total")]
+    ['OrderBy(F(total), descending=True)', 'OrderBy(F(dealer__code), descending=False)']
+    """
+    before, field = SORTS.get(sort.removeprefix("-"), SORTS["code"])
+    main = F(field).desc(nulls_last=True) if sort.startswith("-") else F(field).asc(nulls_last=True)
+    return [*(F(f).asc() for f in before), main, F("dealer__code").asc()]
 
 
 class AbcFilterForm(forms.Form):
@@ -426,7 +560,7 @@ class AbcFilterForm(forms.Form):
         required=False,
     )
     change = forms.ChoiceField(
-        label=gettext_lazy("Change"),
+        label=pgettext_lazy("class movement", "Change"),
         choices=[("", "---------"), *Grade._meta.get_field("change").choices],
         required=False,
     )
@@ -480,14 +614,17 @@ def abc_list(request):
     form, grades = _abc_grades(request, quarter)
     sort = request.GET.get("sort", "code")
     grading = QuarterGrading.objects.filter(quarter=str(quarter)).first()
-    offices = dict(Office.objects.visible_to(request.user).values_list("pk", "code"))
+    offices = {
+        pk: (code, name)
+        for pk, code, name in Office.objects.visible_to(request.user).values_list("pk", "code", "name")
+    }
     cached = grading.distribution if grading else {}
     distribution = {
-        code: cached[str(pk)] for pk, code in sorted(offices.items(), key=lambda o: o[1]) if str(pk) in cached
+        name: cached[str(pk)]
+        for pk, (code, name) in sorted(offices.items(), key=lambda o: o[1][0])
+        if str(pk) in cached
     }
-    paginator = Paginator(
-        grades.select_related("dealer", "office").order_by(*SORTS.get(sort, SORTS["code"])), 50
-    )
+    paginator = Paginator(grades.select_related("dealer", "office").order_by(*_abc_order(sort)), 50)
     if grading and grading.status != GradingStatus.GRADING and not _filtered(form):
         # Unfiltered, the rows are the distribution's: no count over the quarter's grades.
         paginator.count = sum(sum(classes.values()) for classes in distribution.values())
@@ -500,6 +637,7 @@ def abc_list(request):
         "labels": list(distribution),
         "series": {c: [distribution[o][c] for o in distribution] for c in "ABC"},
     }
+    class_table = _class_table(distribution)
     return render(
         request,
         "scoring/abc_list.html",
@@ -512,17 +650,51 @@ def abc_list(request):
             "sort_query": sort_query.urlencode(),
             "sort": sort,
             "chart": chart,
+            "class_table": class_table,
             "benefits": ClassBenefit.objects.all(),
             "is_planner": allowed(request.user, *PLANNING),
+            "open_appeals": list(open_appeals(quarter)[:50])
+            if allowed(request.user, *PLANNING) and grading and grading.status == GradingStatus.GRADED
+            else [],
+            "can_appeal": allowed(request.user, Role.OFFICE_MANAGER)
+            and grading is not None
+            and grading.status == GradingStatus.GRADED,
             "show_office": sees_all_offices(request.user),
             "quarters": QuarterGrading.objects.values_list("quarter", flat=True)[:40],
         },
     )
 
 
+def _class_table(distribution: dict) -> list[dict]:
+    """Per office and for all of them: the count and share (percent) of each final class.
+
+    >>> _class_table({"上海": {"A": 1, "B": 2, "C": 1}})[0]["cells"]
+    [(1, Decimal('25.0')), (2, Decimal('50.0')), (1, Decimal('25.0'))]
+    """
+    rows = [(office, [classes.get(c, 0) for c in "ABC"]) for office, classes in distribution.items()]
+    if len(rows) > 1:
+        rows.append((_("All offices"), [sum(counts[i] for _o, counts in rows) for i in range(3)]))
+    table = []
+    for office, counts in rows:
+        total = sum(counts)
+        shares = [
+            (Decimal(100) * n / total).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP) if total else None
+            for n in counts
+        ]
+        table.append({"office": office, "cells": list(zip(counts, shares, strict=True)), "total": total})
+    return table
+
+
 def abc_export(request):
     quarter = _quarter_param(request, _latest_quarter)
     _form, grades = _abc_grades(request, quarter)
+    if request.GET.get("format") == "report":
+        return reports.report_response(
+            name=f"abc-{quarter}",
+            title=_("ABC list %(quarter)s") % {"quarter": quarter},
+            columns=abc_report_columns(),
+            rows=abc_report_rows(grades),
+        )
     return export_response(request, name=f"abc-{quarter}", columns=ABC_COLUMNS, rows=abc_rows(grades))
 
 

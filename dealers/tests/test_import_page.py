@@ -216,7 +216,7 @@ def test_a_refused_file_is_not_kept_and_its_full_error_list_is_downloadable(
     assert download.status_code == 200
     text = b"".join(download.streaming_content).decode("utf-8-sig")
     lines = text.strip().splitlines()
-    assert lines[0] == "Line,Column,Value,Problem"
+    assert lines[0] == "Line,Column,Cell value,Problem"
     assert (
         lines[1]
         == '2,kind,retail,"retail is not one of: exclusive, 专营, 专营经销商, logistics, 物流, 物流商"'

@@ -86,9 +86,15 @@ def test_the_dealer_export_leaves_out_other_offices(client, dealers_of_two_offic
 def test_asking_the_export_for_another_office_gives_nothing_of_it(
     client, dealers_of_two_offices, office_manager, other_office
 ):
+    # given
     client.force_login(office_manager)
-    response = client.get("/dealers/export/", {"office": other_office.pk})
-    assert "BJ001" not in response.content.decode("utf-8-sig")
+    # when
+    response = client.get("/dealers/export/", {"office": other_office.pk, "format": "csv"})
+    # then the other office is not a choice of his: the export holds his own office's dealers only
+    assert response.status_code == 200
+    _headers, rows = read_table(response.content, "export.csv")
+    assert [cells[0] for _line, cells in rows] == ["SH001"]
+    assert "北京宏远电器城" not in response.content.decode("utf-8-sig")
 
 
 @pytest.mark.django_db
@@ -115,12 +121,14 @@ def test_another_offices_dealer_is_not_found_in_the_admin(
     # when
     own = client.get(f"/admin/dealers/dealer/{mine.pk}/change/")
     other = client.get(f"/admin/dealers/dealer/{theirs.pk}/change/")
-    # then: Django's admin answers a missing object by redirecting to its index
-    assert own.status_code == 200
-    assert other.status_code in (302, 404)
-    if other.status_code == 302:
-        assert other["Location"] == "/admin/"
-    assert theirs.name not in client.get("/admin/", follow=True).text
+    # then: Django's admin answers a missing object by redirecting to its index, saying so
+    assert own.status_code == 200 and mine.name in own.text
+    assert (other.status_code, other["Location"]) == (302, "/admin/")
+    index = client.get("/admin/")
+    assert theirs.name not in index.text
+    assert [str(m) for m in index.context["messages"]] == [
+        f"ID 为“{theirs.pk}”的 经销商 不存在。可能已经被删除了？"
+    ]
 
 
 @pytest.mark.django_db

@@ -46,7 +46,7 @@ def _pause_regrade(office_code):
 
 
 def _pause_reminder(nth):
-    from dealers import reminders
+    from dealers.targets import reminders
 
     calls = []
 

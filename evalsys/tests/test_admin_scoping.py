@@ -22,6 +22,7 @@ NOT_OFFICE_DATA = {
     "scoring.classbenefit": "company-wide configuration",
     "scoring.quartergrading": "company-wide job state",
     "dealers.pointstier": "company-wide configuration",
+    "scoring.watchrule": "company-wide configuration",
     "axes.accessattempt": "login throttling, administrators only",
     "axes.accessfailurelog": "login throttling, administrators only",
     "axes.accesslog": "login throttling, administrators only",

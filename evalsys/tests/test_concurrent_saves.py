@@ -1,15 +1,16 @@
 """Two people saving the same score sheet or the same target at the same moment: the later is told, nothing is lost."""
 
+import datetime
 import threading
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.db import connection
-from django.utils import timezone
 
 from dealers.models import MonthlyTarget, TargetVersion
 from dealers.roles import Role
-from dealers.targets import StaleTargetError, record_target_step
+from dealers.targets.services import StaleTargetError, record_target_step
 from dealers.tests.factories import AgreementFactory, DealerFactory
 from scoring import services
 from scoring.models import Indicator, Score, ScoreSheet
@@ -40,6 +41,7 @@ def _at_once(*calls):
     return outcomes
 
 
+@pytest.mark.postgresql  # two connections writing at once: SQLite locks the whole table
 def test_two_people_saving_the_same_sheet_at_once_one_is_told_and_the_other_is_kept(office, make_staff):
     # given an open sheet both office managers loaded at the same version
     dealer_with_sales(office=office, code="E1")
@@ -73,11 +75,12 @@ def test_two_people_saving_the_same_sheet_at_once_one_is_told_and_the_other_is_k
 
 
 @pytest.mark.parametrize("existing", [False, True], ids=["first proposal", "agreeing"])
+@time_machine.travel("2026-08-20 10:00 +0800")
 def test_two_people_saving_the_same_target_at_once_one_is_told_and_the_other_is_kept(
     office, business_manager, office_manager, existing
 ):
-    # given a dealer with an agreement, with or without a target both loaded
-    month = timezone.localdate().replace(day=1)
+    # given a dealer with an agreement, with or without a target both loaded, in August for September
+    month = datetime.date(2026, 9, 1)
     dealer = DealerFactory(office=office, business_manager=business_manager)
     AgreementFactory(dealer=dealer, year=month.year)
     version = 0

@@ -1,6 +1,7 @@
 """Faults: a worker killed in the middle of a job, Redis down, the database gone during an import."""
 
 import contextlib
+import datetime
 import json
 import os
 import signal
@@ -15,8 +16,8 @@ from django.urls import reverse
 
 from dealers.models import MonthlySales, Notification, ReminderLog
 from dealers.roles import Role
-from dealers.target_imports import SalesImporter
-from dealers.tasks import send_target_reminders_task
+from dealers.targets.imports import SalesImporter
+from dealers.targets.tasks import send_target_reminders_task
 from dealers.tests.factories import AgreementFactory, DealerFactory, OfficeFactory
 from evalsys.tests.fault_hooks import fault_file
 from scoring import services, tasks
@@ -169,10 +170,13 @@ def test_a_worker_killed_in_the_middle_of_the_reminder_job_sends_each_reminder_o
 
 @pytest.mark.django_db
 def test_with_redis_down_the_jobs_page_keeps_serving_and_says_the_job_was_not_queued(
-    client, planner, settings
+    client, planner, settings, office
 ):
     from conftest import _reconnect
     from evalsys.celery import app
+
+    # a company with a dealer since before the quarter, so the quarter qualifies for its jobs
+    DealerFactory(office=office, joined=datetime.date(2025, 1, 1))
 
     # given a broker nobody listens on
     previous = {k: app.conf[k] for k in ("broker_url", "task_always_eager", "broker_connection_timeout")}
@@ -240,6 +244,7 @@ def test_a_database_error_while_confirming_an_import_in_the_browser_saves_nothin
     assert MonthlySales.objects.get(dealer=dealer).amount == Decimal("500.00")
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_the_database_connection_killed_during_an_import_command_saves_nothing_and_says_so(
     statistician, office, monkeypatch, tmp_path

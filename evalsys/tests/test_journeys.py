@@ -7,11 +7,14 @@ imports and churn reports are saved within the request).
 """
 
 import csv
+import datetime
 import io
 import time
+from zoneinfo import ZoneInfo
 
 import pytest
-from django.utils import timezone, translation
+import time_machine
+from django.utils import translation
 
 from dealers.models import MonthlyTarget, Notification, PointsEntry
 from dealers.tests.factories import AgreementFactory, DealerFactory
@@ -21,6 +24,8 @@ from scoring.models import EvaluationRound, Grade, GradingStatus, QuarterGrading
 from scoring.tests.factories import Q3, dealer_with_sales
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _new_page(browser, locale="zh-CN"):
@@ -79,10 +84,14 @@ def test_a_quarter_from_opening_to_the_published_abc_list(
     page.click("[data-testid=save-grid]")
     page.wait_for_selector(".alert-success")
     page.goto(f"{live_server.url}/evaluation/rounds/{office_round.pk}/")
+    confirmations = []
+    page.on("dialog", lambda dialog: (confirmations.append(dialog.message), dialog.accept()))
     page.click("[data-testid=submit-round]")
     page.wait_for_selector(".alert-success")
     page.click("[data-testid=approve-round]")
     page.wait_for_selector(".alert-success")
+    # each step was confirmed first, naming the dealers it covers
+    assert len(confirmations) == 2 and all("2" in text for text in confirmations)
     office_round.refresh_from_db()
     assert office_round.status == RoundStatus.APPROVED
 
@@ -122,11 +131,12 @@ def test_a_quarter_from_opening_to_the_published_abc_list(
 
 
 def test_a_month_from_target_negotiation_to_points(
-    browser, page, login, live_server, office, business_manager, statistician
+    browser, page, login, live_server, office, business_manager, statistician, time_machine
 ):
-    # given a dealer of the business manager with this year's agreement (this month:
-    # sales can only be imported for a month that has begun)
-    month = timezone.localdate().replace(day=1)
+    # given a dealer of the business manager with this year's agreement, on 20 October when
+    # November is negotiated (a month that has begun can no longer be negotiated)
+    time_machine.move_to(datetime.datetime(2026, 10, 20, 10, tzinfo=SHANGHAI))
+    month = datetime.date(2026, 11, 1)
     dealer = DealerFactory(
         code="SH501", name="上海恒达家电商行", office=office, business_manager=business_manager
     )
@@ -144,7 +154,9 @@ def test_a_month_from_target_negotiation_to_points(
         page.wait_for_selector(".alert-success")
     assert MonthlyTarget.objects.get(dealer=dealer, month=month).status == "agreed"
 
-    # when the statistician imports the month's sales in the browser: 121,000 of 110,000
+    # when, in November (sales are imported for a month that has begun), the statistician
+    # imports the month's sales in the browser: 121,000 of 110,000
+    time_machine.move_to(datetime.datetime(2026, 11, 16, 10, tzinfo=SHANGHAI))
     statistics = _new_page(browser)
     login(statistics, statistician)
     statistics.goto(f"{live_server.url}/sales/import/")
@@ -161,7 +173,8 @@ def test_a_month_from_target_negotiation_to_points(
     statistics.wait_for_selector(".alert-success")
 
     # then attainment is 110 %, so the month earns 1.0 × 121,000 / 1000 = 121.00 points,
-    # shown on the customer file and in the points export
+    # shown on the customer file and in the points export (signed in again: a month has passed)
+    login(page, business_manager)
     page.goto(f"{live_server.url}/dealers/SH501/")
     assert page.locator("[data-testid=points-balance]").inner_text() == "121.00"
     export = page.request.get(f"{live_server.url}/targets/points.csv?month={format_month(month)}")
@@ -173,6 +186,7 @@ def test_a_month_from_target_negotiation_to_points(
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
+@time_machine.travel("2026-11-16 10:00 +0800")
 def test_a_churn_from_report_to_verification(
     browser, page, login, live_server, office, business_manager, planner, language
 ):
@@ -180,7 +194,7 @@ def test_a_churn_from_report_to_verification(
     dealer = DealerFactory(
         code="SH601", name="上海远航电器", office=office, business_manager=business_manager
     )
-    last_month = format_month(timezone.localdate().replace(day=1))
+    last_month = "2026-11"
 
     # when the business manager marks it churned from the customer file, with a report
     login(page, business_manager)

@@ -15,7 +15,7 @@ from openpyxl import Workbook, load_workbook
 
 from dealers.imports import DealerImporter
 from dealers.models import Dealer, MonthlySales
-from dealers.target_imports import SalesImporter
+from dealers.targets.imports import SalesImporter
 from dealers.tests.factories import DealerFactory
 from evalsys.tabular import header_key
 from networks.imports import VisitImporter
@@ -248,6 +248,7 @@ def test_visitors_must_be_staff_of_the_dealers_office_or_company_wide(
         "import_sales",
         "import_scores",
         "import_visits",
+        "import_support",
     ],
 )
 @pytest.mark.django_db

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.urls import reverse
@@ -29,7 +30,7 @@ from networks.models import OfficeAudit
 from networks.services import record_audit
 from networks.tests.factories import ChurnReportFactory
 from scoring import services as scoring
-from scoring.models import EvaluationRound, Grade, Score, ScoreSheet
+from scoring.models import Appeal, EvaluationRound, Grade, Score, ScoreSheet, WatchEntry
 
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -66,6 +67,18 @@ class Case:
 
     def __str__(self):
         return self.label or self.name
+
+
+WHAT_IF_DRAFT = {
+    "try": "1",
+    "method": "bands",
+    "band_a": "85",
+    "band_b": "70",
+    "quota_a": "20",
+    "quota_b": "30",
+    "w-exclusive-sales_volume": "100",
+    "w-logistics-sales_volume": "100",
+}
 
 
 def _q(world):
@@ -107,6 +120,15 @@ CASES = [
         method="post",
         url=lambda w, side, u: reverse(
             "targets:step", args=[w.dealer[side].code, format_month(w.next_month)]
+        ),
+    ),
+    Case(
+        "targets:correct",
+        PLANNING_ONLY,
+        PLANNING_ONLY,
+        method="post",
+        url=lambda w, side, u: reverse(
+            "targets:correct", args=[w.dealer[side].code, format_month(add_months(w.next_month, -1))]
         ),
     ),
     Case(
@@ -192,6 +214,71 @@ CASES = [
         PLANNING_ONLY,
         url=lambda w, side, u: reverse("scoring:job_status", args=[_q(w)]),
     ),
+    # follow-through: support, watch list, appeals ---------------------------------------
+    Case("followup:support", ALL),
+    Case("followup:support_new", "ANNNANN"),
+    Case("followup:support_import", "ANNNANN"),
+    Case("followup:support_export", ALL),
+    Case("followup:support_report", ALL),
+    Case("followup:support_report_export", ALL),
+    Case("followup:watchlist", ALL),
+    Case("followup:watchlist_export", ALL),
+    Case(
+        "followup:watch_entry",
+        OFFICE_STAFF_AND_COMPANY,
+        COMPANY_ONLY,
+        url=lambda w, side, u: reverse("followup:watch_entry", args=[w.watch[side].pk]),
+    ),
+    Case(
+        "followup:watch_plan",
+        "ANNNNNN",
+        NOBODY,
+        method="post",
+        url=lambda w, side, u: reverse("followup:watch_plan", args=[w.watch[side].pk]),
+    ),
+    Case(
+        "followup:watch_note",
+        "ANNNNNN",
+        NOBODY,
+        method="post",
+        url=lambda w, side, u: reverse("followup:watch_note", args=[w.watch[side].pk]),
+    ),
+    Case(
+        "followup:watch_decide",
+        PLANNING_ONLY,
+        PLANNING_ONLY,
+        method="post",
+        url=lambda w, side, u: reverse("followup:watch_decide", args=[w.watch[side].pk]),
+    ),
+    Case("followup:appeals", ALL),
+    Case(
+        "followup:appeal",
+        OFFICE_STAFF_AND_COMPANY,
+        COMPANY_ONLY,
+        url=lambda w, side, u: reverse("followup:appeal", args=[w.appeal[side].pk]),
+    ),
+    Case(
+        "followup:appeal_decide",
+        PLANNING_ONLY,
+        PLANNING_ONLY,
+        method="post",
+        url=lambda w, side, u: reverse("followup:appeal_decide", args=[w.appeal[side].pk]),
+    ),
+    Case(
+        "followup:appeal_create",
+        "ANNNNNN",
+        NOBODY,
+        url=lambda w, side, u: reverse("followup:appeal_create", args=[w.grade[side].pk]),
+    ),
+    # insight (DESIGN §5a) -----------------------------------------------------------------
+    Case("insight:whatif", PLANNING_ONLY),
+    Case("insight:whatif_export", PLANNING_ONLY, data=WHAT_IF_DRAFT),
+    # saving a draft takes the admin's permission to add schemes or policies, which no role has
+    Case("insight:whatif_save", NOBODY, method="post", data={"target": "scheme", **WHAT_IF_DRAFT}),
+    Case("insight:calibration", COMPANY_ONLY),
+    Case("insight:calibration_export", COMPANY_ONLY),
+    Case("insight:movements", ALL),
+    Case("insight:movements_export", ALL),
     # networks -------------------------------------------------------------------------
     Case("networks:visits", ALL),
     Case("networks:visit_create", "AANNNNN"),
@@ -205,6 +292,14 @@ CASES = [
         label="networks:not_visited?office=",
     ),
     Case("networks:churn_list", ALL),
+    Case("networks:suspected_churn", ALL),
+    Case(
+        "networks:suspected_churn",
+        OFFICE_STAFF_AND_COMPANY,
+        COMPANY_ONLY,
+        url=lambda w, side, u: reverse("networks:suspected_churn") + f"?office={w.office[side].code}",
+        label="networks:suspected_churn?office=",
+    ),
     Case(
         "networks:churn_report",
         OFFICE_STAFF_AND_COMPANY,
@@ -295,6 +390,15 @@ class World:
         for score in self.score.values():
             score.photo.save("evidence.png", ContentFile(PNG), save=True)
         self.grade = {s: Grade.objects.get(dealer=d, quarter=_q(self)) for s, d in self.dealer.items()}
+        self.watch = {
+            s: WatchEntry.objects.create(dealer=d, opened_quarter=_q(self)) for s, d in self.dealer.items()
+        }
+        self.appeal = {
+            s: Appeal.objects.create(
+                dealer=d, quarter=_q(self), reason="r", requested_by=self.users["office_manager"]
+            )
+            for s, d in self.dealer.items()
+        }
         self.audit = {
             s: record_audit(
                 office=o,
@@ -336,6 +440,13 @@ def _make_staff(username, *roles, office=None):
         office_code=office.code if office else None,
     )
     return user
+
+
+@pytest.fixture(scope="module", autouse=True)
+def mid_november():
+    """The table is read on a fixed day: the world's quarter is 2026Q3, next month December."""
+    with time_machine.travel("2026-11-16 10:00 +0800", tick=False):
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -48,6 +48,20 @@ def test_a_business_manager_logs_a_visit_on_a_phone(browser, live_server, login,
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
+def test_a_double_tap_on_save_visit_stores_one_visit(page, live_server, login, office, make_staff):
+    business_manager = make_staff("bm", Role.BUSINESS_MANAGER, office=office)
+    dealer = DealerFactory(office=office, business_manager=business_manager)
+    login(page, business_manager)
+    page.goto(f"{live_server.url}/network/visits/new/?dealer={dealer.code}")
+    page.click("label[for=effect-3]")
+    page.fill("input[name=purpose]", "例行巡访")
+    page.get_by_test_id("save-visit").dblclick()
+    page.wait_for_selector(".alert-success")
+    assert Visit.objects.count() == 1
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
 def test_an_office_manager_submits_the_quarterly_summary(page, live_server, login, office, make_staff):
     # given
     office_manager = make_staff("om", Role.OFFICE_MANAGER, office=office)

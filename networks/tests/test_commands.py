@@ -17,6 +17,12 @@ D = datetime.date
 
 
 @pytest.fixture(autouse=True)
+def _english():
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _today():
     with time_machine.travel("2026-09-15 10:00 +0800", tick=False):
         yield
@@ -115,11 +121,11 @@ def test_export_network_metrics_writes_the_columns_of_the_design_by_office_code(
     assert rows[0] == [
         "quarter", "office", "active_end", "active_prev", "active_year_before", "growth_qoq", "growth_yoy",
         "new", "churned", "key_sales", "key_sales_prev", "key_sales_year_before", "key_growth_qoq",
-        "key_growth_yoy", "visits_per_dealer_month", "visit_coverage", "mean_effect",
+        "key_growth_yoy", "visits_per_dealer_month", "visit_coverage", "mean_effect", "churn_report_days",
     ]  # fmt: skip
     assert [r[1] for r in rows[1:]] == ["AA", "SH", "ZZ"]
     assert rows[1] == ["2026Q3", "AA", "1", "1", "1", "0.00", "0.00", "0", "0", "1234.50", "0.00", "0.00"] + [
-        "", "", "0.33", "100.00", "3.00",
+        "", "", "0.33", "100.00", "3.00", "",
     ]  # fmt: skip
     assert rows[3][2:9] == ["1", "0", "0", "", "", "1", "0"]
 

@@ -181,6 +181,22 @@ def test_a_business_manager_logs_a_visit_to_his_dealer(client, office, business_
     )
 
 
+def test_the_visit_form_sent_twice_stores_one_visit(client, office, business_manager):
+    # given the form as loaded, with its one-time token
+    dealer = DealerFactory(office=office, business_manager=business_manager)
+    client.force_login(business_manager)
+    token = client.get(reverse("networks:visit_create")).context["form"]["token"].value()
+    data = {"dealer": dealer.pk, "date": "2026-09-15", "purpose": "例行巡访", "effect": "4", "token": token}
+    # when it is sent twice (a double tap, a resend after a slow network)
+    first = client.post(reverse("networks:visit_create"), data)
+    second = client.post(reverse("networks:visit_create"), data)
+    # then one visit is stored and both answers say it is saved
+    assert (first.status_code, second.status_code) == (302, 302)
+    assert Visit.objects.count() == 1
+    # and a fresh form has a new token
+    assert client.get(reverse("networks:visit_create")).context["form"]["token"].value() != token
+
+
 def test_a_business_manager_cannot_log_a_visit_to_a_colleagues_dealer(
     client, office, make_staff, business_manager
 ):
@@ -431,12 +447,34 @@ def test_the_metrics_export_holds_only_the_offices_the_user_sees(
 
 
 def test_the_admin_lists_network_records(admin_client, office, business_manager):
-    VisitFactory(dealer__office=office, visitor=business_manager)
-    ChurnReportFactory(dealer__office=office)
-    services.summary_for(office=office, quarter=Q3)
-    for model in ["visit", "churnreport", "officeaudit", "networksummary"]:
-        assert admin_client.get(f"/admin/networks/{model}/").status_code == 200, model
-    assert admin_client.get("/admin/networks/visit/export/").status_code == 200
+    # given a visit, a churn report, an audit and a summary
+    visit = VisitFactory(dealer__office=office, dealer__code="SH-V1", visitor=business_manager)
+    report = ChurnReportFactory(dealer__office=office, dealer__code="SH-C1")
+    summary = services.summary_for(office=office, quarter=Q3)
+    audit = services.record_audit(
+        office=office,
+        quarter=Q3,
+        customer_growth_rating=Decimal(80),
+        key_customer_growth_rating=Decimal(70),
+        maintenance_rating=Decimal(90),
+        findings="",
+        by=business_manager,
+    )
+    # when / then each changelist lists its record
+    for model, obj in [
+        ("visit", visit),
+        ("churnreport", report),
+        ("officeaudit", audit),
+        ("networksummary", summary),
+    ]:
+        response = admin_client.get(f"/admin/networks/{model}/")
+        assert response.status_code == 200, model
+        assert list(response.context["cl"].result_list) == [obj], model
+    # and the visits export holds the visit
+    fields = {"visitresource_dealer": "on", "visitresource_purpose": "on"}
+    export = admin_client.post("/admin/networks/visit/export/", {"format": "0", "resource": "0", **fields})
+    assert export.status_code == 200
+    assert export.content.decode("utf-8-sig").splitlines() == ["dealer,purpose", f"SH-V1,{visit.purpose}"]
 
 
 def test_a_business_manager_cannot_report_churn_of_a_colleagues_dealer(

@@ -89,7 +89,7 @@ def test_a_quarter_without_visits_has_zero_frequency_and_coverage_and_no_mean_ef
 
 def test_an_office_without_dealers_has_zero_counts_and_no_ratios():
     metrics = office_metrics(Q3, [])
-    assert metrics.values() == [0, 0, 0, None, None, 0, 0, M("0.00"), M("0.00"), M("0.00")] + [None] * 5
+    assert metrics.values() == [0, 0, 0, None, None, 0, 0, M("0.00"), M("0.00"), M("0.00")] + [None] * 6
 
 
 def test_key_customers_stop_at_20_with_ties_at_the_20th_place_broken_by_code():
@@ -128,8 +128,13 @@ def test_in_network_on_the_joining_day_but_not_on_the_churn_day():
 
 def test_metric_names_follow_the_order_of_the_design():
     assert METRIC_NAMES[:3] == ("active_end", "active_prev", "active_year_before")
-    assert METRIC_NAMES[-3:] == ("visits_per_dealer_month", "visit_coverage", "mean_effect")
-    assert len(METRIC_NAMES) == 15
+    assert METRIC_NAMES[-4:] == (
+        "visits_per_dealer_month",
+        "visit_coverage",
+        "mean_effect",
+        "churn_report_days",  # appended after the metrics above (§5, churn)
+    )
+    assert len(METRIC_NAMES) == 16
 
 
 def test_the_audit_score_is_the_mean_of_the_ratings_half_up():

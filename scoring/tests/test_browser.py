@@ -36,10 +36,14 @@ def test_office_manager_scores_and_approves_then_planning_regrades(
 
     # when the office manager submits and approves the round
     page.goto(f"{live_server.url}/evaluation/rounds/{office_round.pk}/")
+    confirmations = []
+    page.on("dialog", lambda dialog: (confirmations.append(dialog.message), dialog.accept()))
     page.click("[data-testid=submit-round]")
     page.wait_for_selector(".alert-success")
     page.click("[data-testid=approve-round]")
     page.wait_for_selector(".alert-success")
+    # each step was confirmed first, naming the dealers it covers
+    assert len(confirmations) == 2 and all("2" in text for text in confirmations)
     office_round.refresh_from_db()
     assert office_round.status == RoundStatus.APPROVED
 

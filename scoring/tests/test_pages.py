@@ -341,9 +341,15 @@ def test_abc_chart_counts_final_classes_per_office_and_follows_overrides(
     services.override_class(grade=grade, final_class=new_class, reason="复核", user=planner)
     after = client.get(reverse("scoring:abc_list"), {"quarter": "2026Q3"}).context["chart"]
     # then
-    assert before["labels"] == after["labels"] == ["BJ", "SH"]
+    assert before["labels"] == after["labels"] == ["北京办事处", "上海办事处"]
     assert sum(before["series"][c][1] for c in "ABC") == 2
     assert after["series"][new_class][1] == before["series"][new_class][1] + 1
+    # and the table under the chart gives counts and shares per office and for all
+    table = response.context["class_table"]
+    assert [row["office"] for row in table] == ["北京办事处", "上海办事处", "全部办事处"]
+    assert [row["total"] for row in table] == [1, 2, 3]
+    assert sum(count for count, _share in table[1]["cells"]) == 2
+    assert {share for _count, share in table[1]["cells"]} <= {D("0.0"), D("50.0"), D("100.0")}
 
 
 def test_an_approved_sheet_reads_as_text_and_says_when_there_is_no_comment(

@@ -1,4 +1,21 @@
-// Class distribution per office on the ABC list, stacked bars of A, B and C.
+// The ABC list: one override dialog for every row, filled from the row's button (a row not
+// evaluated has no class to pre-select: the choice starts empty); the class distribution chart.
+(function () {
+  "use strict";
+  const dialog = document.getElementById("grade-override");
+  if (dialog) {
+    dialog.addEventListener("show.bs.modal", (event) => {
+      const button = event.relatedTarget;
+      const form = document.getElementById("grade-override-form");
+      form.action = form.dataset.actionTemplate.replace("/0/", `/${button.dataset.grade}/`);
+      document.getElementById("grade-override-label").textContent = button.dataset.label;
+      document.getElementById("grade-override-class").value = button.dataset.class;
+      document.getElementById("grade-override-reason").value = button.dataset.reason;
+    });
+  }
+})();
+
+// Class distribution per office, stacked bars of A, B and C.
 (function () {
   "use strict";
   const canvas = document.getElementById("abc-chart");
@@ -16,6 +33,21 @@
         maxBarThickness: 48,
       })),
     },
-    options: { responsive: true, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } },
+    options: {
+      responsive: true,
+      scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } },
+      plugins: {
+        tooltip: {
+          callbacks: {
+            // "A: 12 (30.0%)": the count and its share of the office's dealers.
+            label: (item) => {
+              const total = ["A", "B", "C"].reduce((sum, c) => sum + data.series[c][item.dataIndex], 0);
+              const share = total ? ((100 * item.raw) / total).toFixed(1) : "0.0";
+              return `${item.dataset.label}: ${item.raw} (${share}%)`;
+            },
+          },
+        },
+      },
+    },
   });
 })();

@@ -1,4 +1,4 @@
-from dealers.targets import POINTS_EXPORT_COLUMNS, points_export_rows
+from dealers.targets.services import POINTS_EXPORT_COLUMNS, points_export_rows
 from evalsys.commands import ExportCommand
 from evalsys.periods import parse_month
 

@@ -1,4 +1,4 @@
-from dealers.target_imports import AgreementImporter
+from dealers.targets.imports import AgreementImporter
 from evalsys.commands import ImportCommand
 
 

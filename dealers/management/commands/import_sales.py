@@ -1,4 +1,4 @@
-from dealers.target_imports import SalesImporter
+from dealers.targets.imports import SalesImporter
 from evalsys.commands import ImportCommand
 
 

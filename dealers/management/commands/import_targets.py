@@ -1,4 +1,4 @@
-from dealers.target_imports import TargetImporter
+from dealers.targets.imports import TargetImporter
 from evalsys.commands import ImportCommand
 
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from dealers.reminders import send_target_reminders
+from dealers.targets.reminders import send_target_reminders
 
 
 class Command(BaseCommand):

@@ -4,7 +4,10 @@ from scoring.exports import ABC_COLUMNS, abc_rows, quarter_grades
 
 
 class Command(ExportCommand):
-    help = "Export the quarter's ABC list (DESIGN.md §6.2)."
+    help = (
+        "Export the quarter's ABC list: one row per dealer graded, with its total, ranks, classes "
+        "and change (columns in scoring/exports.py)."
+    )
     period_help = "quarter, e.g. 2026Q3"
 
     def parse_period(self, text):

@@ -1,0 +1,2 @@
+class ScoringError(Exception):
+    """A request the rules refuse; the message says why."""

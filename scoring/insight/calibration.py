@@ -1,0 +1,152 @@
+"""Score calibration across offices (DESIGN.md §5a), read set-wise.
+
+Grading keeps each quarter's figures on its `QuarterGrading` (computed in the
+same transaction as the classes, from the same scores), so the pages read one
+row per quarter; a quarter graded before that was kept is computed on request.
+"""
+
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Count
+
+from dealers.models import Office
+from evalsys.periods import Quarter
+
+from ..models import (
+    EvaluationRound,
+    Grade,
+    Indicator,
+    IndicatorWeight,
+    Method,
+    MissingRule,
+    QuarterGrading,
+    Score,
+    ScoreSheet,
+)
+from . import rules
+
+COLUMNS = ["quarter", "office", "dealers", "manual_mean", "computed_mean", "gap", "company_gap", "deviation"]
+FIGURES = COLUMNS[2:]
+
+
+def _t(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _decimal(value) -> Decimal:
+    """A sum as the database returns it (Decimal on PostgreSQL, float on SQLite) as a Decimal."""
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def office_sums(*, quarter: Quarter) -> dict[int, rules.GroupSums]:
+    """Each office's evaluated dealers and the sums of their manual and computed scores, in two queries.
+
+    A dealer's group score is Σ(w·s)/Σ(w) over the group's indicators of its own
+    scheme, scores as in its total (the override when there is one; a missing
+    one counts 0 under `zero`, drops its weight under `exclude`, and under
+    `manual` leaves the group without a score); `rules.group_scores` is the
+    definition, and the tests hold the two equal.
+    """
+    effective = "COALESCE(s.override_value, s.value)"
+    sql = f"""
+        SELECT office_id, is_computed, COUNT(score), SUM(score) FROM (
+            SELECT g.office_id, g.dealer_id, i.method <> %(manual)s AS is_computed,
+                   CASE WHEN MAX(CASE WHEN {effective} IS NULL AND i.missing_rule = %(must)s THEN 1 ELSE 0 END) = 1
+                        THEN NULL
+                        ELSE SUM(w.weight * COALESCE({effective}, 0)) * 1.0 / NULLIF(SUM(
+                            CASE WHEN {effective} IS NULL AND i.missing_rule = %(exclude)s THEN 0 ELSE w.weight END
+                        ), 0)
+                   END AS score
+            FROM {_t(Grade)} g
+            JOIN {_t(IndicatorWeight)} w ON w.scheme_id = g.scheme_id
+            JOIN {_t(Indicator)} i ON i.id = w.indicator_id
+            JOIN {_t(EvaluationRound)} r ON r.quarter = g.quarter AND r.office_id = g.office_id
+            JOIN {_t(ScoreSheet)} sh ON sh.round_id = r.id AND sh.dealer_id = g.dealer_id
+            LEFT JOIN {_t(Score)} s ON s.sheet_id = sh.id AND s.indicator_id = w.indicator_id
+            WHERE g.quarter = %(quarter)s AND g.evaluated
+            GROUP BY g.office_id, g.dealer_id, i.method <> %(manual)s
+        ) AS dealer_scores
+        GROUP BY office_id, is_computed
+    """
+    params = {
+        "quarter": str(quarter),
+        "manual": Method.MANUAL,
+        "must": MissingRule.MANUAL,
+        "exclude": MissingRule.EXCLUDE,
+    }
+    groups = {}
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # hash joins over the quarter's scores, not a nested loop per dealer (see scoring.sql)
+            cursor.execute("SET LOCAL enable_nestloop = off")
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+            cursor.execute("SET LOCAL jit = off")
+        cursor.execute(sql, params)
+        for office_id, is_computed, count, total in cursor.fetchall():
+            groups[(office_id, bool(is_computed))] = (count, _decimal(total or 0))
+    dealers = dict(
+        Grade.objects.filter(quarter=str(quarter), evaluated=True)
+        .values("office_id")
+        .annotate(n=Count("*"))
+        .order_by()
+        .values_list("office_id", "n")
+    )
+    sums = {}
+    for office_id, n in dealers.items():
+        manual_count, manual_sum = groups.get((office_id, False), (0, Decimal(0)))
+        computed_count, computed_sum = groups.get((office_id, True), (0, Decimal(0)))
+        sums[office_id] = rules.GroupSums(n, manual_sum, manual_count, computed_sum, computed_count)
+    return sums
+
+
+def snapshot(*, quarter: Quarter) -> dict:
+    """The quarter's calibration per office as JSON, for `QuarterGrading.calibration`."""
+    figures = rules.calibration(office_sums(quarter=quarter))
+    return {
+        str(office_id): {
+            name: (str(value) if isinstance(value, Decimal) else value)
+            for name, value in zip(FIGURES, c.values(), strict=True)
+        }
+        for office_id, c in figures.items()
+    }
+
+
+def _from_json(data: dict) -> rules.Calibration:
+    return rules.Calibration(
+        *(
+            Decimal(data[name]) if name != "dealers" and data[name] is not None else data[name]
+            for name in FIGURES
+        )
+    )
+
+
+def calibration_by_quarter(quarters: list[Quarter]) -> dict[Quarter, dict[int, rules.Calibration]]:
+    """Each quarter's calibration per office id: as kept by grading, or computed for a quarter graded before."""
+    kept = dict(
+        QuarterGrading.objects.filter(quarter__in=[str(q) for q in quarters]).values_list(
+            "quarter", "calibration"
+        )
+    )
+    result = {}
+    for quarter in quarters:
+        if str(quarter) not in kept:
+            result[quarter] = {}
+        elif kept[str(quarter)]:
+            result[quarter] = {int(k): _from_json(v) for k, v in kept[str(quarter)].items()}
+        else:
+            result[quarter] = rules.calibration(office_sums(quarter=quarter))
+    return result
+
+
+def calibration_table(*, quarter: Quarter, offices=None) -> tuple[list[str], list[list]]:
+    """DESIGN §6.2's `export_calibration`: one row per office by code; an office without
+    evaluated dealers has 0 dealers and empty figures."""
+    figures = calibration_by_quarter([quarter])[quarter]
+    offices = (offices if offices is not None else Office.objects.all()).order_by("code")
+    empty = rules.Calibration(0, None, None, None, None, None)
+    rows = [
+        [str(quarter), office.code, *figures.get(office.pk, empty).values()]
+        for office in offices.only("pk", "code")
+    ]
+    return COLUMNS, rows

@@ -26,6 +26,7 @@ from evalsys.imports_view import import_page
 from evalsys.pagination import paginate
 from evalsys.periods import Quarter, quarter_just_ended
 from evalsys.tabular import export_response
+from evalsys.uploads import serve_protected
 
 from . import services, tasks
 from .exports import ABC_COLUMNS, abc_report_columns, abc_report_rows, abc_rows
@@ -400,6 +401,14 @@ class EvidenceForm(forms.ModelForm):
         model = Score
         fields = ["comment", "photo"]
         widgets = {"comment": forms.Textarea(attrs={"rows": 2})}
+
+
+def score_photo(request, pk):
+    """A score's photo evidence, to those who see its sheet (`visible_to`); never from /media/."""
+    score = get_object_or_404(
+        Score.objects.filter(sheet__in=ScoreSheet.objects.visible_to(request.user)).exclude(photo=""), pk=pk
+    )
+    return serve_protected(score.photo)
 
 
 def sheet_detail(request, pk):

@@ -10,7 +10,8 @@ command -v npm >/dev/null || { echo "demo.sh needs npm (Node.js), e.g. apt-get i
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
-npm install --no-audit --no-fund --silent
+# The locked front-end packages; reinstalled (npm ci) only when the installed tree does not match.
+npm ls --all >/dev/null 2>&1 || npm ci --no-audit --no-fund --silent
 
 export DEBUG=${DEBUG:-true}
 .venv/bin/python manage.py migrate --noinput

@@ -95,10 +95,23 @@ def _person(rng):
     return rng.choice(SURNAMES) + rng.choice(GIVEN)
 
 
+def demo_logins() -> list[tuple[str, str, str]]:
+    """(username, role, office) of every demo user."""
+    logins = [
+        (f"{prefix}_{code.lower()}", role.label, name)
+        for code, name, *_rest in OFFICES
+        for prefix, role, _label in OFFICE_STAFF
+    ]
+    return logins + [
+        ("planner", Role.SALES_PLANNING.label, "-"),
+        ("vp", Role.MARKETING_VP.label, "-"),
+        ("admin", "admin", "-"),
+    ]
+
+
 @transaction.atomic
 def seed_master_data(*, stdout, today: datetime.date):
     rng = random.Random(20260101)
-    logins = []
     for code, name, region, _short in OFFICES:
         Office.objects.get_or_create(code=code, defaults={"name": name, "region": region})
     offices = {o.code: o for o in Office.objects.all()}
@@ -115,7 +128,6 @@ def seed_master_data(*, stdout, today: datetime.date):
                     name=f"{offices[code].name[:2]}{label}",
                     email=f"{username}@example.com",
                 )
-            logins.append((username, role.label, offices[code].name))
     for username, role, name in [
         ("planner", Role.SALES_PLANNING, "计划部王经理"),
         ("vp", Role.MARKETING_VP, "营销副总"),
@@ -128,10 +140,8 @@ def seed_master_data(*, stdout, today: datetime.date):
                 name=name,
                 email=f"{username}@example.com",
             )
-        logins.append((username, role.label, "-"))
     if not User.objects.filter(username="admin").exists():
         User.objects.create_superuser("admin", "admin@example.com", DEMO_PASSWORD, first_name="系统管理员")
-    logins.append(("admin", "admin", "-"))
 
     managers = {
         code: list(
@@ -176,4 +186,3 @@ def seed_master_data(*, stdout, today: datetime.date):
                 new.append(dealer)
     bulk_create_with_history(new, Dealer, batch_size=1000)
     stdout.write(f"offices: {len(offices)}, dealers: {Dealer.objects.count()} ({len(new)} new)")
-    return logins

@@ -1,57 +1,28 @@
 from django.contrib.auth.decorators import login_not_required
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from evalsys import reports
 from evalsys.imports_view import import_page
+from evalsys.pagination import paginate
 from evalsys.tabular import export_response
 
 from .access import get_dealer_for_user, role_required
 from .filters import DealerFilterForm
 from .imports import DealerImporter
 from .models import Dealer, Notification, Office
+from .plugins import customer_file_sections, dashboard_panels
 from .roles import IMPORT_ROLES, Role, office_id_of, roles_of, sees_all_offices
 
-# Panels of the dashboard and sections of the customer file, in page order.
-# Each is a function returning a dict with "template" and its context, or None
-# when it has nothing to show for this user. Later features add their own.
-DASHBOARD_PANELS = [
-    "dealers.panels.dealer_counts",
-    "dealers.targets.panels.targets_panel",
-    "dealers.targets.panels.sales_panel",
-    "scoring.panels.evaluation_progress",
-    "scoring.followup.panels.followup_panel",
-    "networks.panels.visit_reminder",
-    "networks.panels.churn_worklist",
-    "networks.panels.suspected_churn",
-    "networks.panels.summary_status",
-    "networks.panels.audit_status",
-]
-CUSTOMER_FILE_SECTIONS = [
-    "dealers.panels.master_data",
-    "dealers.panels.dealer_history",
-    "dealers.targets.panels.agreement_section",
-    "dealers.targets.panels.trend_section",
-    "dealers.targets.panels.points_section",
-    "dealers.targets.panels.notes_section",
-    "scoring.panels.quarterly_history",
-    "scoring.followup.panels.dealer_followup",
-    "networks.panels.dealer_visits",
-    "networks.panels.dealer_churn",
-]
 
-
-def _render_panels(paths, *args):
+def _render_panels(functions, *args):
     panels = []
-    for path in paths:
-        panel = import_string(path)(*args)
+    for function in functions:
+        panel = function(*args)
         if panel:
             panels.append(panel)
     return panels
@@ -65,7 +36,7 @@ def dashboard(request):
         {
             "office": Office.objects.filter(pk=office_id_of(request.user)).first(),
             "role_labels": [label for value, label in Role.choices if value in roles],
-            "panels": _render_panels(DASHBOARD_PANELS, request),
+            "panels": _render_panels(dashboard_panels, request),
         },
     )
 
@@ -73,19 +44,15 @@ def dashboard(request):
 def dealer_list(request):
     form = DealerFilterForm(request.GET or None, user=request.user)
     dealers = form.apply(Dealer.objects.visible_to(request.user).select_related("office", "business_manager"))
-    page = Paginator(dealers, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    sort_query = query.copy()
-    sort_query.pop("sort", None)
+    paged = paginate(request, dealers, per_page=50)
     return render(
         request,
         "dealers/dealer_list.html",
         {
             "form": form,
-            "page": page,
-            "query": query.urlencode(),
-            "sort_query": sort_query.urlencode(),
+            "page": paged.page,
+            "query": paged.query,
+            "sort_query": paged.sort_query,
             "sort": request.GET.get("sort", "code"),
             "show_office": sees_all_offices(request.user),
         },
@@ -111,13 +78,6 @@ EXPORT_COLUMNS = [
 def dealer_export(request):
     form = DealerFilterForm(request.GET or None, user=request.user)
     dealers = form.apply(Dealer.objects.visible_to(request.user).select_related("office", "business_manager"))
-    if request.GET.get("format") == "report":
-        return reports.report_response(
-            name=f"dealers-{timezone.localdate():%Y%m%d}",
-            title=_("Dealers"),
-            columns=_dealer_report_columns(),
-            rows=_dealer_report_rows(dealers),
-        )
     rows = (
         [
             d.code,
@@ -140,42 +100,6 @@ def dealer_export(request):
     )
 
 
-def _dealer_report_columns():
-    return [
-        reports.Column(_("Dealer code")),
-        reports.Column(_("Dealer")),
-        reports.Column(_("Kind")),
-        reports.Column(_("Office")),
-        reports.Column(_("Tier")),
-        reports.Column(_("Business manager")),
-        reports.Column(_("Joined"), reports.DATE),
-        reports.Column(_("Status")),
-        reports.Column(_("Churned on"), reports.DATE),
-        reports.Column(_("Contact")),
-        reports.Column(_("Phone")),
-        reports.Column(_("Region")),
-    ]
-
-
-def _dealer_report_rows(dealers):
-    for d in dealers.iterator(chunk_size=2000):
-        manager = d.business_manager
-        yield [
-            d.code,
-            d.name,
-            d.get_kind_display(),
-            d.office.name,
-            d.tier,
-            (manager.get_full_name() or manager.username) if manager else None,
-            d.joined,
-            d.get_status_display(),
-            d.churned_on,
-            d.contact,
-            d.phone,
-            d.region,
-        ]
-
-
 def customer_file(request, code):
     dealer = get_dealer_for_user(
         request.user, code, Dealer.objects.select_related("office", "business_manager")
@@ -183,7 +107,7 @@ def customer_file(request, code):
     return render(
         request,
         "dealers/customer_file.html",
-        {"dealer": dealer, "sections": _render_panels(CUSTOMER_FILE_SECTIONS, request, dealer)},
+        {"dealer": dealer, "sections": _render_panels(customer_file_sections, request, dealer)},
     )
 
 
@@ -194,8 +118,7 @@ def dealer_import(request):
         DealerImporter(user=request.user),
         title=_("Import dealers"),
         columns_help=_(
-            "kind: exclusive/专营 or logistics/物流; status: active/正常, suspended/暂停, churned/流失; "
-            "moved_on/调动日期 (optional): when the office changes, the first day in the new office (today when empty)"
+            "kind: exclusive/专营 or logistics/物流; status: active/正常, suspended/暂停, churned/流失"
         ),
         done_url=reverse("dealers:list"),
     )
@@ -203,8 +126,9 @@ def dealer_import(request):
 
 def notification_list(request):
     notifications = Notification.objects.filter(user=request.user)
-    page = Paginator(notifications, 30).get_page(request.GET.get("page"))
-    return render(request, "dealers/notifications.html", {"page": page})
+    return render(
+        request, "dealers/notifications.html", {"page": paginate(request, notifications, per_page=30).page}
+    )
 
 
 @require_POST

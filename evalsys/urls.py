@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
@@ -18,10 +17,6 @@ urlpatterns = [
     path("", include("dealers.targets.urls")),
     path("", include("scoring.urls")),
     path("", include("scoring.followup.urls")),
+    path("", include("scoring.insight.urls")),
     path("", include("networks.urls")),
 ]
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

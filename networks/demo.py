@@ -42,23 +42,31 @@ NARRATIVES = {
 STATES = ["none", "pending", "confirmed", "disputed"]
 
 
-@transaction.atomic
-def seed_network_demo(*, stdout, today: datetime.date):
-    rng = random.Random(20260505)
-    offices = list(Office.objects.order_by("code"))
-    User = get_user_model()
-    users = User.objects.in_bulk(
+def _demo_users(offices):
+    return get_user_model().objects.in_bulk(
         ["vp", "planner", *[f"om_{o.code.lower()}" for o in offices]], field_name="username"
     )
+
+
+@transaction.atomic
+def seed_network_changes(*, stdout, today: datetime.date):
+    """Who joins and who leaves: before the targets and grades, which follow who is in the network."""
+    offices = list(Office.objects.order_by("code"))
     this_quarter = Quarter.containing(today)
-    _seed_new_dealers(rng, offices, this_quarter, today)
-    churned = _seed_churn(offices, this_quarter, today, users)
-    visits = _seed_visits(rng.random(), today)
+    joined = _seed_new_dealers(random.Random(20260505), offices, this_quarter, today)
+    churned = _seed_churn(offices, this_quarter, today, _demo_users(offices))
+    stdout.write(f"networks: {joined} dealers joined, {churned} dealers churned")
+
+
+@transaction.atomic
+def seed_network_demo(*, stdout, today: datetime.date):
+    offices = list(Office.objects.order_by("code"))
+    users = _demo_users(offices)
+    this_quarter = Quarter.containing(today)
+    visits = _seed_visits(20260505, today)
     audits = _seed_audits(offices, this_quarter.previous(), users)
     summaries = _seed_summaries(offices, this_quarter.previous(), users)
-    stdout.write(
-        f"networks: {visits} visits added, {churned} dealers churned, {audits} audits, {summaries} summaries"
-    )
+    stdout.write(f"networks: {visits} visits added, {audits} audits, {summaries} summaries")
 
 
 def _seed_new_dealers(rng, offices, this_quarter, today):
@@ -97,7 +105,9 @@ def _seed_new_dealers(rng, offices, this_quarter, today):
                 )
         quarter = quarter.previous()
     existing = set(Dealer.objects.filter(code__in=[d.code for d in new]).values_list("code", flat=True))
-    bulk_create_with_history([d for d in new if d.code not in existing], Dealer, batch_size=500)
+    new = [d for d in new if d.code not in existing]
+    bulk_create_with_history(new, Dealer, batch_size=500)
+    return len(new)
 
 
 def _seed_churn(offices, this_quarter, today, users):

@@ -1,6 +1,7 @@
 import uuid
 
 from django import forms
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -127,3 +128,45 @@ class SummaryForm(forms.Form):
 
 class CommentForm(forms.Form):
     comment = forms.CharField(label=_("Sales planning comment"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class VisitFilterForm(forms.Form):
+    """The visit list's filters; `who=mine` (a business manager's default) shows the user's own visits."""
+
+    who = forms.ChoiceField(choices=[("mine", _("My visits")), ("all", _("All I can see"))], required=False)
+    office = forms.ModelChoiceField(label=_("Office"), queryset=None, required=False)
+    visitor = forms.ModelChoiceField(label=_("Business manager"), queryset=None, required=False)
+    q = forms.CharField(label=_("Dealer code or name"), required=False, max_length=100)
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    date_to = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+
+    def __init__(self, *args, user, offices, visitors, default_who, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user, self.default_who = user, default_who
+        self.fields["office"].queryset = offices
+        self.fields["visitor"].queryset = visitors
+        self.fields["visitor"].label_from_instance = lambda u: u.get_full_name() or u.username
+
+    def apply(self, visits):
+        data = self.cleaned_data if self.is_valid() else {}
+        if (data.get("who") or self.default_who) == "mine":
+            visits = visits.filter(visitor=self.user)
+        if data.get("office"):
+            visits = visits.filter(dealer__office=data["office"])
+        if data.get("visitor"):
+            visits = visits.filter(visitor=data["visitor"])
+        if data.get("q"):
+            q = data["q"].strip()
+            visits = visits.filter(Q(dealer__code__icontains=q) | Q(dealer__name__icontains=q))
+        if data.get("date_from"):
+            visits = visits.filter(date__gte=data["date_from"])
+        if data.get("date_to"):
+            visits = visits.filter(date__lte=data["date_to"])
+        return visits
+
+    def chosen_who(self) -> str:
+        return (self.cleaned_data.get("who") if self.is_valid() else "") or self.default_who

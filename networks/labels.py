@@ -43,12 +43,14 @@ METRIC_REPORT_KINDS = {
     "visits_per_dealer_month": reports.DECIMAL,
     "visit_coverage": reports.PERCENT,
     "mean_effect": reports.DECIMAL,
+    "churn_report_days": reports.DECIMAL,
 }
 
 
 def metric_rows(value_of) -> list[tuple]:
-    """`(name, label, value)` for each metric in §5's order; `value_of(name)` gives the value."""
-    return [(name, METRIC_LABELS[name], value_of(name)) for name in METRIC_NAMES]
+    """`(name, label, value, kind)` for each metric in §5's order; `value_of(name)` gives the value,
+    `kind` (a `reports` column kind: money, percent, integer, decimal) how pages and reports format it."""
+    return [(name, METRIC_LABELS[name], value_of(name), METRIC_REPORT_KINDS[name]) for name in METRIC_NAMES]
 
 
 def churn_rows(rows) -> list[dict]:

@@ -1,8 +1,8 @@
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -14,6 +14,7 @@ from dealers.models import Dealer, Office
 from dealers.roles import Role, allowed, has_role, office_id_of, sees_all_offices
 from evalsys import reports
 from evalsys.imports_view import import_page
+from evalsys.pagination import paginate
 from evalsys.periods import Quarter, period_error
 from evalsys.tabular import export_response
 
@@ -25,6 +26,7 @@ from .forms import (
     CommentForm,
     SummaryForm,
     VerificationForm,
+    VisitFilterForm,
     VisitForm,
 )
 from .imports import VisitImporter
@@ -52,6 +54,11 @@ def _quarter(request, default: Quarter) -> Quarter:
 
 def _current_quarter() -> Quarter:
     return Quarter.containing(timezone.localdate())
+
+
+def _last_ended_quarter() -> Quarter:
+    """Metric pages open on the last quarter that has ended: a running quarter's figures are not final."""
+    return _current_quarter().previous()
 
 
 def _office(request):
@@ -99,20 +106,37 @@ def visit_create(request):
 
 
 def visit_list(request):
-    visits = Visit.objects.visible_to(request.user).select_related("dealer", "visitor")
-    mine = request.GET.get("mine") == "1"
-    if mine:
-        visits = visits.filter(visitor=request.user)
-    page = Paginator(visits, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    """Visits the user may see; a business manager starts on his own, everyone can filter and jump pages."""
+    offices = Office.objects.visible_to(request.user)
+    visitors = (
+        get_user_model()
+        .objects.filter(staff_profile__office__in=offices, groups__name=Role.BUSINESS_MANAGER)
+        .distinct()
+        .order_by("username")
+    )
+    form = VisitFilterForm(
+        request.GET,
+        user=request.user,
+        offices=offices,
+        visitors=visitors,
+        default_who="mine"
+        if has_role(request.user, Role.BUSINESS_MANAGER) or request.GET.get("mine") == "1"
+        else "all",
+    )
+    visits = form.apply(Visit.objects.visible_to(request.user).select_related("dealer", "visitor"))
+    paged = paginate(request, visits, per_page=50)
+    who_query = QueryDict(paged.query, mutable=True)
+    who_query.pop("who", None)
     return render(
         request,
         "networks/visit_list.html",
         {
-            "page": page,
-            "query": query.urlencode(),
-            "mine": mine,
+            "page": paged.page,
+            "form": form,
+            "query": paged.query,
+            "who_query": who_query.urlencode(),
+            "mine": form.chosen_who() == "mine",
+            "show_office": sees_all_offices(request.user),
             "can_log": allowed(request.user, *VISIT_ROLES),
             "can_import_visits": allowed(request.user, *VISIT_IMPORT_ROLES),
         },
@@ -196,15 +220,13 @@ def churn_list(request):
     status = request.GET.get("verification")
     if status in Verification.values:
         reports = reports.filter(verification=status)
-    page = Paginator(reports, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    paged = paginate(request, reports, per_page=50)
     return render(
         request,
         "networks/churn_list.html",
         {
-            "page": page,
-            "query": query.urlencode(),
+            "page": paged.page,
+            "query": paged.query,
             "status": status,
             "verifications": Verification.choices,
             "without_report": selectors.churned_without_report(request.user)[:200],
@@ -224,15 +246,13 @@ def suspected_churn(request):
         office = get_object_or_404(offices, code=request.GET["office"])
         dealers = dealers.filter(office=office)
     suspected = selectors.suspected_churn(dealers, today=today).select_related("office", "business_manager")
-    page = Paginator(suspected, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    paged = paginate(request, suspected, per_page=50)
     return render(
         request,
         "networks/suspected_churn.html",
         {
-            "page": page,
-            "query": query.urlencode(),
+            "page": paged.page,
+            "query": paged.query,
             "office": office,
             "offices": [(o, counts.get(o.pk, 0)) for o in offices],
             "total": sum(counts.values()),
@@ -300,7 +320,7 @@ def _chart_series(quarters, metrics_by_quarter):
 
 def office_metrics(request):
     office = _office(request)
-    quarter = _quarter(request, _current_quarter())
+    quarter = _quarter(request, _last_ended_quarter())
     quarters = selectors.recent_quarters(quarter, 8)
     by_quarter = {q: services.compute_metrics(quarter=q, office_ids=[office.pk])[office.pk] for q in quarters}
     metrics = by_quarter[quarter]
@@ -329,7 +349,7 @@ def office_metrics(request):
 
 @role_required(*COMPANY_ROLES)
 def company_metrics(request):
-    quarter = _quarter(request, _current_quarter())
+    quarter = _quarter(request, _last_ended_quarter())
     offices = list(Office.objects.visible_to(request.user).order_by("code"))
     metrics = services.compute_metrics(quarter=quarter, office_ids=[o.pk for o in offices])
     reasons = selectors.churn_reasons_by_office(quarter=quarter, office_ids=[o.pk for o in offices])
@@ -383,7 +403,7 @@ def company_metrics(request):
 
 
 def metrics_export(request):
-    quarter = _quarter(request, _current_quarter())
+    quarter = _quarter(request, _last_ended_quarter())
     offices = Office.objects.visible_to(request.user)
     columns, rows = services.metrics_table(quarter=quarter, offices=offices)
     if request.GET.get("format") == "report":

@@ -29,7 +29,11 @@ def seed_graded_quarters(*, stdout, today):
         quarters.insert(0, quarters[0].previous())
     open_office = Office.objects.order_by("code").values_list("pk", flat=True).last()
     for quarter in quarters:
-        if QuarterGrading.objects.filter(quarter=str(quarter), status=GradingStatus.PUBLISHED).exists():
+        # What is done is kept: a published quarter, and the last one once graded.
+        done = (
+            [GradingStatus.PUBLISHED] if quarter != last else [GradingStatus.GRADED, GradingStatus.PUBLISHED]
+        )
+        if QuarterGrading.objects.filter(quarter=str(quarter), status__in=done).exists():
             continue
         services.open_quarter(quarter=quarter)
         scores = Score.objects.filter(sheet__round__quarter=str(quarter))
@@ -49,6 +53,8 @@ def seed_graded_quarters(*, stdout, today):
         services.regrade_quarter(quarter=quarter)
         if quarter != last:
             services.publish_quarter(quarter=quarter)
+        stdout.write(f"  {quarter} graded")
+        stdout.flush()
     stdout.write(f"Graded quarters {quarters[0]}–{quarters[-1]} (the last one not yet published).")
 
 

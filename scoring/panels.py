@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 
-from .models import ClassBenefit, EvaluationRound, Grade, Indicator, Score
+from .models import ClassBenefit, EvaluationRound, Grade, GradingStatus, Indicator, QuarterGrading, Score
 from .services import progress_by_round
 
 
@@ -16,6 +16,7 @@ def evaluation_progress(request):
     progress = progress_by_round(rounds=rounds)
     for r in rounds:
         r.complete, r.total = progress.get(r.pk, (0, 0))
+        r.missing = r.total - r.complete
     return {"template": "scoring/panels/progress.html", "quarter": latest, "rounds": rounds}
 
 
@@ -37,11 +38,21 @@ def quarterly_history(request, dealer):
         rows.append({"grade": grade, "scores": [quarter_scores.get(i.pk) for i in indicators]})
     if not rows:
         return None
+    published = set(
+        QuarterGrading.objects.filter(
+            quarter__in=[g.quarter for g in grades], status=GradingStatus.PUBLISHED
+        ).values_list("quarter", flat=True)
+    )
+    for row in rows:
+        row["published"] = row["grade"].quarter in published
     benefits = {b.grade_class: b.description for b in ClassBenefit.objects.all()}
     return {
+        "current_published": rows[0]["published"],
         "template": "scoring/panels/history.html",
         "rows": rows,
         "indicators": indicators,
         "benefit": benefits.get(grades[0].final_class),
         "current": grades[0],
+        # the class across quarters, oldest first (DESIGN.md §5a, class movements)
+        "classes": [(g.quarter, g.final_class, g.change) for g in grades[:12]][::-1],
     }

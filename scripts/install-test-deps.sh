@@ -21,4 +21,5 @@ fi
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-npm install --no-audit --no-fund --silent
+# The locked front-end packages; reinstalled (npm ci) only when the installed tree does not match.
+npm ls --all >/dev/null 2>&1 || npm ci --no-audit --no-fund --silent

@@ -74,60 +74,70 @@ def _target(dealer, month, amount, agreed_at, countered, next_month, index, step
     )
 
 
+def _in_network(dealer, month: datetime.date) -> bool:
+    """Whether the dealer is in the network during (some of) `month`."""
+    return dealer.joined <= add_months(month, 1) - datetime.timedelta(days=1) and (
+        dealer.churned_on is None or dealer.churned_on > month
+    )
+
+
 @transaction.atomic
 def seed_targets(*, stdout, today: datetime.date):
-    rng = random.Random(20260325)
+    """Agreements, targets and sales of every dealer for the months it is in the network.
+
+    Each dealer's figures come from its own random stream (seeded by its code), so
+    they do not depend on which other dealers exist or have rows already: a second
+    run computes the same figures and adds nothing.
+    """
     this_month = today.replace(day=1)
     next_month = add_months(this_month, 1)
     months = [add_months(this_month, -n) for n in range(MONTHS - 1, -1, -1)]
     sales_months = [m for m in months if m < this_month]
     years = sorted({m.year for m in months} | {next_month.year})
-    dealers = list(
-        Dealer.objects.exclude(status="churned").select_related("business_manager").order_by("code")
-    )
-
-    monthly_base = {d.pk: Decimal(rng.randrange(50, 250) * 1000) for d in dealers}
+    dealers = list(Dealer.objects.select_related("business_manager").order_by("code"))
     existing_agreements = set(AnnualAgreement.objects.values_list("dealer_id", "year"))
-    signed_days = {(d.pk, year): rng.randint(1, 20) for d in dealers for year in years}
-    agreements = [
-        AnnualAgreement(
-            dealer=d,
-            year=year,
-            signed_on=datetime.date(year - 1, 12, signed_days[(d.pk, year)]),
-            annual_target=monthly_base[d.pk] * Decimal("14"),
-        )
-        for d in dealers
-        for year in years
-        if (d.pk, year) not in existing_agreements
-    ]
-    bulk_create_with_history(agreements, AnnualAgreement, batch_size=BATCH)
-
     frozen = frozen_months([*months, next_month])
     existing_targets = set(MonthlyTarget.objects.values_list("dealer_id", "month"))
     existing_sales = set(MonthlySales.objects.values_list("dealer_id", "month"))
-    targets, sales, steps = [], [], {}
+    agreements, targets, sales, steps = [], [], [], {}
     for index, dealer in enumerate(dealers):
+        rng = random.Random(f"20260325:{dealer.code}")
+        monthly_base = Decimal(rng.randrange(50, 250) * 1000)
         growth = Decimal(str(rng.uniform(0.95, 1.15)))
         performer = rng.uniform(0.8, 1.1)
+        in_network = [m for m in [*months, next_month] if _in_network(dealer, m)]
+        for year in years:
+            signed_day = rng.randint(1, 20)
+            if (dealer.pk, year) not in existing_agreements and any(m.year == year for m in in_network):
+                agreements.append(
+                    AnnualAgreement(
+                        dealer=dealer,
+                        year=year,
+                        signed_on=datetime.date(year - 1, 12, signed_day),
+                        annual_target=monthly_base * Decimal("14"),
+                    )
+                )
         for month in [*months, next_month]:
             season = Decimal(str(SEASON[month.month - 1]))
-            amount = quantize(monthly_base[dealer.pk] * season * (growth if month.year == today.year else 1))
+            amount = quantize(monthly_base * season * (growth if month.year == today.year else 1))
             amount = (amount / 1000).quantize(Decimal(1)) * 1000
-            if month == next_month and index % 3 == 0:
-                continue  # still to be negotiated: the reminders have something to say
-            key = (dealer.pk, month)
-            # Every random draw happens whether or not the row exists, so a second run
-            # sees the same figures and adds nothing.
+            # Every draw happens whether or not the row is written, so the stream stays the same.
             agreed_at = _agreed_at(rng, month)
             countered = rng.random() < 0.5
             reported = rng.random() > 0.01
             actual = quantize(amount * Decimal(str(rng.gauss(performer, 0.12))))
+            if month not in in_network:
+                continue
             if month in frozen:  # a published quarter's months are not added to (DESIGN.md §3.4)
                 continue
+            if month == next_month and index % 3 == 0:
+                continue  # still to be negotiated: the reminders have something to say
+            key = (dealer.pk, month)
             if key not in existing_targets:
                 targets.append(_target(dealer, month, amount, agreed_at, countered, next_month, index, steps))
             if month in sales_months and key not in existing_sales and reported:
                 sales.append(MonthlySales(dealer=dealer, month=month, amount=max(actual, Decimal(0))))
+    bulk_create_with_history(agreements, AnnualAgreement, batch_size=BATCH)
     bulk_create_with_history(targets, MonthlyTarget, batch_size=BATCH)
     bulk_create_with_history(sales, MonthlySales, batch_size=BATCH)
 

@@ -5,7 +5,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Case, Count, DecimalField, F, FilteredRelation, Q, Sum, When
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,12 +25,16 @@ from ..models import (
     TargetStep,
     TargetVersion,
 )
-from ..roles import Role, allowed, has_role, office_id_of, sees_all_offices
+from ..roles import IMPORT_ROLES, Role, allowed, has_role, office_id_of, sees_all_offices
 from .points import points_balances, recompute_points
 from .rules import agreement_in_force, attainment, month_closed, quarter_attainment, quarter_sum, timeliness
 
 TARGET_ROLES = (Role.BUSINESS_MANAGER, Role.OFFICE_MANAGER, Role.SALES_PLANNING)
+# The marketing VP reads everything: the targets pages, without their forms.
+TARGET_READER_ROLES = (*TARGET_ROLES, Role.MARKETING_VP)
 NOTE_ROLES = (Role.BUSINESS_MANAGER, Role.OFFICE_MANAGER)
+AGREEMENT_IMPORT_ROLES = (Role.SALES_PLANNING,)
+MISSING_SALES_ROLES = (*IMPORT_ROLES, Role.OFFICE_MANAGER, Role.MARKETING_VP)
 
 
 class TargetError(ValueError):
@@ -362,6 +367,80 @@ def attainment_rows(dealers: list[Dealer], month: datetime.date) -> list[dict]:
             }
         )
     return rows
+
+
+ATTAINMENT_BANDS = ((None, 80), (80, 100), (100, 120), (120, None))  # percent, lower bound inclusive
+ATTAINMENT_SORTS = {
+    "code": "code",
+    "name": "name",
+    "office": "office__code",
+    "target": "month_target",
+    "actual": "month_actual",
+    "attainment": "month_attainment",
+}
+
+
+def with_month_figures(dealers, month: datetime.date):
+    """`dealers` annotated with the month's agreed target, actual sales and attainment (percent),
+    so that the attainment page sorts and totals in SQL whatever the number of dealers.
+
+    The month's target and sales rows are LEFT JOINs (one each per dealer and month), not
+    correlated subqueries: the totals use each figure in several aggregates, and a subquery
+    would be evaluated once per use and dealer (seconds for a thousand dealers).
+    """
+    money = DecimalField(max_digits=16, decimal_places=2)
+    return dealers.annotate(
+        month_target_row=FilteredRelation(
+            "targets", condition=Q(targets__month=month, targets__status=TargetStatus.AGREED)
+        ),
+        month_sales_row=FilteredRelation("sales", condition=Q(sales__month=month)),
+    ).annotate(
+        month_target=Cast(F("month_target_row__agreed_amount"), money),
+        month_actual=Cast(F("month_sales_row__amount"), money),
+        month_attainment=Case(
+            When(
+                month_target_row__agreed_amount__gt=0,
+                then=F("month_sales_row__amount") * 100 / F("month_target_row__agreed_amount"),
+            ),
+            default=None,
+            output_field=DecimalField(max_digits=20, decimal_places=6),
+        ),
+    )
+
+
+def sort_attainment(dealers, sort: str):
+    """Order annotated `dealers` by a key of ATTAINMENT_SORTS ("-key": descending); empty values last."""
+    field = ATTAINMENT_SORTS.get(sort.removeprefix("-"), "code")
+    main = F(field).desc(nulls_last=True) if sort.startswith("-") else F(field).asc(nulls_last=True)
+    return dealers.order_by(main, "code")
+
+
+def attainment_totals(dealers) -> dict:
+    """Sums of the month's targets and actuals over annotated `dealers`, their attainment, and how
+    many dealers fall in each band of ATTAINMENT_BANDS (and have no agreed target) — one query."""
+    bands = {
+        f"band{i}": Count(
+            "pk",
+            filter=Q(month_attainment__isnull=False)
+            & (Q(month_attainment__gte=low) if low is not None else Q())
+            & (Q(month_attainment__lt=high) if high is not None else Q()),
+        )
+        for i, (low, high) in enumerate(ATTAINMENT_BANDS)
+    }
+    both = Q(month_target__gt=0, month_actual__isnull=False)
+    figures = dealers.order_by().aggregate(
+        target=Sum("month_target"),
+        actual=Sum("month_actual"),
+        both_target=Sum("month_target", filter=both),
+        both_actual=Sum("month_actual", filter=both),
+        dealers=Count("pk"),
+        no_target=Count("pk", filter=Q(month_target__isnull=True)),
+        **bands,
+    )
+    # As for one dealer's quarter: only dealers with both figures count towards the attainment.
+    figures["attainment"] = attainment(figures.pop("both_actual"), figures.pop("both_target"))
+    figures["bands"] = [figures.pop(f"band{i}") for i in range(len(ATTAINMENT_BANDS))]
+    return figures
 
 
 # Quarterly notes ------------------------------------------------------------------

@@ -5,17 +5,20 @@ import re
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from evalsys import reports
 from evalsys.imports_view import import_page
+from evalsys.pagination import paginate
 from evalsys.periods import Quarter, add_months, format_month, parse_month, period_error
 from evalsys.tabular import export_response
 
@@ -26,11 +29,15 @@ from ..roles import IMPORT_ROLES, Role, allowed, sees_all_offices
 from .imports import AgreementImporter, SalesImporter, TargetImporter
 from .rules import month_closed, target_deadline
 from .services import (
+    AGREEMENT_IMPORT_ROLES,
+    MISSING_SALES_ROLES,
     NOTE_ROLES,
     POINTS_EXPORT_COLUMNS,
+    TARGET_READER_ROLES,
     TARGET_ROLES,
     TargetError,
     attainment_rows,
+    attainment_totals,
     can_write_notes,
     correct_target,
     deadline_day,
@@ -40,7 +47,9 @@ from .services import (
     points_export_rows,
     record_target_step,
     save_quarter_note,
+    sort_attainment,
     target_reader_dealers,
+    with_month_figures,
 )
 
 PAGE_SIZE = 100
@@ -104,7 +113,7 @@ def _back_query(request, month: datetime.date) -> str:
     return query.urlencode()
 
 
-@role_required(*TARGET_ROLES, Role.MARKETING_VP)
+@role_required(*TARGET_READER_ROLES)
 def next_month_targets(request):
     """The month's negotiation; the marketing VP, who reads everything, sees it without its forms.
 
@@ -118,7 +127,7 @@ def next_month_targets(request):
     dealers = (negotiable_dealers if negotiates else target_reader_dealers)(request.user)
     dealers = dealers.select_related("office", "business_manager").order_by("code")
     dealers, office_context, office_query = _office_filter(request, dealers)
-    page = Paginator(dealers, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, dealers, per_page=PAGE_SIZE).page
     deadline = target_deadline(month, deadline_day())
     return render(
         request,
@@ -174,7 +183,7 @@ def target_step(request, code, month):
         messages.error(
             request,
             _("%(message)s (You entered %(amount)s.)")
-            % {"message": exc, "amount": form.cleaned_data["amount"]},
+            % {"message": exc, "amount": number_format(form.cleaned_data["amount"], 2, force_grouping=True)},
         )
         return redirect(back)
     messages.success(
@@ -184,7 +193,7 @@ def target_step(request, code, month):
             "dealer": dealer,
             "month": format_month(month),
             "step": TargetStep(form.cleaned_data["step"]).label,
-            "amount": form.cleaned_data["amount"],
+            "amount": number_format(form.cleaned_data["amount"], 2, force_grouping=True),
         },
     )
     return redirect(back)
@@ -232,12 +241,21 @@ def target_correction(request, code, month):
     return redirect(back)
 
 
-@role_required(*TARGET_ROLES, Role.MARKETING_VP)
+@role_required(*TARGET_READER_ROLES)
 def attainment_page(request):
+    """The month's attainment per dealer: search, sort by any figure, totals over all pages, bands chart."""
     month = _month_param(request, timezone.localdate().replace(day=1))
-    dealers = target_reader_dealers(request.user).select_related("office").order_by("code")
+    dealers = target_reader_dealers(request.user).select_related("office")
     dealers, office_context, office_query = _office_filter(request, dealers)
-    page = Paginator(dealers, PAGE_SIZE).get_page(request.GET.get("page"))
+    search = request.GET.get("q", "").strip()[:100]
+    if search:
+        dealers = dealers.filter(Q(code__icontains=search) | Q(name__icontains=search))
+    dealers = with_month_figures(dealers, month)
+    totals = attainment_totals(dealers)
+    sort = request.GET.get("sort", "code")
+    # counted with the totals: no second COUNT query
+    page = paginate(request, sort_attainment(dealers, sort), per_page=PAGE_SIZE, count=totals["dealers"]).page
+    base = f"month={format_month(month)}{office_query}" + (f"&{urlencode({'q': search})}" if search else "")
     return render(
         request,
         "dealers/targets/attainment.html",
@@ -247,11 +265,21 @@ def attainment_page(request):
             "quarter": Quarter.containing(month),
             "rows": attainment_rows(list(page.object_list), month),
             "page": page,
-            "query": f"month={format_month(month)}{office_query}",
+            "query": f"{base}&sort={sort}",
+            "sort_query": base,
+            "sort": sort,
+            "search": search,
+            "totals": totals,
+            "bands": list(zip(_band_labels(), totals["bands"], strict=True)),
             "show_office": sees_all_offices(request.user),
             **office_context,
         },
     )
+
+
+def _band_labels():
+    """The labels of services.ATTAINMENT_BANDS, in the user's language."""
+    return [_("below 80%"), _("80–100%"), _("100–120%"), _("120% and more")]
 
 
 @role_required(*IMPORT_ROLES)
@@ -263,11 +291,18 @@ def sales_import(request):
         columns_help=_(
             "month like 2026-09; a month imported again replaces its figures and recomputes its points."
         ),
-        done_url=reverse("targets:missing_sales"),
+        done_url=_imported_month_url,
     )
 
 
-@role_required(Role.SALES_PLANNING)
+def _imported_month_url(result) -> str:
+    """The missing-sales page of the latest month the confirmed sales file held."""
+    months = [row.values["month"] for row in result.rows if row.values.get("month")]
+    url = reverse("targets:missing_sales")
+    return f"{url}?month={format_month(max(months))}" if months else url
+
+
+@role_required(*AGREEMENT_IMPORT_ROLES)
 def agreement_import(request):
     return import_page(
         request,
@@ -278,7 +313,7 @@ def agreement_import(request):
     )
 
 
-@role_required(Role.SALES_PLANNING)
+@role_required(*AGREEMENT_IMPORT_ROLES)
 def target_import(request):
     return import_page(
         request,
@@ -293,7 +328,7 @@ def target_import(request):
     )
 
 
-@role_required(*IMPORT_ROLES, Role.OFFICE_MANAGER, Role.MARKETING_VP)
+@role_required(*MISSING_SALES_ROLES)
 def missing_sales(request):
     month = _month_param(request, add_months(timezone.localdate().replace(day=1), -1))
     dealers = (
@@ -301,7 +336,7 @@ def missing_sales(request):
         .select_related("office", "business_manager")
         .order_by("code")
     )
-    page = Paginator(dealers, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, dealers, per_page=PAGE_SIZE).page
     return render(
         request,
         "dealers/targets/missing_sales.html",

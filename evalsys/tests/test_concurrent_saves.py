@@ -41,6 +41,7 @@ def _at_once(*calls):
     return outcomes
 
 
+@pytest.mark.postgresql  # two connections writing at once: SQLite locks the whole table
 def test_two_people_saving_the_same_sheet_at_once_one_is_told_and_the_other_is_kept(office, make_staff):
     # given an open sheet both office managers loaded at the same version
     dealer_with_sales(office=office, code="E1")
@@ -74,11 +75,11 @@ def test_two_people_saving_the_same_sheet_at_once_one_is_told_and_the_other_is_k
 
 
 @pytest.mark.parametrize("existing", [False, True], ids=["first proposal", "agreeing"])
-@time_machine.travel("2026-09-10 10:00 +0800")
+@time_machine.travel("2026-08-20 10:00 +0800")
 def test_two_people_saving_the_same_target_at_once_one_is_told_and_the_other_is_kept(
     office, business_manager, office_manager, existing
 ):
-    # given a dealer with an agreement, with or without a target both loaded, in September
+    # given a dealer with an agreement, with or without a target both loaded, in August for September
     month = datetime.date(2026, 9, 1)
     dealer = DealerFactory(office=office, business_manager=business_manager)
     AgreementFactory(dealer=dealer, year=month.year)

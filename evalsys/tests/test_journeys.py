@@ -10,6 +10,7 @@ import csv
 import datetime
 import io
 import time
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -23,6 +24,8 @@ from scoring.models import EvaluationRound, Grade, GradingStatus, QuarterGrading
 from scoring.tests.factories import Q3, dealer_with_sales
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _new_page(browser, locale="zh-CN"):
@@ -81,6 +84,10 @@ def test_a_quarter_from_opening_to_the_published_abc_list(
     page.click("[data-testid=save-grid]")
     page.wait_for_selector(".alert-success")
     page.goto(f"{live_server.url}/evaluation/rounds/{office_round.pk}/")
+    page.fill("#id_meeting_date", "2026-10-09")
+    page.select_option("#id_chair", str(office_manager.pk))
+    page.click("[data-testid=save-committee]")
+    page.wait_for_selector(".alert-success")
     confirmations = []
     page.on("dialog", lambda dialog: (confirmations.append(dialog.message), dialog.accept()))
     page.click("[data-testid=submit-round]")
@@ -99,6 +106,7 @@ def test_a_quarter_from_opening_to_the_published_abc_list(
     planning.wait_for_selector("[data-testid=job-status][data-state=graded]", timeout=60000)
     planning.goto(f"{live_server.url}/abc/?quarter={Q3}")
     planning.click("[data-testid=publish]")
+    planning.click("[data-testid=confirm-publish]")
     planning.wait_for_selector(".alert-success")
 
     # then the ABC list is published and shows each dealer's class
@@ -127,12 +135,12 @@ def test_a_quarter_from_opening_to_the_published_abc_list(
     assert str(Q3) in history and "88.00" in history
 
 
-@time_machine.travel("2026-11-16 10:00 +0800")
 def test_a_month_from_target_negotiation_to_points(
-    browser, page, login, live_server, office, business_manager, statistician
+    browser, page, login, live_server, office, business_manager, statistician, time_machine
 ):
-    # given a dealer of the business manager with this year's agreement (this month,
-    # November: sales can only be imported for a month that has begun)
+    # given a dealer of the business manager with this year's agreement, on 20 October when
+    # November is negotiated (a month that has begun can no longer be negotiated)
+    time_machine.move_to(datetime.datetime(2026, 10, 20, 10, tzinfo=SHANGHAI))
     month = datetime.date(2026, 11, 1)
     dealer = DealerFactory(
         code="SH501", name="上海恒达家电商行", office=office, business_manager=business_manager
@@ -151,7 +159,9 @@ def test_a_month_from_target_negotiation_to_points(
         page.wait_for_selector(".alert-success")
     assert MonthlyTarget.objects.get(dealer=dealer, month=month).status == "agreed"
 
-    # when the statistician imports the month's sales in the browser: 121,000 of 110,000
+    # when, in November (sales are imported for a month that has begun), the statistician
+    # imports the month's sales in the browser: 121,000 of 110,000
+    time_machine.move_to(datetime.datetime(2026, 11, 16, 10, tzinfo=SHANGHAI))
     statistics = _new_page(browser)
     login(statistics, statistician)
     statistics.goto(f"{live_server.url}/sales/import/")
@@ -168,7 +178,8 @@ def test_a_month_from_target_negotiation_to_points(
     statistics.wait_for_selector(".alert-success")
 
     # then attainment is 110 %, so the month earns 1.0 × 121,000 / 1000 = 121.00 points,
-    # shown on the customer file and in the points export
+    # shown on the customer file and in the points export (signed in again: a month has passed)
+    login(page, business_manager)
     page.goto(f"{live_server.url}/dealers/SH501/")
     assert page.locator("[data-testid=points-balance]").inner_text() == "121.00"
     export = page.request.get(f"{live_server.url}/targets/points.csv?month={format_month(month)}")

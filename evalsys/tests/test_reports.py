@@ -169,3 +169,10 @@ def test_the_dealer_report_names_kind_status_and_business_manager(client, office
     assert row["状态"] == "正常"
     assert row["业务经理"] == "bm"
     assert sheet["G2"].number_format == "yyyy-mm-dd"
+
+
+def test_every_network_metric_has_a_label_and_a_report_format():
+    from networks.labels import METRIC_LABELS, METRIC_REPORT_KINDS
+    from networks.rules import METRIC_NAMES
+
+    assert set(METRIC_LABELS) == set(METRIC_REPORT_KINDS) == set(METRIC_NAMES)

@@ -15,8 +15,8 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from dealers.roles import Role
+from evalsys.bulk import update_rows
 from evalsys.periods import Quarter
-from scoring.bulk import update_rows
 from scoring.models import Grade, GradingStatus, QuarterGrading
 
 from . import appeals, watchlist
@@ -125,16 +125,19 @@ def _seed_support(rng, today) -> int:
 
 def _seed_plans(rng, today) -> int:
     """Plans for most open entries: some overdue, some due within a week, some later; a note each."""
+    # Numbered over every open entry, planned or not, so a second run skips the same ones.
     open_entries = list(
-        WatchEntry.objects.filter(status=WatchStatus.OPEN, problems="")
+        WatchEntry.objects.filter(status=WatchStatus.OPEN)
         .select_related("dealer__business_manager")
-        .order_by("dealer__code")
+        .order_by("dealer__code", "pk")
     )
     managers = _staff(Role.OFFICE_MANAGER)
     planned, notes = [], []
     for index, entry in enumerate(open_entries):
         if index % 4 == 3:
             continue  # left without a plan: the office manager's dashboard asks for one
+        if entry.problems:
+            continue  # planned already
         manager = managers.get(entry.dealer.office_id)
         bm = entry.dealer.business_manager
         entry.problems, entry.actions = PROBLEMS, ACTIONS

@@ -38,7 +38,7 @@ def followup_panel(request):
         blocks["accepted_count"] = accepted.count()
     if not blocks:
         return None
-    return {"template": "scoring/followup/panels/followup.html", **blocks}
+    return {"template": "scoring/followup/panels/followup.html", "today": timezone.localdate(), **blocks}
 
 
 def dealer_followup(request, dealer):

@@ -61,6 +61,7 @@ def test_the_page_steps_count_queries_and_the_import_saves_a_month(db):
     assert peak_rss_kib() > 10_000
 
 
+@pytest.mark.postgresql  # the baseline is hand-written PostgreSQL
 def test_the_hand_written_baseline_does_the_same_work_as_the_grading(db):
     # given a built company graded by the project
     bench = command()
@@ -137,3 +138,25 @@ def test_every_daily_page_is_timed_as_its_role(db):
         "office comparison",
     } <= set(names)
     assert all(page["queries"] > 0 for page in result["pages"])
+
+
+def test_the_follow_through_steps_publish_nothing_and_read_a_million_rows_scaled_down(db):
+    # given a built, graded company and its support entries
+    from scoring.followup.models import SupportEntry, WatchEntry
+    from scoring.management.commands.benchmark import SUPPORT_PER_DEALER
+    from scoring.models import GradingStatus, QuarterGrading
+
+    bench = command()
+    bench.build(dealers=600, quarter=Q)
+    bench.step_regrade(quarter=Q, repeat=1)
+    bench.build_support(quarter=Q)
+    bench.build_support(quarter=Q)  # once only
+    assert SupportEntry.objects.count() == 600 * SUPPORT_PER_DEALER
+    # when the watch-list step and the report page are measured
+    watch = bench.step_watchlist(quarter=Q, repeat=1)
+    page = bench.step_support(quarter=Q, repeat=2)
+    # then dealers qualified (C now and in the published quarter before), yet nothing stays published
+    assert watch["outcome"]["opened"] > 0
+    assert not WatchEntry.objects.exists()
+    assert QuarterGrading.objects.get(quarter=str(Q)).status == GradingStatus.GRADED
+    assert page["queries"] > 0

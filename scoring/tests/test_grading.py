@@ -1,5 +1,6 @@
 """Opening and re-grading a quarter (DESIGN.md §3.2–3.5) against hand-computed figures."""
 
+import datetime
 import threading
 from decimal import Decimal as D
 
@@ -18,6 +19,7 @@ from scoring.models import (
     GradingStatus,
     Indicator,
     IndicatorWeight,
+    Method,
     QuarterGrading,
     Score,
     WeightScheme,
@@ -142,6 +144,21 @@ def test_a_dealer_whose_round_is_not_approved_keeps_its_previous_class(company, 
     assert {c: g.company_rank for c, g in grades().items() if c != "E4"} == {"E3": 1, "E1": 2, "E2": 3}
 
 
+def test_quarter_sales_need_all_three_months_and_a_zero_month_is_data(office):
+    # given sales of 10 + 0 + 5.5 against targets of 10 a month, a month without a row, three zero months
+    full = dealer_with_sales(office=office, code="Z1", sales=("10", 0, "5.5"), targets=(10, 10, 10))
+    gap = dealer_with_sales(office=office, code="Z2", sales=(10, None, 5))
+    zeros = dealer_with_sales(office=office, code="Z3", sales=(0, 0, 0))
+    # when
+    scores = services.computed_scores(Q3)
+    # then the gap has no quarter sales; 15.5 and 0 are ranked (N = 2: 100 and 0)
+    assert scores[gap.pk] == {Method.PERCENTILE: None, Method.ATTAINMENT: None}
+    assert scores[full.pk][Method.PERCENTILE] == D("100.00")
+    assert scores[zeros.pk] == {Method.PERCENTILE: D("0.00"), Method.ATTAINMENT: D("0.00")}
+    # and attainment is 100 × 15.5 / 30 = 51.67
+    assert scores[full.pk][Method.ATTAINMENT] == D("51.67")
+
+
 def test_exclude_renormalises_when_quarter_sales_are_missing(office):
     # given E5 lacks a sales month; sales indicators excluded when missing
     Indicator.objects.filter(code__startswith="sales_").update(missing_rule="exclude")
@@ -163,6 +180,7 @@ def test_a_missing_computed_score_under_the_manual_rule_blocks_the_sheet(office,
     services.open_quarter(quarter=Q3)
     fill_manual()
     office_round = EvaluationRound.objects.get(office=office, quarter="2026Q3")
+    EvaluationRound.objects.update(chair=office_manager, meeting_date=datetime.date(2026, 10, 9))
     # when / then
     with pytest.raises(ScoringError):
         services.submit_round(round=office_round, user=office_manager)
@@ -225,7 +243,7 @@ def test_a_published_quarter_refuses_regrading(company, planner):
     with pytest.raises(ScoringError):
         services.regrade_quarter(quarter=Q3)
     with pytest.raises(ScoringError):
-        services.grade_office(quarter=Q3, office_id=company["E1"].office_id)
+        services.grade_offices(quarter=Q3, office_ids=[company["E1"].office_id])
 
 
 def test_a_failure_inside_an_office_leaves_it_as_it_was_and_a_rerun_completes(
@@ -308,14 +326,14 @@ def test_an_office_held_by_another_run_is_left_alone(catalogue, make_staff):
     held.wait(10)
     # when
     try:
-        outcome = services.grade_office(quarter=Q3, office_id=office.pk)
+        outcome = services.grade_offices(quarter=Q3, office_ids=[office.pk])
     finally:
         release.set()
         thread.join()
     # then it did nothing
-    assert outcome == "busy"
+    assert outcome == {"graded": 0, "busy": 1}
     assert not Grade.objects.exists()
-    assert services.grade_office(quarter=Q3, office_id=office.pk) == "graded"
+    assert services.grade_offices(quarter=Q3, office_ids=[office.pk]) == {"graded": 1, "busy": 0}
 
 
 def test_round_progress_counts_sheets_without_a_blocking_missing_score(office, other_office):

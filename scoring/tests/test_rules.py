@@ -15,9 +15,7 @@ from scoring.rules import (
     band_class,
     class_change,
     competition_ranks,
-    missing_indicators,
     percentile_scores,
-    quarter_total,
     quota_classes,
     total_score,
     validate_score,
@@ -35,12 +33,6 @@ def test_a_bad_score_is_refused_naming_dealer_and_indicator(value):
         validate_score(value, dealer="D00001 恒达", indicator="价格维护")
     assert "D00001 恒达" in str(error.value)
     assert "价格维护" in str(error.value)
-
-
-def test_quarter_sales_need_all_three_months_and_a_zero_month_is_data():
-    assert quarter_total([D("10"), D("0"), D("5.5")]) == D("15.5")
-    assert quarter_total([D("10"), None, D("5")]) is None
-    assert quarter_total([D("0"), D("0"), D("0")]) == D("0")
 
 
 def test_percentile_of_distinct_sales():
@@ -96,7 +88,6 @@ def test_manual_rule_leaves_the_total_undefined():
     components = [Component(w, s) for w, s in zip(EXCLUSIVE, SCORES, strict=True)]
     components[2] = Component(D(15), None, MANUAL)
     assert total_score(components) is None
-    assert missing_indicators({"a": None, "b": D(1), "c": None}, {"a": MANUAL, "c": EXCLUDE}) == ["a"]
 
 
 def test_each_score_is_rounded_before_weighting():

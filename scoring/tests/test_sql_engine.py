@@ -88,7 +88,7 @@ def test_sql_engine_matches_the_python_rules(db, policy):
         services.start_grading(quarter=Q3)
         services.stage(quarter=Q3)
         for office in offices:
-            services.grade_office(quarter=Q3, office_id=office.pk, staged=True, engine="sql")
+            services.grade_offices(quarter=Q3, office_ids=[office.pk], staged=True, engine="sql")
         services.finish_grading(quarter=Q3, engine="sql")
 
     def run(engine):

@@ -75,6 +75,16 @@
     field.dispatchEvent(new Event("input", { bubbles: true }));
   });
 
+  // After a step saved from a card further down (the page comes back at #that-card), the
+  // message is shown in that card rather than at the top, out of sight.
+  if (window.location.hash.length > 1) {
+    const target = document.getElementById(decodeURIComponent(window.location.hash.slice(1)));
+    const place = target && target.querySelector("[data-messages-here]");
+    if (place) document.querySelectorAll("main > .alert").forEach((alert) => place.prepend(alert));
+    // Fonts and charts change heights after the browser first jumped to the card: jump again.
+    if (target) window.addEventListener("load", () => target.scrollIntoView({ block: "start" }));
+  }
+
   window.addEventListener("beforeunload", (event) => {
     if (dirty.size === 0) return;
     event.preventDefault();

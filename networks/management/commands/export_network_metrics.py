@@ -5,7 +5,10 @@ from networks.services import metrics_table
 
 
 class Command(ExportCommand):
-    help = "Export DESIGN §5's network metrics per office for a quarter."
+    help = (
+        "Export the network metrics per office for a quarter: active dealers, growth, new, churned, "
+        "… (columns: METRIC_NAMES in networks/rules.py)."
+    )
     period_help = "quarter, e.g. 2026Q3"
 
     def parse_period(self, text):

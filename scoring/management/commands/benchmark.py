@@ -28,7 +28,7 @@ from django.db.models import Case, F, When
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from dealers.models import AnnualAgreement, Dealer, MonthlySales, MonthlyTarget, Office, TargetStatus
 from dealers.roles import Role
@@ -37,6 +37,7 @@ from dealers.targets.imports import SalesImporter
 from evalsys.periods import Quarter, format_month
 from networks.models import ChurnReport, Visit
 from scoring import services
+from scoring.followup.models import SupportEntry, SupportKind, WatchRule
 from scoring.models import (
     EvaluationRound,
     Grade,
@@ -47,7 +48,21 @@ from scoring.models import (
     Score,
 )
 
-STEPS = ["baseline", "first", "again", "office", "abc", "grid", "pages", "import", "fanout"]
+STEPS = [
+    "baseline",
+    "first",
+    "again",
+    "office",
+    "abc",
+    "grid",
+    "pages",
+    "whatif",
+    "watchlist",
+    "support",
+    "import",
+    "fanout",
+]
+SUPPORT_PER_DEALER = 10  # 1,000,000 support entries at 100,000 dealers, over the two years to the quarter
 OFFICE_SIZE = 500
 PREFIX = "BM"
 BATCH = 5000
@@ -131,7 +146,19 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--step",
-            choices=["baseline", "regrade", "office", "abc", "grid", "pages", "import", "fanout"],
+            choices=[
+                "baseline",
+                "regrade",
+                "office",
+                "abc",
+                "grid",
+                "pages",
+                "whatif",
+                "watchlist",
+                "support",
+                "import",
+                "fanout",
+            ],
             help=argparse.SUPPRESS,
         )
 
@@ -187,6 +214,35 @@ class Command(BaseCommand):
                         page["name"], page["seconds"], page["queries"], self.last_result["peak_rss_kib"]
                     )
                 )
+        if "whatif" in only:
+            seconds, queries, rss = self.child("whatif", quarter, repeat)
+            rows.append(
+                Row(
+                    "what-if (both kinds re-weighted, quota)",
+                    seconds,
+                    queries=queries,
+                    rss=rss,
+                    budget="<= 3 s",
+                    ok=seconds <= 3,
+                    note=f"{self.last_result['changes']} dealers would change",
+                )
+            )
+        if "watchlist" in only:
+            seconds, _queries, rss = self.child("watchlist", quarter, repeat)
+            note = ", ".join(f"{k} {v}" for k, v in self.last_result["outcome"].items())
+            rows.append(
+                Row(
+                    "publish: watch-list step",
+                    seconds,
+                    rss=rss,
+                    budget="<= 1 s extra",
+                    ok=seconds <= 1,
+                    note=note,
+                )
+            )
+        if "support" in only:
+            self.build_support(quarter=quarter)
+            rows.append(self.page_row("support report page", *self.child("support", quarter, repeat)))
         if "import" in only:
             seconds, _queries, rss = self.child("import", quarter, repeat)
             rows.append(
@@ -607,12 +663,111 @@ class Command(BaseCommand):
             ("network metrics", "bench-office", reverse("networks:office_metrics"), quarter_param),
             ("office comparison", "bench-planner", reverse("networks:company_metrics"), quarter_param),
             ("dealer list", "bench-planner", reverse("dealers:list"), {}),
+            ("class movements", "bench-planner", reverse("insight:movements"), quarter_param),
+            ("class movements: office manager", "bench-office", reverse("insight:movements"), quarter_param),
+            ("score calibration", "bench-planner", reverse("insight:calibration"), quarter_param),
         ]
         results = []
         for name, username, url, params in pages:
             result = self._pages(username, url, params, repeat)
             results.append({"name": name, **result})
         return {"seconds": sum(r["seconds"] for r in results), "pages": results}
+
+    def step_whatif(self, *, quarter, repeat):
+        """A what-if re-weighting both dealer kinds and classing by quota: every evaluated dealer re-totalled
+        from its scores, every kind re-ranked. The median of three runs; it reads and writes nothing else."""
+        from scoring.insight import rules as insight_rules
+        from scoring.insight import whatif
+
+        base = whatif.baseline(quarter=quarter)
+        weights = {}
+        for kind, kind_weights in base.weights.items():
+            # the same indicators, the weight moved from the first to the second
+            ids = list(kind_weights)
+            moved = dict(kind_weights)
+            moved[ids[0]], moved[ids[1]] = kind_weights[ids[0]] - 5, kind_weights[ids[1]] + 5
+            weights[kind] = moved
+        draft = whatif.Draft(
+            weights=weights, policy=insight_rules.Policy(insight_rules.QUOTA, Decimal(20), Decimal(30))
+        )
+        timings, result = [], None
+        for _ in range(3):
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                result = whatif.run_what_if(quarter=quarter, draft=draft)
+                timings.append(time.perf_counter() - started)
+        return {
+            "seconds": statistics.median(timings),
+            "queries": len(queries),
+            "changes": len(result.changes),
+        }
+
+    def step_watchlist(self, *, quarter, repeat):
+        """What publishing adds for the follow-through (appeals lapse, the watch list is brought up to
+        date), measured inside a transaction that is rolled back: the quarter stays unpublished, so
+        the other steps can run again on the same company. The quarter before is published with
+        two classes in five at C (`grade_previous`), so thousands of dealers qualify."""
+        # What a running server has loaded already: the translation catalogue and the rule.
+        translation.activate(settings.LANGUAGE_CODE)
+        translation.gettext("Published")
+        WatchRule.current()
+        with transaction.atomic():
+            QuarterGrading.objects.filter(quarter=str(quarter)).update(status=GradingStatus.PUBLISHED)
+            started = time.perf_counter()
+            outcome = services.follow_through(quarter=quarter)
+            seconds = time.perf_counter() - started
+            transaction.set_rollback(True)
+        return {"seconds": seconds, "outcome": outcome}
+
+    def build_support(self, *, quarter):
+        """`SUPPORT_PER_DEALER` support entries per benchmark dealer, dated over the eight quarters
+        up to `quarter` (so an eighth of them fall within it), once."""
+        if SupportEntry.objects.filter(dealer__code__startswith=PREFIX).exists():
+            return
+        start = quarter.start.replace(year=quarter.year - 2) + datetime.timedelta(days=1)
+        days = (quarter.end - start).days + 1
+        kinds = SupportKind.values
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        """
+                        INSERT INTO scoring_supportentry (dealer_id, date, kind, value, note, recorded_at)
+                        SELECT d.id, %(start)s::date + ((d.id * 7919 + n * 104729) %% %(days)s)::int,
+                               (%(kinds)s::text[])[1 + (d.id + n) %% 5],
+                               1000 + ((d.id * 13 + n * 7) %% 50000), '', now()
+                        FROM dealers_dealer d, generate_series(0, %(per)s - 1) AS n
+                        WHERE d.code LIKE %(prefix)s
+                        """,
+                        {
+                            "start": start,
+                            "days": days,
+                            "kinds": kinds,
+                            "per": SUPPORT_PER_DEALER,
+                            "prefix": f"{PREFIX}%",
+                        },
+                    )
+            else:
+                ids = Dealer.objects.filter(code__startswith=PREFIX).values_list("pk", flat=True)
+                SupportEntry.objects.bulk_create(
+                    (
+                        SupportEntry(
+                            dealer_id=pk,
+                            date=start + datetime.timedelta(days=(pk * 7919 + n * 104729) % days),
+                            kind=kinds[(pk + n) % 5],
+                            value=Decimal(1000 + (pk * 13 + n * 7) % 50000),
+                        )
+                        for pk in ids
+                        for n in range(SUPPORT_PER_DEALER)
+                    ),
+                    batch_size=BATCH,
+                )
+        self.analyze()
+
+    def step_support(self, *, quarter, repeat):
+        return self._pages(
+            "bench-planner", reverse("followup:support_report"), {"quarter": str(quarter)}, repeat
+        )
 
     def step_fanout(self, *, quarter, repeat):
         """The production path: `regrade_quarter_task` on a real worker of two processes, first and again.

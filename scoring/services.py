@@ -1106,6 +1106,9 @@ def unfinished_for_publish(quarter: Quarter) -> dict:
             "count": Grade.objects.filter(quarter=str(quarter), evaluated=False).count(),
         },
     }
+    from .followup import appeals
+
+    unfinished["open_appeals"] = {"label": _("open appeals"), "count": appeals.open_appeals(quarter).count()}
     for check in UNFINISHED_CHECKS:
         unfinished.update(check(quarter))
     return unfinished
@@ -1135,8 +1138,9 @@ def publish_quarter(*, quarter: Quarter, user=None, allow_unfinished: bool = Fal
         grading.published_at = timezone.now()
         grading.published_by = user
         grading._history_user = user
-        grading._change_reason = unfinished
+        grading._change_reason = unfinished[:100]
         grading.save()
+        follow_through(quarter=quarter, user=user)
     return grading
 
 
@@ -1156,7 +1160,6 @@ def reopen_published_quarter(*, quarter: Quarter, reason: str, user) -> QuarterG
         grading._history_user = user
         grading._change_reason = reason[:100]
         grading.save()
-        follow_through(quarter=quarter, user=user)
     return grading
 
 

@@ -1091,12 +1091,6 @@ def _override_class(*, grade: Grade, final_class: str, reason: str, user) -> Gra
 UNFINISHED_CHECKS = []
 
 
-def followup_appeals():
-    from .followup import appeals  # the follow-through builds on this module
-
-    return appeals
-
-
 def unfinished_for_publish(quarter: Quarter) -> dict:
     """What is unfinished in `quarter`, shown before publishing (DESIGN.md §3.4): key →
     {"label", "count"}, every entry listed even when its count is 0."""
@@ -1111,11 +1105,10 @@ def unfinished_for_publish(quarter: Quarter) -> dict:
             "label": _("dealers not evaluated"),
             "count": Grade.objects.filter(quarter=str(quarter), evaluated=False).count(),
         },
-        "open_appeals": {
-            "label": _("open appeals"),
-            "count": followup_appeals().open_appeals(quarter).count(),
-        },
     }
+    from .followup import appeals
+
+    unfinished["open_appeals"] = {"label": _("open appeals"), "count": appeals.open_appeals(quarter).count()}
     for check in UNFINISHED_CHECKS:
         unfinished.update(check(quarter))
     return unfinished
@@ -1145,7 +1138,7 @@ def publish_quarter(*, quarter: Quarter, user=None, allow_unfinished: bool = Fal
         grading.published_at = timezone.now()
         grading.published_by = user
         grading._history_user = user
-        grading._change_reason = unfinished
+        grading._change_reason = unfinished[:100]
         grading.save()
         follow_through(quarter=quarter, user=user)
     return grading

@@ -212,6 +212,7 @@ def test_the_web_publish_shows_what_is_unfinished_before_publishing(client, comp
     assert [c.split(">")[1].split("<")[0] for c in page.split('data-testid="unfinished-count"')[1:]] == [
         "1",
         "1",
+        "0",
     ]
     assert QuarterGrading.objects.get().status == GradingStatus.GRADED
     # confirming publishes it

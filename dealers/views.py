@@ -1,5 +1,4 @@
 from django.contrib.auth.decorators import login_not_required
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -9,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from evalsys.imports_view import import_page
+from evalsys.pagination import paginate
 from evalsys.tabular import export_response
 
 from .access import get_dealer_for_user, role_required
@@ -44,19 +44,15 @@ def dashboard(request):
 def dealer_list(request):
     form = DealerFilterForm(request.GET or None, user=request.user)
     dealers = form.apply(Dealer.objects.visible_to(request.user).select_related("office", "business_manager"))
-    page = Paginator(dealers, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    sort_query = query.copy()
-    sort_query.pop("sort", None)
+    paged = paginate(request, dealers, per_page=50)
     return render(
         request,
         "dealers/dealer_list.html",
         {
             "form": form,
-            "page": page,
-            "query": query.urlencode(),
-            "sort_query": sort_query.urlencode(),
+            "page": paged.page,
+            "query": paged.query,
+            "sort_query": paged.sort_query,
             "sort": request.GET.get("sort", "code"),
             "show_office": sees_all_offices(request.user),
         },
@@ -130,8 +126,9 @@ def dealer_import(request):
 
 def notification_list(request):
     notifications = Notification.objects.filter(user=request.user)
-    page = Paginator(notifications, 30).get_page(request.GET.get("page"))
-    return render(request, "dealers/notifications.html", {"page": page})
+    return render(
+        request, "dealers/notifications.html", {"page": paginate(request, notifications, per_page=30).page}
+    )
 
 
 @require_POST

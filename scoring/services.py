@@ -610,19 +610,25 @@ def save_committee(*, round: EvaluationRound, meeting_date, chair, participants,
     return locked
 
 
+def committee_problems(round: EvaluationRound) -> list[str]:
+    """What the committee record lacks before the round can be submitted (the page says so too)."""
+    problems = []
+    if round.chair_id is None:
+        problems.append(_("record the chair of the meeting"))
+    if round.meeting_date is None:
+        problems.append(_("record the meeting date"))
+    elif round.meeting_date > timezone.localdate():
+        problems.append(_("the meeting date is in the future"))
+    return problems
+
+
 def submit_round(*, round: EvaluationRound, user) -> EvaluationRound:
     """open → submitted: every counting sheet complete, the chair and the meeting date recorded."""
     with transaction.atomic():
         locked = lock_round(round)
         if locked.status != RoundStatus.OPEN:
             raise ScoringError(_("Only an open round can be submitted."))
-        problems = []
-        if locked.chair_id is None:
-            problems.append(_("record the chair of the meeting"))
-        if locked.meeting_date is None:
-            problems.append(_("record the meeting date"))
-        elif locked.meeting_date > timezone.localdate():
-            problems.append(_("the meeting date is in the future"))
+        problems = committee_problems(locked)
         if problems:
             raise ScoringError(
                 _("The round cannot be submitted yet: %(what)s.") % {"what": "; ".join(problems)}

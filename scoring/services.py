@@ -1091,6 +1091,12 @@ def _override_class(*, grade: Grade, final_class: str, reason: str, user) -> Gra
 UNFINISHED_CHECKS = []
 
 
+def followup_appeals():
+    from .followup import appeals  # the follow-through builds on this module
+
+    return appeals
+
+
 def unfinished_for_publish(quarter: Quarter) -> dict:
     """What is unfinished in `quarter`, shown before publishing (DESIGN.md §3.4): key →
     {"label", "count"}, every entry listed even when its count is 0."""
@@ -1104,6 +1110,10 @@ def unfinished_for_publish(quarter: Quarter) -> dict:
         "not_evaluated": {
             "label": _("dealers not evaluated"),
             "count": Grade.objects.filter(quarter=str(quarter), evaluated=False).count(),
+        },
+        "open_appeals": {
+            "label": _("open appeals"),
+            "count": followup_appeals().open_appeals(quarter).count(),
         },
     }
     for check in UNFINISHED_CHECKS:
@@ -1137,6 +1147,7 @@ def publish_quarter(*, quarter: Quarter, user=None, allow_unfinished: bool = Fal
         grading._history_user = user
         grading._change_reason = unfinished
         grading.save()
+        follow_through(quarter=quarter, user=user)
     return grading
 
 
@@ -1156,7 +1167,6 @@ def reopen_published_quarter(*, quarter: Quarter, reason: str, user) -> QuarterG
         grading._history_user = user
         grading._change_reason = reason[:100]
         grading.save()
-        follow_through(quarter=quarter, user=user)
     return grading
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, Sum, When
 from django.urls import reverse
 from django.utils import timezone
@@ -23,7 +23,7 @@ from dealers.selectors import office_on_expression
 from evalsys.bulk import update_rows
 from evalsys.periods import Quarter
 
-from . import rules, sql
+from . import engines, rules
 from .errors import ScoringError
 from .insight import calibration, movements
 from .models import (
@@ -244,34 +244,16 @@ def refresh_computed(*, round: EvaluationRound, values: dict[int, dict], config:
     return update_rows(Score, changed, ["value"], batch_size=BATCH)
 
 
-def open_quarter(*, quarter: Quarter, engine: str | None = None, office_ids=None) -> dict:
+def open_quarter(*, quarter: Quarter, engine: "engines.Engine | str | None" = None, office_ids=None) -> dict:
     """Open a round for every office (or `office_ids`), create the sheets, fill computed indicators,
     tell office managers. Refused for a quarter that has not ended or is published."""
     refuse_ineligible(quarter)
     _refuse_published(quarter)
-    engine = engine or default_engine()
+    engine = engines.engine_for(engine)
     config = config_for(quarter)
-    values = None
-    if engine == "sql":
-        stage(quarter=quarter)
-    else:
-        values = computed_scores(quarter)
+    engine.stage(quarter=quarter)
     rounds = ensure_rounds(quarter=quarter, office_ids=office_ids)
-    if engine == "sql":
-        with transaction.atomic():
-            _refuse_published(quarter, lock=True)
-            locked = list(
-                EvaluationRound.objects.select_for_update().filter(pk__in=[r.pk for r in rounds.values()])
-            )
-            sql.ensure_sheets(quarter=quarter, config=config, rounds=[r for r in locked if not r.locked])
-            sql.refresh_computed(quarter=quarter, rounds=locked)
-    else:
-        for office_round in rounds.values():
-            with transaction.atomic():
-                _refuse_published(quarter, lock=True)
-                office_round = EvaluationRound.objects.select_for_update().get(pk=office_round.pk)
-                ensure_sheets(quarter=quarter, config=config, round=office_round)
-                refresh_computed(round=office_round, values=values, config=config)
+    engine.open_rounds(quarter=quarter, config=config, rounds=list(rounds.values()))
     managers = (
         get_user_model()
         .objects.filter(groups__name=Role.OFFICE_MANAGER, staff_profile__office__in=rounds)
@@ -766,17 +748,6 @@ def remove_gone_grades(*, quarter: Quarter, office_ids: list[int]) -> int:
     return len(gone)
 
 
-def default_engine() -> str:
-    """ "sql" (one set-based statement per step) on PostgreSQL, "python" (the rules applied row-wise) elsewhere."""
-    return "sql" if connection.vendor == "postgresql" else "python"
-
-
-def stage(*, quarter: Quarter) -> None:
-    """Compute the quarter's sales indicators company-wide once, for the office steps to copy."""
-    with transaction.atomic():
-        sql.stage_sales_scores(quarter=quarter)
-
-
 def _mark_offices_done(quarter: Quarter, office_ids: list[int]) -> None:
     grading = QuarterGrading.objects.select_for_update().get(quarter=str(quarter))
     done = sorted(set(grading.offices_done) | set(office_ids))
@@ -790,57 +761,48 @@ def grade_offices(
     quarter: Quarter,
     office_ids: list[int],
     config: Config | None = None,
-    values=None,
-    engine: str | None = None,
+    engine: "engines.Engine | str | None" = None,
     staged: bool = False,
 ) -> dict:
     """Re-grade offices in one transaction: refresh computed indicators, totals and office ranks.
 
+    `staged`: the run's coordinator staged the quarter already (`Engine.stage`).
     An office whose round another run holds is skipped (that run grades it).
     Returns {"graded": n, "busy": m}.
     """
     refuse_ineligible(quarter)
     _refuse_published(quarter)
-    engine = engine or default_engine()
+    engine = engines.engine_for(engine)
     config = config or config_for(quarter)
-    if engine == "sql" and not staged:
-        stage(quarter=quarter)
-    if engine == "python" and values is None:
-        values = computed_scores(quarter)
+    if not staged:
+        engine.stage(quarter=quarter)
     round_ids = [r.pk for r in ensure_rounds(quarter=quarter, office_ids=office_ids).values()]
     with transaction.atomic():
         _refuse_published(quarter, lock=True)
         locked = list(EvaluationRound.objects.select_for_update(skip_locked=True).filter(pk__in=round_ids))
-        if engine == "sql":
-            sql.ensure_sheets(
-                quarter=quarter, config=config, rounds=[r for r in locked if not r.locked], only_new=True
-            )
-            sql.refresh_computed(quarter=quarter, rounds=locked)
-            sql.remove_gone_grades(quarter=quarter, rounds=locked)
-            every_office = len(locked) == len(round_ids) and set(office_ids) >= set(
-                Office.objects.values_list("pk", flat=True)
-            )
-            sql.write_grades(quarter=quarter, rounds=locked, config=config, company_wide=every_office)
-        else:
-            remove_gone_grades(quarter=quarter, office_ids=[r.office_id for r in locked])
-            for office_round in locked:
-                ensure_sheets(quarter=quarter, config=config, round=office_round)
-                refresh_computed(round=office_round, values=values, config=config)
-                rows = office_grades(
-                    quarter=quarter,
-                    office_id=office_round.office_id,
-                    config=config,
-                    approved=office_round.status == RoundStatus.APPROVED,
-                )
-                _write_grades(
-                    quarter=quarter,
-                    office_id=office_round.office_id,
-                    rows=rows,
-                    policy_id=config.policy.pk,
-                    fields=[*GRADE_FIELDS, "company_rank", "computed_class", "change", "final_class"],
-                )
+        every_office = len(locked) == len(round_ids) and set(office_ids) >= set(
+            Office.objects.values_list("pk", flat=True)
+        )
+        engine.grade_offices(quarter=quarter, config=config, rounds=locked, company_wide=every_office)
         _mark_offices_done(quarter, [r.office_id for r in locked])
     return {"graded": len(locked), "busy": len(round_ids) - len(locked)}
+
+
+def write_office_grades(*, quarter: Quarter, office_round: EvaluationRound, config: Config) -> None:
+    """The office's grades as the rules give them (the Python engine's office step)."""
+    rows = office_grades(
+        quarter=quarter,
+        office_id=office_round.office_id,
+        config=config,
+        approved=office_round.status == RoundStatus.APPROVED,
+    )
+    _write_grades(
+        quarter=quarter,
+        office_id=office_round.office_id,
+        rows=rows,
+        policy_id=config.policy.pk,
+        fields=[*GRADE_FIELDS, "company_rank", "computed_class", "change", "final_class"],
+    )
 
 
 def classify(grades: list[Grade], policy: ClassificationPolicy) -> None:
@@ -868,21 +830,22 @@ def classify(grades: list[Grade], policy: ClassificationPolicy) -> None:
 
 
 def finish_grading(
-    *, quarter: Quarter, config: Config | None = None, engine: str | None = None, classified: bool = False
+    *,
+    quarter: Quarter,
+    config: Config | None = None,
+    engine: "engines.Engine | str | None" = None,
+    classified: bool = False,
 ) -> None:
     """Company-wide part of grading: company ranks, classes, changes; tells sales planning once.
 
-    `classified`: the SQL engine already classified every office in the same run.
+    `classified`: the engine already classified every office in the same run.
     """
     _refuse_published(quarter)
     config = config or config_for(quarter)
     with transaction.atomic():
         grading = QuarterGrading.objects.select_for_update().get(quarter=str(quarter))
-        if (engine or default_engine()) == "sql":
-            if not classified:
-                sql.finish(quarter=quarter, policy=config.policy)
-        else:
-            _finish_in_python(quarter=quarter, config=config)
+        if not classified:
+            engines.engine_for(engine).finish(quarter=quarter, config=config)
         grading.status = GradingStatus.GRADED
         grading.graded_at = timezone.now()
         grading.error = ""
@@ -893,7 +856,8 @@ def finish_grading(
         _tell_sales_planning(quarter, Grade.objects.filter(quarter=str(quarter)).count())
 
 
-def _finish_in_python(*, quarter: Quarter, config: Config) -> None:
+def finish_in_python(*, quarter: Quarter, config: Config) -> None:
+    """Company ranks, classes and changes by the rules (the Python engine's finish)."""
     grades = list(
         Grade.objects.filter(quarter=str(quarter))
         .select_related("dealer")
@@ -971,31 +935,25 @@ def record_grading_error(*, quarter: Quarter, error: Exception) -> None:
     QuarterGrading.objects.filter(quarter=str(quarter)).update(error=str(error)[:1000] or repr(error))
 
 
-def regrade_quarter(*, quarter: Quarter, engine: str | None = None) -> dict:
+def regrade_quarter(*, quarter: Quarter, engine: "engines.Engine | str | None" = None) -> dict:
     """Re-grade every office in this process, then finish company-wide."""
-    engine = engine or default_engine()
+    engine = engines.engine_for(engine)
     start_grading(quarter=quarter)
     config = config_for(quarter)
-    values = None
-    if engine == "sql":
-        stage(quarter=quarter)
-    else:
-        values = computed_scores(quarter)
+    engine.stage(quarter=quarter)
     offices = list(Office.objects.order_by("code").values_list("pk", flat=True))
-    # SQL grades the whole company in one transaction; the rules in Python go office by office.
-    batches = [offices] if engine == "sql" else [[office_id] for office_id in offices]
     outcome = defaultdict(int)
     try:
-        for batch in batches:
+        for batch in engine.batches(offices):
             result = grade_offices(
-                quarter=quarter, office_ids=batch, config=config, values=values, engine=engine, staged=True
+                quarter=quarter, office_ids=batch, config=config, engine=engine, staged=True
             )
             for key, count in result.items():
                 outcome[key] += count
     except Exception as exc:
         record_grading_error(quarter=quarter, error=exc)
         raise
-    classified = engine == "sql" and not outcome["busy"]
+    classified = engine.classifies_company_wide and not outcome["busy"]
     finish_grading(quarter=quarter, config=config, engine=engine, classified=classified)
     return dict(outcome)
 

@@ -15,7 +15,7 @@ from dealers.roles import Role, allowed, has_role, office_id_of, sees_all_office
 from evalsys import reports
 from evalsys.imports_view import import_page
 from evalsys.pagination import paginate
-from evalsys.periods import Quarter
+from evalsys.periods import Quarter, period_error
 from evalsys.tabular import export_response
 
 from . import rules, selectors, services
@@ -41,9 +41,14 @@ VISIT_IMPORT_ROLES = (Role.OFFICE_MANAGER, Role.STATISTICIAN, Role.SALES_PLANNIN
 
 
 def _quarter(request, default: Quarter) -> Quarter:
+    """`?quarter=2026Q3`, or `default` when absent; a malformed or out-of-range one is said and ignored."""
+    text = request.GET.get("quarter", "")
+    if not text:
+        return default
     try:
-        return Quarter.parse(request.GET.get("quarter", ""))
+        return Quarter.parse(text)
     except ValueError:
+        messages.error(request, period_error(text, quarter=True))
         return default
 
 

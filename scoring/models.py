@@ -1,5 +1,6 @@
 """Indicators, weights, rounds, score sheets and grades (DESIGN.md §3)."""
 
+import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -7,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -273,11 +275,53 @@ class ScoreSheet(models.Model):
 
 
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
+# What Pillow must find inside a photo, whatever its name says, and the extension it is stored under.
+PHOTO_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp"}
+PHOTO_MAX_PIXELS = 50_000_000
 
 
 def validate_photo_size(file):
     if file.size > PHOTO_MAX_BYTES:
         raise ValidationError(_("The photo is larger than 5 MB."))
+
+
+def photo_format(file) -> str:
+    """The image format Pillow finds in `file` (one of PHOTO_FORMATS), or ValidationError."""
+    from PIL import Image, UnidentifiedImageError
+
+    position = file.tell() if hasattr(file, "tell") else 0
+    try:
+        file.seek(0)
+        with Image.open(file) as image:
+            found = image.format
+            width, height = image.size
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise ValidationError(_("The file is not a JPEG, PNG, GIF or WebP image.")) from None
+    finally:
+        file.seek(position)
+    if found not in PHOTO_FORMATS:
+        raise ValidationError(_("The file is not a JPEG, PNG, GIF or WebP image."))
+    if width * height > PHOTO_MAX_PIXELS:
+        raise ValidationError(_("The photo has more than 50 megapixels."))
+    return found
+
+
+def validate_photo_content(file):
+    photo_format(file)
+
+
+def evidence_path(instance, filename) -> str:
+    """A random name, with the extension of the image format found inside (not the uploader's)."""
+    import secrets
+
+    from django.utils import timezone
+
+    try:
+        extension = PHOTO_FORMATS[photo_format(instance.photo.file)]
+    except (ValidationError, ValueError, AttributeError):
+        extension = ".bin"
+    return f"scores/{timezone.localdate().year}/{secrets.token_hex(16)}{extension}"
 
 
 class Score(models.Model):
@@ -295,7 +339,10 @@ class Score(models.Model):
     override_reason = models.TextField(_("override reason"), blank=True)
     comment = models.TextField(_("comment"), blank=True)
     photo = models.ImageField(
-        _("photo evidence"), upload_to="scores/%Y/", blank=True, validators=[validate_photo_size]
+        _("photo evidence"),
+        upload_to=evidence_path,
+        blank=True,
+        validators=[validate_photo_size, validate_photo_content],
     )
 
     # Score history is read by score (id) and date; grading writes a history row per computed score.
@@ -336,6 +383,9 @@ class QuarterGrading(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     error = models.TextField(blank=True)
+    # the last time a re-grade moved on (started, an office batch done, finished): a run with no
+    # progress for STALLED_AFTER is shown as stalled, its worker presumably dead
+    progress_at = models.DateTimeField(null=True, blank=True)
     # final classes per office, {"<office id>": {"A": n, "B": n, "C": n, "": n}}, kept by grading and overrides
     distribution = models.JSONField(default=dict, blank=True)
     # previous × final class counts per office, {"<office id>": [[previous, final, n], …]}, kept with `distribution`
@@ -343,7 +393,9 @@ class QuarterGrading(models.Model):
     # DESIGN §5a's calibration per office as graded, {"<office id>": {"dealers": n, "manual_mean": "80.00", …}}
     calibration = models.JSONField(default=dict, blank=True)
 
-    history = HistoricalRecords(excluded_fields=["distribution", "movements", "calibration", "offices_done"])
+    history = HistoricalRecords(
+        excluded_fields=["distribution", "movements", "calibration", "offices_done", "progress_at"]
+    )
 
     class Meta:
         ordering = ["-quarter"]
@@ -352,6 +404,38 @@ class QuarterGrading(models.Model):
 
     def __str__(self):
         return self.quarter
+
+    @property
+    def stalled(self) -> bool:
+        """A re-grade that has not moved on for 10 minutes (DESIGN.md §3.5)."""
+        return (
+            self.status == GradingStatus.GRADING
+            and not self.error
+            and self.progress_at is not None
+            and timezone.now() - self.progress_at > STALLED_AFTER
+        )
+
+
+STALLED_AFTER = datetime.timedelta(minutes=10)
+
+
+class QuarterReopening(models.Model):
+    """An administrator's reopening of a published quarter, with the reason."""
+
+    grading = models.ForeignKey(QuarterGrading, on_delete=models.CASCADE, related_name="reopenings")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    reason = models.TextField(_("reason"))
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("reopening of a published quarter")
+        verbose_name_plural = _("reopenings of published quarters")
+
+    def __str__(self):
+        return f"{self.grading} {self.at:%Y-%m-%d}"
 
 
 class Change(models.TextChoices):

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from evalsys import reports
 from evalsys.imports_view import import_page
 from evalsys.pagination import paginate
-from evalsys.periods import Quarter, add_months, format_month, parse_month
+from evalsys.periods import Quarter, add_months, format_month, parse_month, period_error
 from evalsys.tabular import export_response
 
 from ..access import get_dealer_for_user, role_required
@@ -59,7 +59,7 @@ def _month_param(request, default: datetime.date) -> datetime.date:
     try:
         return parse_month(request.GET["month"]) if request.GET.get("month") else default
     except ValueError:
-        messages.error(request, _("Not a month like 2026-09: %(value)s") % {"value": request.GET["month"]})
+        messages.error(request, period_error(request.GET["month"]))
         return default
 
 

@@ -28,6 +28,7 @@ from ..models import (
     Method,
     PolicyMethod,
     QuarterGrading,
+    QuarterReopening,
     RoundStatus,
     Score,
 )
@@ -168,7 +169,8 @@ def _mark_offices_done(quarter: Quarter, office_ids: list[int]) -> None:
     done = sorted(set(grading.offices_done) | set(office_ids))
     if done != grading.offices_done:
         grading.offices_done = done
-        grading.save(update_fields=["offices_done"])
+        grading.progress_at = timezone.now()
+        grading.save(update_fields=["offices_done", "progress_at"])
 
 
 def grade_offices(
@@ -262,7 +264,7 @@ def finish_grading(
         if not classified:
             engines.engine_for(engine).finish(quarter=quarter, config=config)
         grading.status = GradingStatus.GRADED
-        grading.graded_at = timezone.now()
+        grading.graded_at = grading.progress_at = timezone.now()
         grading.error = ""
         grading.distribution = class_distribution(quarter=quarter)
         grading.movements = movements.movement_counts(quarter=quarter)
@@ -332,10 +334,17 @@ def start_grading(*, quarter: Quarter) -> QuarterGrading:
         grading.status = GradingStatus.GRADING
         grading.offices_total = Office.objects.count()
         grading.offices_done = []
-        grading.started_at = timezone.now()
+        grading.started_at = grading.progress_at = timezone.now()
         grading.error = ""
         grading.save()
     return grading
+
+
+def refuse_open(quarter: Quarter) -> None:
+    """Raise ScoringError when opening `quarter` would be refused; writes nothing."""
+    refuse_ineligible(quarter)
+    _refuse_published(quarter)
+    config_for(quarter)
 
 
 def refuse_regrade(quarter: Quarter) -> None:
@@ -378,11 +387,16 @@ def regrade_quarter(*, quarter: Quarter, engine: "engines.Engine | str | None" =
 
 def override_class(*, grade: Grade, final_class: str, reason: str, user) -> Grade:
     """Sales planning sets the final class with a mandatory reason; computed class is kept."""
-    _refuse_published(Quarter.parse(grade.quarter))
     if final_class not in ("A", "B", "C"):
         raise ScoringError(_("Choose class A, B or C."))
     if not (reason or "").strip():
         raise ScoringError(_("Give a reason for the override."))
+    with transaction.atomic():
+        _refuse_published(Quarter.parse(grade.quarter), lock=True)
+        return _override_class(grade=grade, final_class=final_class, reason=reason, user=user)
+
+
+def _override_class(*, grade: Grade, final_class: str, reason: str, user) -> Grade:
     grade.final_class = final_class
     grade.overridden = True
     grade.override_reason = reason.strip()
@@ -400,17 +414,77 @@ def override_class(*, grade: Grade, final_class: str, reason: str, user) -> Grad
     return grade
 
 
-def publish_quarter(*, quarter: Quarter, user=None) -> QuarterGrading:
+# Publishing ---------------------------------------------------------------------------------
+
+# Functions (quarter → {key: {"label": text, "count": n}}) adding what else is unfinished;
+# other features (appeals) append theirs in their AppConfig.ready.
+UNFINISHED_CHECKS = []
+
+
+def unfinished_for_publish(quarter: Quarter) -> dict:
+    """What is unfinished in `quarter`, shown before publishing (DESIGN.md §3.4): key →
+    {"label", "count"}, every entry listed even when its count is 0."""
+    unfinished = {
+        "rounds_not_approved": {
+            "label": _("rounds not approved"),
+            "count": EvaluationRound.objects.filter(quarter=str(quarter))
+            .exclude(status=RoundStatus.APPROVED)
+            .count(),
+        },
+        "not_evaluated": {
+            "label": _("dealers not evaluated"),
+            "count": Grade.objects.filter(quarter=str(quarter), evaluated=False).count(),
+        },
+    }
+    for check in UNFINISHED_CHECKS:
+        unfinished.update(check(quarter))
+    return unfinished
+
+
+def describe_unfinished(unfinished: dict) -> str:
+    """ "rounds not approved: 2, dealers not evaluated: 41", or empty when nothing is unfinished."""
+    return _(", ").join(_("%(label)s: %(count)s") % entry for entry in unfinished.values() if entry["count"])
+
+
+def publish_quarter(*, quarter: Quarter, user=None, allow_unfinished: bool = False) -> QuarterGrading:
+    """Publish a graded quarter: it is frozen from then on. Unless `allow_unfinished` (the user saw
+    and confirmed what is unfinished), a quarter with anything unfinished is refused."""
     with transaction.atomic():
         grading = QuarterGrading.objects.select_for_update().filter(quarter=str(quarter)).first()
         if grading is None or grading.status == GradingStatus.GRADING:
             raise ScoringError(_("%(quarter)s has not been graded yet.") % {"quarter": quarter})
         if grading.status == GradingStatus.PUBLISHED:
             raise ScoringError(_("%(quarter)s is already published.") % {"quarter": quarter})
+        unfinished = describe_unfinished(unfinished_for_publish(quarter))
+        if unfinished and not allow_unfinished:
+            raise ScoringError(
+                _("%(quarter)s is not published: %(unfinished)s. Finish them, or publish it as it is.")
+                % {"quarter": quarter, "unfinished": unfinished}
+            )
         grading.status = GradingStatus.PUBLISHED
         grading.published_at = timezone.now()
         grading.published_by = user
         grading._history_user = user
+        grading._change_reason = unfinished
+        grading.save()
+    return grading
+
+
+def reopen_published_quarter(*, quarter: Quarter, reason: str, user) -> QuarterGrading:
+    """An administrator reopens a published quarter for re-grading, with a reason that is kept."""
+    if not (user and user.is_superuser):
+        raise ScoringError(_("Only an administrator can reopen a published quarter."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ScoringError(_("Give a reason for reopening %(quarter)s.") % {"quarter": quarter})
+    with transaction.atomic():
+        grading = QuarterGrading.objects.select_for_update().filter(quarter=str(quarter)).first()
+        if grading is None or grading.status != GradingStatus.PUBLISHED:
+            raise ScoringError(_("%(quarter)s is not published.") % {"quarter": quarter})
+        QuarterReopening.objects.create(grading=grading, by=user, reason=reason)
+        grading.status = GradingStatus.GRADED
+        grading._history_user = user
+        grading._change_reason = reason[:100]
         grading.save()
         follow_through(quarter=quarter, user=user)
     return grading

@@ -204,6 +204,18 @@ def round_progress(*, round: EvaluationRound) -> tuple[int, int]:
     return progress_by_round(rounds=[round]).get(round.pk, (0, 0))
 
 
+def lock_round(round: EvaluationRound, *, editable: bool = False) -> EvaluationRound:
+    """The round's row, locked for the caller's transaction, after refusing a published quarter;
+    with `editable`, also an approved round (its scores are locked). Every change of a round or
+    its scores starts here, so a change cannot commit into a round approved or a quarter
+    published meanwhile (DESIGN.md §3.3, §3.4)."""
+    _refuse_published(Quarter.parse(round.quarter), lock=True)
+    locked = EvaluationRound.objects.select_for_update().select_related("office").get(pk=round.pk)
+    if editable and locked.locked:
+        raise ScoringError(_("The round is approved; its scores are locked."))
+    return locked
+
+
 class GridErrors(ScoringError):
     def __init__(self, errors: dict, conflicts: dict, message=None):
         super().__init__(message or _("Nothing was saved: correct the marked cells."))
@@ -220,11 +232,8 @@ class Conflict(ScoringError):
 
 
 def _lock_round(round: EvaluationRound) -> EvaluationRound:
-    """The round re-read under a row lock, refused when approved (its scores are locked)."""
-    locked = EvaluationRound.objects.select_for_update().get(pk=round.pk)
-    if locked.locked:
-        raise ScoringError(_("The round is approved; its scores are locked."))
-    return locked
+    """The round re-read under a row lock, refused when approved or its quarter published."""
+    return lock_round(round, editable=True)
 
 
 def _check_scores(sheet, entry: dict, scores: dict, errors: dict) -> list:
@@ -436,14 +445,14 @@ def save_sheet(*, sheet: ScoreSheet, edit: SheetEdit, user) -> int:
 
 
 def save_evidence(*, score: Score, comment: str, photo, user) -> Score:
-    if score.sheet.round.locked:
-        raise ScoringError(_("The round is approved; its scores are locked."))
-    score.comment = comment
-    if photo:
-        score.photo = photo
-    score.full_clean(exclude=["sheet", "indicator", "value", "override_value"])
-    score._history_user = user
-    score.save()
+    with transaction.atomic():
+        lock_round(score.sheet.round, editable=True)
+        score.comment = comment
+        if photo:
+            score.photo = photo
+        score.full_clean(exclude=["sheet", "indicator", "value", "override_value"])
+        score._history_user = user
+        score.save()
     return score
 
 
@@ -459,41 +468,75 @@ def _refuse_incomplete(round: EvaluationRound) -> None:
         )
 
 
+def save_committee(*, round: EvaluationRound, meeting_date, chair, participants, user) -> EvaluationRound:
+    """Record the evaluation meeting (date, chair, participants) of a round not yet approved."""
+    with transaction.atomic():
+        locked = lock_round(round, editable=True)
+        if meeting_date is not None and meeting_date > timezone.localdate():
+            raise ScoringError(_("The meeting date cannot be in the future."))
+        locked.meeting_date = meeting_date
+        locked.chair = chair
+        locked._history_user = user
+        locked.save(update_fields=["meeting_date", "chair"])
+        locked.participants.set(participants)
+    return locked
+
+
 def submit_round(*, round: EvaluationRound, user) -> EvaluationRound:
-    if round.status != RoundStatus.OPEN:
-        raise ScoringError(_("Only an open round can be submitted."))
-    _refuse_incomplete(round)
-    round.status = RoundStatus.SUBMITTED
-    round.submitted_at = timezone.now()
-    round._history_user = user
-    round.save()
-    return round
+    """open → submitted: every counting sheet complete, the chair and the meeting date recorded."""
+    with transaction.atomic():
+        locked = lock_round(round)
+        if locked.status != RoundStatus.OPEN:
+            raise ScoringError(_("Only an open round can be submitted."))
+        problems = []
+        if locked.chair_id is None:
+            problems.append(_("record the chair of the meeting"))
+        if locked.meeting_date is None:
+            problems.append(_("record the meeting date"))
+        elif locked.meeting_date > timezone.localdate():
+            problems.append(_("the meeting date is in the future"))
+        if problems:
+            raise ScoringError(
+                _("The round cannot be submitted yet: %(what)s.") % {"what": "; ".join(problems)}
+            )
+        _refuse_incomplete(locked)
+        locked.status = RoundStatus.SUBMITTED
+        locked.submitted_at = timezone.now()
+        locked._history_user = user
+        locked.save()
+    return locked
 
 
 def approve_round(*, round: EvaluationRound, user) -> EvaluationRound:
-    if round.status == RoundStatus.APPROVED:
-        raise ScoringError(_("The round is already approved."))
-    _refuse_incomplete(round)
-    round.status = RoundStatus.APPROVED
-    round.approved_at = timezone.now()
-    round.approved_by = user
-    round._history_user = user
-    round.save()
-    return round
+    """submitted → approved: the scores are locked from then on."""
+    with transaction.atomic():
+        locked = lock_round(round)
+        if locked.status == RoundStatus.APPROVED:
+            raise ScoringError(_("The round is already approved."))
+        if locked.status != RoundStatus.SUBMITTED:
+            raise ScoringError(_("Only a submitted round can be approved: submit it first."))
+        _refuse_incomplete(locked)
+        locked.status = RoundStatus.APPROVED
+        locked.approved_at = timezone.now()
+        locked.approved_by = user
+        locked._history_user = user
+        locked.save()
+    return locked
 
 
 def reopen_round(*, round: EvaluationRound, reason: str, user) -> EvaluationRound:
+    """Sales planning reopens a submitted or approved round, with a reason that is kept."""
     if not (reason or "").strip():
         raise ScoringError(_("Give a reason for reopening the round."))
-    if round.status == RoundStatus.OPEN:
-        raise ScoringError(_("The round is already open."))
-    _refuse_published(Quarter.parse(round.quarter))
     with transaction.atomic():
+        locked = lock_round(round)
+        if locked.status == RoundStatus.OPEN:
+            raise ScoringError(_("The round is already open."))
         RoundReopening.objects.create(
-            round=round, by=user, reason=reason.strip(), previous_status=round.status
+            round=locked, by=user, reason=reason.strip(), previous_status=locked.status
         )
-        round.status = RoundStatus.OPEN
-        round.approved_at = round.approved_by = round.submitted_at = None
-        round._history_user = user
-        round.save()
-    return round
+        locked.status = RoundStatus.OPEN
+        locked.approved_at = locked.approved_by = locked.submitted_at = None
+        locked._history_user = user
+        locked.save()
+    return locked

@@ -2,18 +2,24 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
-from django.core.exceptions import ValidationError
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
-from import_export.admin import ExportMixin, ImportExportModelAdmin
+from import_export.admin import ExportMixin
 from import_export.widgets import ForeignKeyWidget
 from simple_history.admin import SimpleHistoryAdmin
 
+from evalsys.imports_view import import_page
+from evalsys.tabular import formula_safe
+
 from .freeze import FrozenPeriod, published_quarter_for
+from .imports import DealerImporter, OfficeImporter
 from .models import (
     AnnualAgreement,
     Dealer,
@@ -31,6 +37,7 @@ from .models import (
 )
 from .moves import last_moves, move_problems, record_moves
 from .roles import Role, office_id_of, sees_all_offices
+from .staff import PRIVILEGE_FIELDS, guard_privileges, may_grant
 from .targets.points import adjust_points, affected_months, save_points_tier, tier_set_after
 from .targets.rules import tiers_problems
 
@@ -60,7 +67,20 @@ class ScopedAdmin(SimpleHistoryAdmin):
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 
-class ScopedImportExportAdmin(ImportExportModelAdmin, ScopedAdmin):
+class FormulaSafeResource(resources.ModelResource):
+    """Admin exports escape spreadsheet formulas like the project's own (DESIGN.md §6.2)."""
+
+    def export_field(self, field, instance, **kwargs):
+        return formula_safe(super().export_field(field, instance, **kwargs))
+
+
+class ProjectImportAdmin(ExportMixin, ScopedAdmin):
+    """Exports through django-import-export (its formats, formulas escaped); imports through the
+    project's own importer and import page (upload, preview, confirm), as in the browser."""
+
+    importer_class = None
+    import_export_change_list_template = "admin/evalsys/change_list_import_export.html"
+
     def get_export_queryset(self, request):
         return self.get_queryset(request)
 
@@ -68,15 +88,38 @@ class ScopedImportExportAdmin(ImportExportModelAdmin, ScopedAdmin):
         # An admin import may touch any office, so only company-wide users may run one.
         return sees_all_offices(request.user) and self.has_change_permission(request)
 
+    def get_urls(self):
+        name = f"{self.opts.app_label}_{self.opts.model_name}_import"
+        return [path("import/", self.admin_site.admin_view(self.import_view), name=name), *super().get_urls()]
 
-class OfficeResource(resources.ModelResource):
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "has_import_permission": self.has_import_permission(request),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def import_view(self, request):
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        importer = self.importer_class(user=request.user)
+        return import_page(
+            request,
+            importer,
+            title=importer.title,
+            columns_help="",
+            done_url=reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"),
+        )
+
+
+class OfficeResource(FormulaSafeResource):
     class Meta:
         model = Office
         import_id_fields = ["code"]
         fields = ["code", "name", "region"]
 
 
-class DealerResource(resources.ModelResource):
+class DealerResource(FormulaSafeResource):
     office = fields.Field("office", "office", ForeignKeyWidget(Office, "code"))
 
     class Meta:
@@ -186,15 +229,17 @@ class DealerMoveInline(admin.TabularInline):
 
 
 @admin.register(Office)
-class OfficeAdmin(ScopedImportExportAdmin):
+class OfficeAdmin(ProjectImportAdmin):
     resource_classes = [OfficeResource]
+    importer_class = OfficeImporter
     list_display = ["code", "name", "region"]
     search_fields = ["code", "name"]
 
 
 @admin.register(Dealer)
-class DealerAdmin(ScopedImportExportAdmin):
+class DealerAdmin(ProjectImportAdmin):
     resource_classes = [DealerResource]
+    importer_class = DealerImporter
     list_display = ["code", "name", "kind", "office", "tier", "status", "joined"]
     list_filter = ["kind", "status", "office"]
     search_fields = ["code", "name"]
@@ -212,7 +257,7 @@ class DealerAdmin(ScopedImportExportAdmin):
                 record_moves(moves=[(obj, from_office_id, form.cleaned_data["moved_on"])], user=request.user)
 
 
-class StaffProfileResource(resources.ModelResource):
+class StaffProfileResource(FormulaSafeResource):
     username = fields.Field("user__username", "username", readonly=True)
     name = fields.Field("user__first_name", "name", readonly=True)
     email = fields.Field("user__email", "email", readonly=True)
@@ -268,7 +313,12 @@ admin.site.unregister(User)
 
 @admin.register(User)
 class StaffUserAdmin(UserAdmin):
-    """Users with their office; roles are the user's groups. Office staff see their office's users."""
+    """Users with their office; roles are the user's groups. Office staff see their office's users.
+
+    Only a superuser grants roles, permissions, staff or superuser status, and nobody changes his
+    own (nor his own office): those fields are read-only, and `guard_privileges` re-checks what was
+    saved. Only a superuser changes a superuser.
+    """
 
     inlines = [StaffProfileInline]
 
@@ -277,6 +327,48 @@ class StaffUserAdmin(UserAdmin):
         if sees_all_offices(request.user):
             return queryset
         return queryset.filter(staff_profile__office_id=office_id_of(request.user))
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not may_grant(request.user, obj):
+            fields += [f for f in PRIVILEGE_FIELDS if f not in fields]
+        return fields
+
+    def get_inlines(self, request, obj):
+        return [] if obj is not None and obj.pk == request.user.pk else super().get_inlines(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and (
+            obj.pk == request.user.pk or (obj.is_superuser and not request.user.is_superuser)
+        ):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_related(self, request, form, formsets, change):
+        with guard_privileges(actor=request.user, user=form.instance):
+            super().save_related(request, form, formsets, change)
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class RoleGroupAdmin(GroupAdmin):
+    """A role's permissions are granted by superusers only."""
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
 
 
 @admin.register(AnnualAgreement)

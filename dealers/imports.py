@@ -1,15 +1,15 @@
 """Importers for offices and dealers (DESIGN.md §6.2)."""
 
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from evalsys.tabular import Column, Importer, choice, duplicates_in_file, parse_date
+from evalsys.tabular import Column, Importer, choice, code, duplicates_in_file, parse_date
 
 from .models import Dealer, DealerKind, DealerStatus, Office
 from .moves import last_moves, move_problems, record_moves
+from .staff import people_by_username, person_problem
 
 KINDS = {
     "exclusive": DealerKind.EXCLUSIVE,
@@ -36,27 +36,32 @@ def _apply(row, instance, values: dict) -> None:
         if before != value:
             # As the preview shows it: a choice by its label, an office or a user by code or username.
             label = getattr(instance, f"get_{name}_display", None)
+            row.previous = row.previous or {}
             row.previous[name] = (
                 label() if label else getattr(before, "code", None) or getattr(before, "username", before)
             )
             setattr(instance, name, value)
-            row.changes.append(name)
+            row.changes += (name,)
     row.action = "changed" if row.changes else "unchanged"
 
 
 class OfficeImporter(Importer):
     title = gettext_lazy("Import offices")
     columns = (
-        Column("code", "编码"),
-        Column("name", "名称"),
-        Column("region", "区域", required=False),
+        Column("code", "编码", parse=code, example="SH"),
+        Column("name", "名称", example="上海办事处"),
+        Column("region", "区域", required=False, example="华东"),
     )
 
     def check(self, rows):
         duplicates_in_file(rows, lambda r: r.values["code"], _("office code"))
-        existing = Office.objects.in_bulk([r.values["code"] for r in rows], field_name="code")
+        existing = Office.objects.in_bulk(
+            [r.values["code"] for r in rows if r.has("code")], field_name="code"
+        )
         self._pending = []
         for row in rows:
+            if row.errors:
+                continue
             values = {"name": row.values["name"]}
             if "region" in row.values:  # a file without the column keeps the regions
                 values["region"] = row.values["region"] or ""
@@ -106,83 +111,113 @@ class DealerImporter(Importer):
 
     title = gettext_lazy("Import dealers")
     columns = (
-        Column("code", "编码"),
-        Column("name", "名称"),
+        Column("code", "编码", parse=code, example="SH001"),
+        Column("name", "名称", example="上海恒达家电商行"),
         Column("kind", "类型", parse=choice(KINDS)),
-        Column("office", "办事处"),
-        Column("tier", "级别", required=False),
-        Column("business_manager", "业务经理", required=False),
+        Column("office", "办事处", parse=code, rule=gettext_lazy("office code"), example="SH"),
+        Column("tier", "级别", required=False, example="一级"),
+        Column(
+            "business_manager",
+            "业务经理",
+            required=False,
+            parse=code,
+            rule=gettext_lazy("user name of a business manager of the dealer's office"),
+            example="bm1_sh",
+        ),
         Column("joined", "加入日期", parse=parse_date),
         Column("status", "状态", required=False, parse=choice(STATUSES)),
         Column("churned_on", "流失日期", required=False, parse=parse_date),
-        Column("contact", "联系人", required=False),
-        Column("phone", "电话", required=False),
-        Column("region", "区域", required=False),
+        Column("contact", "联系人", required=False, example="王伟"),
+        Column("phone", "电话", required=False, parse=code, example="13800138000"),
+        Column("region", "区域", required=False, example="上海"),
         MOVED_ON,
     )
 
     def check(self, rows):
         duplicates_in_file(rows, lambda r: r.values["code"], _("dealer code"))
         today = timezone.localdate()
-        offices = Office.objects.in_bulk({r.values["office"] for r in rows}, field_name="code")
+        offices = Office.objects.in_bulk(
+            {r.values["office"] for r in rows if r.has("office")}, field_name="code"
+        )
         allowed_offices = (
             set(Office.objects.visible_to(self.user).values_list("code", flat=True)) if self.user else None
         )
-        usernames = {r.values["business_manager"] for r in rows if r.values.get("business_manager")}
-        users = get_user_model().objects.in_bulk(usernames, field_name="username")
+        people = people_by_username(
+            {r.values["business_manager"] for r in rows if r.values.get("business_manager")}
+        )
         existing = Dealer.objects.select_related("office").in_bulk(
-            [r.values["code"] for r in rows], field_name="code"
+            [r.values["code"] for r in rows if r.has("code")], field_name="code"
         )
         moved = last_moves(d.pk for d in existing.values())
         self._pending = []
         self._moves = []
         for row in rows:
             v = row.values
-            dealer = existing.get(v["code"])
-            office = offices.get(v["office"])
-            if office is None:
-                row.errors.append(_("office: unknown office code %(code)s") % {"code": v["office"]})
-            elif allowed_offices is not None and office.code not in allowed_offices:
-                row.errors.append(
-                    _("office: you may not import dealers of office %(code)s") % {"code": office.code}
-                )
+            dealer = existing.get(v["code"]) if row.has("code") else None
+            office = offices.get(v["office"]) if row.has("office") else None
+            if row.has("office"):
+                if office is None:
+                    self.reject(row, "office", _("unknown office code %(code)s") % {"code": v["office"]})
+                elif allowed_offices is not None and office.code not in allowed_offices:
+                    self.reject(
+                        row,
+                        "office",
+                        _("you may not import dealers of office %(code)s") % {"code": office.code},
+                    )
             if (
                 dealer is not None
                 and allowed_offices is not None
                 and dealer.office.code not in allowed_offices
             ):
-                row.errors.append(_("code: dealer %(code)s belongs to another office") % {"code": v["code"]})
-            values = {"name": v["name"], "kind": v["kind"], "office": office, "joined": v["joined"]}
+                # Dealer codes are unique company-wide; which office holds this one is not said.
+                self.reject(
+                    row, "code", _("%(code)s cannot be used; ask sales planning") % {"code": v["code"]}
+                )
+            values = {
+                "name": v.get("name"),
+                "kind": v.get("kind"),
+                "office": office,
+                "joined": v.get("joined"),
+            }
             # A column the file leaves out keeps what a known dealer has; an empty cell clears it.
             for name in OPTIONAL_TEXT_FIELDS:
                 if name in v:
                     values[name] = v[name] or ""
             if "business_manager" in v:
                 values["business_manager"] = None
-                if v["business_manager"]:
-                    values["business_manager"] = users.get(v["business_manager"])
-                    if values["business_manager"] is None:
-                        row.errors.append(
-                            _("business_manager: unknown user %(name)s") % {"name": v["business_manager"]}
-                        )
+                username = v["business_manager"]
+                if username and office is not None:
+                    person = people.get(username)
+                    problem = person_problem(person, name=username, office=office, importer=self.user)
+                    if problem:
+                        self.reject(row, "business_manager", problem)
+                    else:
+                        values["business_manager"] = person.user
             status = v.get("status") or DealerStatus.ACTIVE
             if "status" not in v and dealer is not None:
                 status = dealer.status
             churned_on = v.get("churned_on") if "churned_on" in v or dealer is None else dealer.churned_on
-            if status == DealerStatus.CHURNED and churned_on is None:
-                row.errors.append(_("churned_on: required when the status is churned"))
-            if status != DealerStatus.CHURNED and churned_on is not None:
-                row.errors.append(_("churned_on: only a churned dealer has a churn date"))
-            if churned_on and churned_on < v["joined"]:
-                row.errors.append(_("churned_on: before the joined date"))
+            if not {"status", "churned_on"}.intersection(row.failed):
+                if status == DealerStatus.CHURNED and churned_on is None:
+                    self.reject(row, "churned_on", _("required when the status is churned"))
+                if status != DealerStatus.CHURNED and churned_on is not None:
+                    self.reject(row, "churned_on", _("only a churned dealer has a churn date"))
+            if churned_on and row.has("joined") and churned_on < v["joined"]:
+                self.reject(row, "churned_on", _("before the joined date"))
             moved_on = None
-            if dealer is not None and office is not None and dealer.office_id != office.pk:
+            if (
+                dealer is not None
+                and office is not None
+                and dealer.office_id != office.pk
+                and row.has("joined")
+                and "moved_on" not in row.failed
+            ):
                 # A changed office is a move, as of the file's date or today (DESIGN.md §3.4).
                 moved_on = v.get("moved_on") or today
                 for problem in move_problems(
                     moved_on=moved_on, joined=v["joined"], last_move=moved.get(dealer.pk), today=today
                 ):
-                    row.errors.append(MOVED_ON.error(problem))
+                    self.reject(row, "moved_on", problem)
             if row.errors:
                 continue
             values.update(status=status, churned_on=churned_on)

@@ -1,15 +1,16 @@
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from import_export import fields, resources
+from import_export import fields
 from import_export.widgets import ForeignKeyWidget
 
-from dealers.admin import ScopedAdmin, ScopedImportExportAdmin
+from dealers.admin import FormulaSafeResource, ProjectImportAdmin, ScopedAdmin
 from dealers.models import Dealer
 
+from .imports import VisitImporter
 from .models import ChurnReport, NetworkSummary, OfficeAudit, Visit
 
 
-class VisitResource(resources.ModelResource):
+class VisitResource(FormulaSafeResource):
     dealer = fields.Field("dealer", "dealer", ForeignKeyWidget(Dealer, "code"))
     visitor = fields.Field("visitor", "visitor", ForeignKeyWidget(get_user_model(), "username"))
 
@@ -19,8 +20,9 @@ class VisitResource(resources.ModelResource):
 
 
 @admin.register(Visit)
-class VisitAdmin(ScopedImportExportAdmin):
+class VisitAdmin(ProjectImportAdmin):
     resource_classes = [VisitResource]
+    importer_class = VisitImporter
     list_display = ["date", "dealer", "visitor", "purpose", "effect"]
     list_select_related = ["dealer", "visitor"]
     list_filter = ["effect", "dealer__office"]

@@ -7,13 +7,21 @@ from django.utils.translation import gettext_lazy
 
 from dealers.models import Dealer, Office, in_network_q
 from dealers.selectors import office_on_expression
-from evalsys.tabular import Column, Importer, duplicates_in_file, parse_quarter_cell, text
+from evalsys.bulk import update_rows
+from evalsys.tabular import Column, Importer, code, duplicates_in_file, nfkc, parse_quarter_cell, text
 
 from . import rules, services
-from .bulk import update_rows
 from .models import EvaluationRound, Indicator, RoundStatus, Score, ScoreSheet
 
-SCORE = Column("score", "得分", parse=text)
+
+def score_text(value) -> str:
+    """A score as written, full-width digits read as ASCII; `rules.validate_score` judges it."""
+    return nfkc(text(value))
+
+
+SCORE = Column(
+    "score", "得分", parse=score_text, rule=gettext_lazy("0 to 100, up to two decimals"), example="85"
+)
 
 
 class ScoreImporter(Importer):
@@ -21,9 +29,14 @@ class ScoreImporter(Importer):
 
     title = gettext_lazy("Import scores")
     columns = (
-        Column("dealer", "经销商编码"),
+        Column("dealer", "经销商编码", parse=code, rule=gettext_lazy("dealer code"), example="SH001"),
         Column("quarter", "季度", parse=parse_quarter_cell),
-        Column("indicator", "指标"),
+        Column(
+            "indicator",
+            "指标",
+            rule=gettext_lazy("a manual indicator, by code or Chinese name"),
+            example="卖场布置与样品展示",
+        ),
         SCORE,
     )
 
@@ -36,14 +49,15 @@ class ScoreImporter(Importer):
         duplicates_in_file(
             rows, lambda r: (r.values["dealer"], str(r.values["quarter"]), r.values["indicator"]), _("score")
         )
-        dealers = Dealer.objects.select_related("office").in_bulk(
-            {r.values["dealer"] for r in rows}, field_name="code"
+        dealers = Dealer.objects.all() if self.user is None else Dealer.objects.visible_to(self.user)
+        dealers = dealers.select_related("office").in_bulk(
+            {r.values["dealer"] for r in rows if r.has("dealer")}, field_name="code"
         )
         indicators = {}
         for indicator in Indicator.objects.all():
-            indicators[indicator.code] = indicator
-            indicators[indicator.name] = indicator
-        quarters = {r.values["quarter"] for r in rows}
+            indicators[nfkc(indicator.code)] = indicator
+            indicators[nfkc(indicator.name)] = indicator
+        quarters = {r.values["quarter"] for r in rows if r.has("quarter")}
         # A quarter that has not ended, is published or has no policy refuses all its rows.
         refused, configs = {}, {}
         for q in quarters:
@@ -75,60 +89,66 @@ class ScoreImporter(Importer):
             )
             for q in quarters
         }
-        visible = None
-        if self.user is not None:
-            visible = set(
-                Dealer.objects.visible_to(self.user)
-                .filter(pk__in=[d.pk for d in dealers.values()])
-                .values_list("pk", flat=True)
-            )
         self._pending = []
         for row in rows:
             v = row.values
-            dealer = dealers.get(v["dealer"])
-            indicator = indicators.get(v["indicator"])
-            quarter = v["quarter"]
+            # another office's dealer reads exactly like one that does not exist
+            dealer = dealers.get(v.get("dealer"))
+            indicator = indicators.get(nfkc(v["indicator"])) if row.has("indicator") else None
+            quarter = v.get("quarter")
             if quarter in refused:
-                row.errors.append(_("quarter: %(reason)s") % {"reason": refused[quarter]})
-                continue
-            if dealer is None:
-                row.errors.append(_("dealer: unknown dealer code %(code)s") % {"code": v["dealer"]})
-                continue
-            if visible is not None and dealer.pk not in visible:
-                row.errors.append(_("dealer: %(code)s belongs to another office") % {"code": dealer.code})
-                continue
-            if indicator is None:
-                row.errors.append(_("indicator: unknown indicator %(name)s") % {"name": v["indicator"]})
-                continue
-            if indicator.computed:
-                row.errors.append(
-                    _("indicator: %(name)s is computed from sales data, not imported")
-                    % {"name": indicator.name}
-                )
-                continue
-            if indicator.pk not in configs[quarter].indicator_ids(dealer.kind):
-                row.errors.append(
-                    _("indicator: %(name)s does not apply to %(dealer)s")
-                    % {"name": indicator.name, "dealer": dealer}
-                )
-                continue
-            if dealer.pk not in in_network[quarter]:
-                row.errors.append(
-                    _("dealer: %(dealer)s is not in the network at the end of %(quarter)s")
-                    % {"dealer": dealer, "quarter": quarter}
-                )
-                continue
-            office_id = offices_at_end[quarter][dealer.pk]
-            if (office_id, str(quarter)) in locked:
-                row.errors.append(
-                    _("quarter: the %(quarter)s round of %(office)s is approved and locked")
-                    % {"quarter": quarter, "office": office_names.get(office_id, office_id)}
-                )
-                continue
-            try:
-                value = rules.validate_score(v["score"], dealer=str(dealer), indicator=indicator.name)
-            except rules.ScoreError as exc:
-                row.errors.append(SCORE.error(exc))
+                self.reject(row, "quarter", refused[quarter])
+                quarter = None
+            if row.has("dealer") and dealer is None:
+                self.reject(row, "dealer", _("unknown dealer code %(code)s") % {"code": v["dealer"]})
+            if row.has("indicator"):
+                if indicator is None:
+                    self.reject(row, "indicator", _("unknown indicator %(name)s") % {"name": v["indicator"]})
+                elif indicator.computed:
+                    self.reject(
+                        row,
+                        "indicator",
+                        _("%(name)s is computed from sales data, not imported") % {"name": indicator.name},
+                    )
+                elif (
+                    dealer is not None
+                    and quarter is not None
+                    and indicator.pk not in configs[quarter].indicator_ids(dealer.kind)
+                ):
+                    self.reject(
+                        row,
+                        "indicator",
+                        _("%(name)s does not apply to %(dealer)s")
+                        % {"name": indicator.name, "dealer": dealer},
+                    )
+            office_id = None
+            if dealer is not None and quarter is not None:
+                office_id = offices_at_end[quarter][dealer.pk]
+                if dealer.pk not in in_network[quarter]:
+                    self.reject(
+                        row,
+                        "dealer",
+                        _("%(dealer)s is not in the network at the end of %(quarter)s")
+                        % {"dealer": dealer, "quarter": quarter},
+                    )
+                if (office_id, str(quarter)) in locked:
+                    self.reject(
+                        row,
+                        "quarter",
+                        _("the %(quarter)s round of %(office)s is approved and locked")
+                        % {"quarter": quarter, "office": office_names.get(office_id, office_id)},
+                    )
+            value = None
+            if row.has("score"):
+                try:
+                    value = rules.validate_score(
+                        v["score"],
+                        dealer=str(dealer or v.get("dealer", "")),
+                        indicator=indicator.name if indicator else v.get("indicator", ""),
+                    )
+                except rules.ScoreError as exc:
+                    row.reject(SCORE, exc, v["score"])
+            if row.errors:
                 continue
             self._pending.append((row, dealer, office_id, indicator, quarter, value))
             row.action = "changed"

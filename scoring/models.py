@@ -122,7 +122,8 @@ class IndicatorWeight(models.Model):
         ]
 
     def __str__(self):
-        return self.indicator.name
+        # The admin captions each weight row with this: the indicator's name, as people know it.
+        return f"{self.indicator.name}（{self.weight}%）"
 
 
 class PolicyMethod(models.TextChoices):
@@ -275,11 +276,53 @@ class ScoreSheet(models.Model):
 
 
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
+# What Pillow must find inside a photo, whatever its name says, and the extension it is stored under.
+PHOTO_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp"}
+PHOTO_MAX_PIXELS = 50_000_000
 
 
 def validate_photo_size(file):
     if file.size > PHOTO_MAX_BYTES:
         raise ValidationError(_("The photo is larger than 5 MB."))
+
+
+def photo_format(file) -> str:
+    """The image format Pillow finds in `file` (one of PHOTO_FORMATS), or ValidationError."""
+    from PIL import Image, UnidentifiedImageError
+
+    position = file.tell() if hasattr(file, "tell") else 0
+    try:
+        file.seek(0)
+        with Image.open(file) as image:
+            found = image.format
+            width, height = image.size
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise ValidationError(_("The file is not a JPEG, PNG, GIF or WebP image.")) from None
+    finally:
+        file.seek(position)
+    if found not in PHOTO_FORMATS:
+        raise ValidationError(_("The file is not a JPEG, PNG, GIF or WebP image."))
+    if width * height > PHOTO_MAX_PIXELS:
+        raise ValidationError(_("The photo has more than 50 megapixels."))
+    return found
+
+
+def validate_photo_content(file):
+    photo_format(file)
+
+
+def evidence_path(instance, filename) -> str:
+    """A random name, with the extension of the image format found inside (not the uploader's)."""
+    import secrets
+
+    from django.utils import timezone
+
+    try:
+        extension = PHOTO_FORMATS[photo_format(instance.photo.file)]
+    except (ValidationError, ValueError, AttributeError):
+        extension = ".bin"
+    return f"scores/{timezone.localdate().year}/{secrets.token_hex(16)}{extension}"
 
 
 class Score(models.Model):
@@ -297,7 +340,10 @@ class Score(models.Model):
     override_reason = models.TextField(_("override reason"), blank=True)
     comment = models.TextField(_("comment"), blank=True)
     photo = models.ImageField(
-        _("photo evidence"), upload_to="scores/%Y/", blank=True, validators=[validate_photo_size]
+        _("photo evidence"),
+        upload_to=evidence_path,
+        blank=True,
+        validators=[validate_photo_size, validate_photo_content],
     )
 
     # Score history is read by score (id) and date; grading writes a history row per computed score.

@@ -11,6 +11,7 @@ urlpatterns = [
     path("evaluation/rounds/<int:pk>/<str:action>/", views.round_action, name="round_action"),
     path("evaluation/sheets/<int:pk>/", views.sheet_detail, name="sheet"),
     path("evaluation/scores/<int:pk>/override/", views.score_override, name="score_override"),
+    path("evaluation/scores/<int:pk>/photo/", views.score_photo, name="score_photo"),
     path("abc/", views.abc_list, name="abc_list"),
     path("abc/export/", views.abc_export, name="abc_export"),
     path("abc/publish/", views.publish, name="publish"),

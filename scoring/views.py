@@ -8,7 +8,6 @@ import redis.exceptions
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.core.paginator import Paginator
 from django.db.models import Count, F, Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,8 +23,10 @@ from dealers.models import DealerKind, Office
 from dealers.roles import Role, allowed, display_name, sees_all_offices
 from evalsys import reports
 from evalsys.imports_view import import_page
+from evalsys.pagination import paginate
 from evalsys.periods import Quarter, quarter_just_ended
 from evalsys.tabular import export_response
+from evalsys.uploads import serve_protected
 
 from . import services, tasks
 from .exports import ABC_COLUMNS, abc_report_columns, abc_report_rows, abc_rows
@@ -83,7 +84,7 @@ def round_list(request):
         rounds = rounds.filter(quarter=quarter)
     else:
         quarter = ""
-    page = Paginator(rounds, ROUNDS_PER_PAGE).get_page(request.GET.get("page"))
+    page = paginate(request, rounds, per_page=ROUNDS_PER_PAGE).page
     page.object_list = list(page.object_list)
     progress = services.progress_by_round(rounds=page.object_list)
     for r in page.object_list:
@@ -173,6 +174,7 @@ def round_detail(request, pk):
                 quarter=office_round.quarter, status=GradingStatus.PUBLISHED
             ).exists(),
             "missing": total - complete,
+            "committee_problems": services.committee_problems(office_round),
             "complete": complete,
             "total": total,
             "reopenings": office_round.reopenings.select_related("by"),
@@ -400,6 +402,14 @@ class EvidenceForm(forms.ModelForm):
         model = Score
         fields = ["comment", "photo"]
         widgets = {"comment": forms.Textarea(attrs={"rows": 2})}
+
+
+def score_photo(request, pk):
+    """A score's photo evidence, to those who see its sheet (`visible_to`); never from /media/."""
+    score = get_object_or_404(
+        Score.objects.filter(sheet__in=ScoreSheet.objects.visible_to(request.user)).exclude(photo=""), pk=pk
+    )
+    return serve_protected(score.photo)
 
 
 def sheet_detail(request, pk):
@@ -630,15 +640,16 @@ def abc_list(request):
         for pk, (code, name) in sorted(offices.items(), key=lambda o: o[1][0])
         if str(pk) in cached
     }
-    paginator = Paginator(grades.select_related("dealer", "office").order_by(*_abc_order(sort)), 50)
+    count = None
     if grading and grading.status != GradingStatus.GRADING and not _filtered(form):
         # Unfiltered, the rows are the distribution's: no count over the quarter's grades.
-        paginator.count = sum(sum(classes.values()) for classes in distribution.values())
-    page = paginator.get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    sort_query = query.copy()
-    sort_query.pop("sort", None)
+        count = sum(sum(classes.values()) for classes in distribution.values())
+    paged = paginate(
+        request,
+        grades.select_related("dealer", "office").order_by(*_abc_order(sort)),
+        per_page=50,
+        count=count,
+    )
     chart = {
         "labels": list(distribution),
         "series": {c: [distribution[o][c] for o in distribution] for c in "ABC"},
@@ -651,9 +662,9 @@ def abc_list(request):
             "quarter": quarter,
             "grading": grading,
             "form": form,
-            "page": page,
-            "query": query.urlencode(),
-            "sort_query": sort_query.urlencode(),
+            "page": paged.page,
+            "query": paged.query,
+            "sort_query": paged.sort_query,
             "sort": sort,
             "chart": chart,
             "class_table": class_table,

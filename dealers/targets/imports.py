@@ -8,11 +8,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from evalsys.bulk import CHANGED, CREATED, insert_history, insert_rows, narrowed
 from evalsys.periods import format_month
 from evalsys.tabular import (
     Column,
     Importer,
     ImportRefused,
+    code,
     duplicates_in_file,
     parse_amount,
     parse_date,
@@ -20,7 +22,6 @@ from evalsys.tabular import (
     parse_month_cell,
 )
 
-from ..bulk import insert_rows, narrowed
 from ..freeze import FrozenPeriod, ensure_months_open, frozen_message, frozen_months
 from ..models import (
     AnnualAgreement,
@@ -36,6 +37,7 @@ from .rules import agreement_in_force, month_closed, timeliness
 from .services import deadline_day
 
 BATCH = 2000
+DEALER = Column("dealer", "经销商编码", parse=code, rule=gettext_lazy("dealer code"), example="SH001")
 
 
 class DealerRowsImporter(Importer):
@@ -43,12 +45,10 @@ class DealerRowsImporter(Importer):
 
     def refuse_frozen_months(self, rows) -> None:
         """A row for a month of a published quarter is refused, naming the quarter (DESIGN.md §3.4)."""
-        frozen = frozen_months(r.values["month"] for r in rows)
+        frozen = frozen_months(r.values["month"] for r in rows if r.has("month"))
         for row in rows:
-            if row.values["month"] in frozen:
-                row.errors.append(
-                    _("month: %(error)s") % {"error": frozen_message(frozen[row.values["month"]])}
-                )
+            if row.values.get("month") in frozen:
+                self.reject(row, "month", frozen_message(frozen[row.values["month"]]))
 
     @staticmethod
     def ensure_open(months) -> None:
@@ -59,31 +59,24 @@ class DealerRowsImporter(Importer):
             raise ImportRefused(str(exc)) from None
 
     def resolve_dealers(self, rows) -> dict[str, int]:
-        """Map each row's dealer code to the dealer id; unknown or foreign codes become row errors."""
-        codes = {r.values["dealer"] for r in rows}
-        known = dict(Dealer.objects.filter(code__in=codes).values_list("code", "id"))
-        # which of them this user may touch: the one scoping rule, visible_to
-        visible = None
-        if self.user is not None:
-            visible = set(
-                Dealer.objects.visible_to(self.user).filter(code__in=codes).values_list("id", flat=True)
-            )
-        ids = {}
+        """Map each row's dealer code to the dealer id; an unknown code is a row error.
+
+        With a `user`, a dealer of an office he does not see (`visible_to`) is unknown too,
+        with the same message: a file does not tell him which codes exist elsewhere.
+        """
+        codes = {r.values["dealer"] for r in rows if r.has("dealer")}
+        dealers = Dealer.objects.all() if self.user is None else Dealer.objects.visible_to(self.user)
+        known = dict(dealers.filter(code__in=codes).values_list("code", "id"))
         for row in rows:
-            code = row.values["dealer"]
-            if code not in known:
-                row.errors.append(_("dealer: unknown dealer code %(code)s") % {"code": code})
-            elif visible is not None and known[code] not in visible:
-                row.errors.append(_("dealer: %(code)s belongs to another office") % {"code": code})
-            else:
-                ids[code] = known[code]
-        return ids
+            if row.has("dealer") and row.values["dealer"] not in known:
+                self.reject(row, "dealer", _("unknown dealer code %(code)s") % {"code": row.values["dealer"]})
+        return known
 
 
 class AgreementImporter(DealerRowsImporter):
     title = gettext_lazy("Import annual agreements")
     columns = (
-        Column("dealer", "经销商编码"),
+        DEALER,
         Column("year", "年度", parse=parse_int),
         Column("signed", "签订日期", parse=parse_date),
         Column("annual_target", "年度目标", parse=parse_amount),
@@ -95,14 +88,14 @@ class AgreementImporter(DealerRowsImporter):
         existing = {
             (a.dealer_id, a.year): a
             for a in AnnualAgreement.objects.filter(
-                dealer_id__in=ids.values(), year__in={r.values["year"] for r in rows}
+                dealer_id__in=ids.values(), year__in={r.values["year"] for r in rows if r.has("year")}
             )
         }
         self._pending = []
         for row in rows:
             v = row.values
-            if not 2000 <= v["year"] <= 2100:
-                row.errors.append(_("year: not a year: %(value)s") % {"value": v["year"]})
+            if row.has("year") and not 2000 <= v["year"] <= 2100:
+                self.reject(row, "year", _("not a year: %(value)s") % {"value": v["year"]})
             if row.errors:
                 continue
             dealer_id = ids[v["dealer"]]
@@ -150,7 +143,7 @@ class TargetImporter(DealerRowsImporter):
 
     title = gettext_lazy("Import agreed monthly targets")
     columns = (
-        Column("dealer", "经销商编码"),
+        DEALER,
         Column("month", "月份", parse=parse_month_cell),
         Column("target", "目标", parse=parse_amount),
         Column("agreed_on", "确定日期", required=False, parse=parse_date),
@@ -160,7 +153,7 @@ class TargetImporter(DealerRowsImporter):
         duplicates_in_file(rows, lambda r: (r.values["dealer"], r.values["month"]), _("dealer and month"))
         self.refuse_frozen_months(rows)
         ids = self.resolve_dealers(rows)
-        months = {r.values["month"] for r in rows}
+        months = {r.values["month"] for r in rows if r.has("month")}
         today = timezone.localdate()
         agreements = {
             (dealer_id, year): signed_on
@@ -175,26 +168,28 @@ class TargetImporter(DealerRowsImporter):
         self._pending = []
         for row in rows:
             v = row.values
+            if row.has("target") and v["target"] <= 0:
+                self.reject(row, "target", _("must be greater than zero"))
             agreed_on = v.get("agreed_on")
             if agreed_on is not None and agreed_on > today:
-                row.errors.append(_("agreed_on: %(day)s is in the future") % {"day": agreed_on.isoformat()})
-            if row.errors:
-                continue
-            dealer_id = ids[v["dealer"]]
-            signed_on = agreements.get((dealer_id, v["month"].year))
-            if signed_on is None:
-                row.errors.append(
-                    _("month: %(dealer)s has no annual agreement for %(year)s")
-                    % {"dealer": v["dealer"], "year": v["month"].year}
-                )
-                continue
-            if agreed_on is not None and not agreement_in_force(signed_on, agreed_on):
-                row.errors.append(
-                    _("agreed_on: the annual agreement %(year)s of %(dealer)s is signed only on %(signed)s")
-                    % {"year": v["month"].year, "dealer": v["dealer"], "signed": signed_on.isoformat()}
-                )
-            if v["target"] <= 0:
-                row.errors.append(_("target: must be greater than zero"))
+                self.reject(row, "agreed_on", _("%(day)s is in the future") % {"day": agreed_on.isoformat()})
+            dealer_id = ids.get(v.get("dealer"))
+            if dealer_id is not None and row.has("month"):
+                signed_on = agreements.get((dealer_id, v["month"].year))
+                if signed_on is None:
+                    self.reject(
+                        row,
+                        "month",
+                        _("%(dealer)s has no annual agreement for %(year)s")
+                        % {"dealer": v["dealer"], "year": v["month"].year},
+                    )
+                elif agreed_on is not None and not agreement_in_force(signed_on, agreed_on):
+                    self.reject(
+                        row,
+                        "agreed_on",
+                        _("the annual agreement %(year)s of %(dealer)s is signed only on %(signed)s")
+                        % {"year": v["month"].year, "dealer": v["dealer"], "signed": signed_on.isoformat()},
+                    )
             if row.errors:
                 continue
             target = existing.get((dealer_id, v["month"]))
@@ -296,7 +291,7 @@ class SalesImporter(DealerRowsImporter):
 
     title = gettext_lazy("Import monthly sales")
     columns = (
-        Column("dealer", "经销商编码"),
+        DEALER,
         Column("month", "月份", parse=parse_month_cell),
         Column("amount", "销售额", parse=parse_amount),
     )
@@ -305,7 +300,7 @@ class SalesImporter(DealerRowsImporter):
         duplicates_in_file(rows, lambda r: (r.values["dealer"], r.values["month"]), _("dealer and month"))
         self.refuse_frozen_months(rows)
         ids = self.resolve_dealers(rows)
-        months = {r.values["month"] for r in rows}
+        months = {r.values["month"] for r in rows if r.has("month")}
         today = timezone.localdate()
         existing = {
             (dealer_id, month): amount
@@ -318,9 +313,9 @@ class SalesImporter(DealerRowsImporter):
         self._pending = []
         for row in rows:
             v = row.values
-            if v["month"] > today:
-                row.errors.append(
-                    _("month: %(month)s has not begun yet") % {"month": format_month(v["month"])}
+            if row.has("month") and v["month"] > today:
+                self.reject(
+                    row, "month", _("%(month)s has not begun yet") % {"month": format_month(v["month"])}
                 )
             if row.errors:
                 continue
@@ -350,26 +345,18 @@ class SalesImporter(DealerRowsImporter):
             update=["amount", "updated_at"],
             returning=["id", "dealer_id", "month"],
         )
-        # The history rows simple-history would write, one per row written.
-        user_id = self.user.pk if self.user else None
-        history = []
+        rows, kinds = [], []
         for pk, dealer_id, month in written:
             key = (dealer_id, _as_date(month))
-            kind = "+" if actions[key] == "new" else "~"
-            history.append((pk, dealer_id, key[1], amounts[key], stamp, stamp, kind, user_id))
-        insert_rows(
-            MonthlySales.history.model._meta.db_table,
-            [
-                "id",
-                "dealer_id",
-                "month",
-                "amount",
-                "updated_at",
-                "history_date",
-                "history_type",
-                "history_user_id",
-            ],
-            history,
+            rows.append((pk, dealer_id, key[1], amounts[key], stamp))
+            kinds.append(CREATED if actions[key] == "new" else CHANGED)
+        insert_history(
+            MonthlySales,
+            ["id", "dealer_id", "month", "amount", "updated_at"],
+            rows,
+            kinds=kinds,
+            user=self.user,
+            when=now,
         )
         for month in months:
             recompute_points(

@@ -79,7 +79,7 @@ def test_a_statistician_may_import_only_his_own_office(client, office, other_off
     messages = [message for _line, message in response.context["result"].errors]
     assert messages == [
         "office: you may not import dealers of office BJ",
-        "code: dealer BJ1 belongs to another office",
+        "code: BJ1 cannot be used; ask sales planning",
     ]
     assert not Dealer.objects.filter(code="BJ2").exists()
     assert Dealer.objects.get(code="BJ1").office == other_office
@@ -107,7 +107,7 @@ def test_other_roles_get_404_on_the_import_page(client, role_fixture, request):
 def test_a_file_that_is_neither_xlsx_nor_csv_is_refused(client, statistician):
     client.force_login(statistician)
     response = upload(client, ["x"], name="dealers.txt")
-    assert "Only .xlsx and .csv files can be imported." in response.text
+    assert "Only .xlsx, .xls and .csv files can be imported." in response.text
     assert "result" not in response.context
 
 
@@ -140,8 +140,13 @@ def test_a_file_above_the_upload_limit_is_refused(client, settings, office, stat
     settings.IMPORT_MAX_UPLOAD_BYTES = 2**20
     client.force_login(statistician)
     response = upload(client, ["SH1,新客户,exclusive,SH,2020-01-01"] * 40000)
-    assert "The file is larger than 1 MB." in response.text
+    assert "The file is larger than 1 MB; nothing of it was kept." in response.text
     assert not Dealer.objects.exists()
+    assert (
+        not any((settings.MEDIA_ROOT / "imports").glob("*"))
+        if (settings.MEDIA_ROOT / "imports").exists()
+        else True
+    )
 
 
 @pytest.mark.django_db
@@ -175,3 +180,90 @@ def test_errors_read_as_chinese_sentences_in_the_chinese_ui(client, office, stat
     # then the line and the result column use Chinese wording and punctuation
     assert "第 2 行：" in response.text
     assert "错误：" in response.text
+
+
+@pytest.mark.django_db
+def test_the_upload_stops_being_read_at_the_limit(rf, settings, statistician):
+    # given: a multipart body far above the limit
+    settings.IMPORT_MAX_UPLOAD_BYTES = 1000
+    request = rf.post("/dealers/import/", {"note": "kept", "file": SimpleUploadedFile("d.csv", b"x" * 5000)})
+    # when
+    files = request.FILES
+    # then: no file, the request marked, the fields before it (as the CSRF token is) kept
+    assert "file" not in files
+    assert request.upload_too_large
+    assert request.POST.get("note") == "kept"
+
+
+@pytest.mark.django_db
+def test_a_refused_file_is_not_kept_and_its_full_error_list_is_downloadable(
+    client, settings, office, statistician
+):
+    # given: 150 bad rows
+    client.force_login(statistician)
+    lines = [f"SH{n},名称,retail,SH,2020-01-01" for n in range(150)]
+    # when
+    response = upload(client, lines)
+    # then: the first 100 errors are listed, with the total, and nothing of the upload is kept
+    assert response.context["error_count"] == 150
+    assert len(response.context["first_errors"]) == 100
+    assert "The first 100 of 150 errors are shown." in response.text
+    kept = [p.name for p in (settings.MEDIA_ROOT / "imports").iterdir()]
+    assert len(kept) == 1 and kept[0].endswith(".errors.csv")
+    # when: the full list is downloaded
+    download = client.get("/dealers/import/?errors=1")
+    # then
+    assert download.status_code == 200
+    text = b"".join(download.streaming_content).decode("utf-8-sig")
+    lines = text.strip().splitlines()
+    assert lines[0] == "Line,Column,Cell value,Problem"
+    assert (
+        lines[1]
+        == '2,kind,retail,"retail is not one of: exclusive, 专营, 专营经销商, logistics, 物流, 物流商"'
+    )
+    assert len(lines) == 151
+
+
+@pytest.mark.django_db
+def test_the_error_list_of_another_session_is_not_served(client, statistician):
+    client.force_login(statistician)
+    assert client.get("/dealers/import/?errors=1").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_import_page_offers_its_template(client, statistician):
+    import io as _io
+
+    from openpyxl import load_workbook
+
+    client.force_login(statistician)
+    page = client.get("/dealers/import/")
+    assert 'href="?template=1"' in page.text
+    response = client.get("/dealers/import/?template=1")
+    assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    sheet = load_workbook(_io.BytesIO(response.content)).worksheets[0]
+    assert [c.value for c in sheet[1]][:4] == ["编码", "名称", "类型", "办事处"]
+    assert [c.value for c in sheet[2]][:4] == ["SH001", "上海恒达家电商行", "专营", "SH"]
+
+
+@pytest.mark.django_db
+def test_an_xls_file_can_be_uploaded(client, office, statistician):
+    import datetime
+    import io as _io
+
+    import xlwt
+
+    client.force_login(statistician)
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("经销商")
+    for column, header in enumerate(["编码", "名称", "类型", "办事处", "加入日期"]):
+        sheet.write(0, column, header)
+    for column, value in enumerate(["SH9", "新客户", "专营", "SH"]):
+        sheet.write(1, column, value)
+    sheet.write(1, 4, datetime.date(2021, 3, 1), xlwt.easyxf(num_format_str="yyyy-mm-dd"))
+    buffer = _io.BytesIO()
+    book.save(buffer)
+    response = client.post("/dealers/import/", {"file": SimpleUploadedFile("d.xls", buffer.getvalue())})
+    assert response.context["result"].errors == []
+    client.post("/dealers/import/", {"token": token_of(response)})
+    assert Dealer.objects.get(code="SH9").joined == datetime.date(2021, 3, 1)

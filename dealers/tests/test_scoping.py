@@ -211,21 +211,51 @@ def test_an_administrator_sets_a_users_office_on_the_user_page(admin_client, off
 
 
 @pytest.mark.django_db
-def test_an_administrator_imports_dealers_in_the_admin_after_a_preview(admin_client, office):
+def test_an_administrator_imports_dealers_in_the_admin_through_the_projects_importer(admin_client, office):
     # given
     upload = SimpleUploadedFile(
-        "d.csv", b"code,name,kind,office,joined,status\nSH9,admin import,exclusive,SH,2020-01-01,active\n"
+        "d.csv", "编码*,名称,类型,办事处,加入日期\nＳＨ９,admin import,专营,SH,2020-01-01\n".encode()
     )
-    # when: uploaded, then confirmed
-    preview = admin_client.post(
-        "/admin/dealers/dealer/import/", {"import_file": upload, "format": "0", "resource": "0"}
-    )
+    # when: uploaded (the project's header tolerance and NFKC apply), then confirmed
+    listing = admin_client.get("/admin/dealers/dealer/")
+    preview = admin_client.post("/admin/dealers/dealer/import/", {"file": upload})
     assert not Dealer.objects.exists()
-    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', preview.text))
-    admin_client.post("/admin/dealers/dealer/process_import/", hidden)
+    token = re.search(r'name="token" value="([^"]+)"', preview.text)[1]
+    done = admin_client.post("/admin/dealers/dealer/import/", {"token": token})
     # then
+    assert 'href="/admin/dealers/dealer/import/"' in listing.text
+    assert done["Location"] == "/admin/dealers/dealer/"
     dealer = Dealer.objects.get(code="SH9")
     assert (dealer.name, dealer.office) == ("admin import", office)
+
+
+@pytest.mark.django_db
+def test_the_admin_import_refuses_what_the_importer_refuses(admin_client, office):
+    upload = SimpleUploadedFile("d.csv", b"code,name,kind,office,joined\nSH9,X,retail,ZZ,2020-01-01\n")
+    preview = admin_client.post("/admin/dealers/dealer/import/", {"file": upload})
+    messages = [m for _line, m in preview.context["result"].errors]
+    assert any("retail" in m for m in messages)
+    assert any("ZZ" in m for m in messages)
+    assert 'name="token"' not in preview.text
+
+
+@pytest.mark.django_db
+def test_the_admin_export_escapes_formulas(admin_client, office):
+    DealerFactory(code="SH1", office=office, contact='=HYPERLINK("http://x","点我")', phone="-5")
+    response = admin_client.post(
+        "/admin/dealers/dealer/export/",
+        {
+            "format": "0",
+            "resource": "0",
+            "dealerresource_code": "on",
+            "dealerresource_contact": "on",
+            "dealerresource_phone": "on",
+        },
+    )
+    body = response.content.decode("utf-8-sig")
+    assert "'=HYPERLINK" in body
+    assert ",=HYPERLINK" not in body
+    assert body.strip().splitlines()[1].endswith(",-5")
 
 
 @pytest.mark.django_db

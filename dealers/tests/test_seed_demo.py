@@ -21,7 +21,7 @@ def table_counts():
 def test_seed_demo_loads_every_role_and_a_second_run_adds_nothing_to_any_table():
     # when seeded on a fresh database
     out = io.StringIO()
-    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", "--force", stdout=out)
     first = table_counts()
     names = dict(Dealer.objects.values_list("code", "name"))
     # then 300 master dealers, the 38 that joined in the last four quarters, and what it says is what it did
@@ -51,7 +51,7 @@ def test_seed_demo_loads_every_role_and_a_second_run_adds_nothing_to_any_table()
     assert "demo-pass-2026" in text and "om_sh" in text
 
     # when run a second time
-    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", "--force", stdout=io.StringIO())
     # then no table has a row more or less, and nothing was renamed
     assert table_counts() == first
     assert dict(Dealer.objects.values_list("code", "name")) == names

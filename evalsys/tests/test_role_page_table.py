@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -31,6 +32,10 @@ from networks.tests.factories import ChurnReportFactory
 from scoring import services as scoring
 from scoring.models import Appeal, EvaluationRound, Grade, Score, ScoreSheet, WatchEntry
 
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cf000000030101000518d84e0000000049454e44ae426082"
+)
 ROLES = (
     "office_manager",
     "business_manager",
@@ -178,6 +183,12 @@ CASES = [
         OFFICE_STAFF_AND_COMPANY,
         COMPANY_ONLY,
         url=lambda w, side, u: reverse("scoring:sheet", args=[w.sheet[side].pk]),
+    ),
+    Case(
+        "scoring:score_photo",
+        OFFICE_STAFF_AND_COMPANY,
+        COMPANY_ONLY,
+        url=lambda w, side, u: w.photo_url(side),
     ),
     Case(
         "scoring:score_override",
@@ -382,6 +393,8 @@ class World:
         self.score = {
             s: Score.objects.filter(sheet=sh, computed=False).first() for s, sh in self.sheet.items()
         }
+        for score in self.score.values():
+            score.photo.save("evidence.png", ContentFile(PNG), save=True)
         self.grade = {s: Grade.objects.get(dealer=d, quarter=_q(self)) for s, d in self.dealer.items()}
         self.watch = {
             s: WatchEntry.objects.create(dealer=d, opened_quarter=_q(self)) for s, d in self.dealer.items()
@@ -405,6 +418,15 @@ class World:
             for s, o in self.office.items()
         }
         assert OfficeAudit.objects.count() == 2
+
+    def photo_url(self, side):
+        """The score's photo, stored again if this test's MEDIA_ROOT lacks it."""
+        from django.core.files.storage import default_storage
+
+        score = self.score[side]
+        if not default_storage.exists(score.photo.name):
+            default_storage.save(score.photo.name, ContentFile(PNG))
+        return reverse("scoring:score_photo", args=[score.pk])
 
     def notification(self, side, user):
         owner = user if side == "own" else self.stranger

@@ -35,3 +35,69 @@ def test_cookies_and_headers_are_locked_down_in_production():
     assert django_settings.SECURE_CONTENT_TYPE_NOSNIFF
     assert "django.contrib.auth.middleware.LoginRequiredMiddleware" in django_settings.MIDDLEWARE
     assert "django.middleware.csrf.CsrfViewMiddleware" in django_settings.MIDDLEWARE
+
+
+@pytest.mark.django_db
+def test_behind_the_proxy_one_clients_failures_do_not_lock_the_account_for_another(settings, office_manager):
+    # given: one trusted proxy in front, which every request comes from
+    settings.AXES_ENABLED = True
+    settings.AXES_FAILURE_LIMIT = 3
+    settings.TRUSTED_PROXY_COUNT = 1
+    attacker = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.1, 203.0.113.66")
+    colleague = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.7")
+    # when: the attacker fails three times, forging the left-most entry
+    for _ in range(3):
+        attacker.post("/accounts/login/", {"username": office_manager.username, "password": "wrong"})
+    # then: he is locked out; the account still opens from the colleague's address
+    locked = attacker.post("/accounts/login/", {"username": office_manager.username, "password": "pw-123456"})
+    assert locked.status_code == 429
+    opened = colleague.post(
+        "/accounts/login/", {"username": office_manager.username, "password": "pw-123456"}
+    )
+    assert opened.status_code == 302
+    assert "_auth_user_id" in colleague.session
+
+
+@pytest.mark.parametrize(
+    ("count", "forwarded", "expected"),
+    [
+        (0, "203.0.113.7", "10.0.0.2"),  # no proxy: the header is the client's own
+        (1, "203.0.113.7", "203.0.113.7"),
+        (1, "6.6.6.6, 203.0.113.7", "203.0.113.7"),  # a forged entry on the left is ignored
+        (2, "203.0.113.7, 10.0.0.9", "203.0.113.7"),
+        (2, "10.0.0.9", "10.0.0.2"),  # fewer entries than proxies: not believed
+    ],
+)
+def test_the_client_address_is_read_as_far_as_the_proxies_are_trusted(
+    settings, rf, count, forwarded, expected
+):
+    from evalsys.client_ip import client_ip
+
+    settings.TRUSTED_PROXY_COUNT = count
+    request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip(request) == expected
+
+
+@pytest.mark.django_db
+def test_every_page_carries_a_content_security_policy_without_inline_script(client, office_manager):
+    client.force_login(office_manager)
+    for url in ("/", "/accounts/login/", "/admin/login/"):
+        policy = client.get(url)["Content-Security-Policy"]
+        assert "script-src 'self'" in policy
+        assert "style-src 'self'" in policy
+        assert "unsafe-inline" not in policy
+        assert "object-src 'none'" in policy
+
+
+def test_no_template_has_inline_script_handlers_or_styles():
+    # Inline script, on* handlers and style attributes are refused by the policy: a template
+    # that brings them back would break its page silently.
+    import re
+    from pathlib import Path
+
+    found = []
+    for path in (Path(django_settings.BASE_DIR) / "templates").rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        for pattern in (r"<script(?![^>]*\bsrc=)[^>]*>", r"\son[a-z]+\s*=", r"\sstyle\s*=", r"<style"):
+            found += [f"{path.name}: {m.group(0)}" for m in re.finditer(pattern, text)]
+    assert found == []

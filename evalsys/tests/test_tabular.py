@@ -73,7 +73,7 @@ def test_chinese_and_english_headers_map_to_the_same_columns():
 
 def test_missing_required_columns_are_named():
     result = FruitImporter().parse(b"note\nx\n", "f.csv")
-    assert result.file_errors == ["Missing columns: code/编码, price/价格"]
+    assert result.file_errors == ["Missing columns: code/编码, price/价格. Headers seen: note"]
     assert not result.ok
 
 
@@ -89,12 +89,12 @@ def test_a_header_only_file_is_refused():
 
 def test_bytes_that_are_no_workbook_named_xlsx_are_refused():
     result = FruitImporter().parse(b"code,price\nx,1\n", "f.xlsx")
-    assert result.file_errors == ["The file is not a readable .xlsx workbook."]
+    assert result.file_errors == ["The file is not a readable Excel workbook (.xlsx or .xls)."]
 
 
 def test_other_file_types_are_refused():
     result = FruitImporter().parse(b"code,price\nx,1\n", "f.txt")
-    assert result.file_errors == ["Only .xlsx and .csv files can be imported."]
+    assert result.file_errors == ["Only .xlsx, .xls and .csv files can be imported."]
 
 
 def test_binary_content_named_csv_is_refused():

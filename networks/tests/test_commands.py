@@ -17,6 +17,12 @@ D = datetime.date
 
 
 @pytest.fixture(autouse=True)
+def _english():
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _today():
     with time_machine.travel("2026-09-15 10:00 +0800", tick=False):
         yield

@@ -12,10 +12,10 @@ from networks.models import ChurnReport, NetworkSummary, OfficeAudit, SummarySta
 def test_seed_demo_adds_network_data_once_with_churn_reports_in_every_state():
     # given
     with time_machine.travel("2026-09-15 10:00 +0800", tick=False):
-        call_command("seed_demo", stdout=io.StringIO())
+        call_command("seed_demo", "--force", stdout=io.StringIO())
         counts = (Visit.objects.count(), ChurnReport.objects.count(), OfficeAudit.objects.count())
         # when
-        call_command("seed_demo", stdout=io.StringIO())
+        call_command("seed_demo", "--force", stdout=io.StringIO())
     # then
     assert (Visit.objects.count(), ChurnReport.objects.count(), OfficeAudit.objects.count()) == counts
     assert counts[0] > 1000

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history
 
 from dealers.models import Dealer
-from evalsys.tabular import Column, Importer, choice, duplicates_in_file, parse_amount, parse_date
+from evalsys.tabular import Column, Importer, choice, code, duplicates_in_file, parse_amount, parse_date
 
 from . import support
 from .models import SupportEntry, SupportKind
@@ -29,11 +29,11 @@ class SupportImporter(Importer):
 
     title = gettext_lazy("Import support")
     columns = (
-        Column("dealer", "经销商编码"),
+        Column("dealer", "经销商编码", parse=code, rule=gettext_lazy("dealer code"), example="SH001"),
         Column("date", "日期", parse=parse_date),
         Column("kind", "类型", parse=choice(KINDS)),
         Column("value", "金额", parse=parse_amount),
-        Column("note", "说明", required=False),
+        Column("note", "说明", required=False, example="五一促销海报"),
     )
 
     def key(self, row):
@@ -43,10 +43,10 @@ class SupportImporter(Importer):
     def check(self, rows):
         duplicates_in_file(rows, self.key, _("support entry"))
         dealers = Dealer.objects.all() if self.user is None else Dealer.objects.visible_to(self.user)
-        dealers = dealers.in_bulk({r.values["dealer"] for r in rows}, field_name="code")
+        dealers = dealers.in_bulk({r.values["dealer"] for r in rows if r.has("dealer")}, field_name="code")
         stored = set(
             SupportEntry.objects.filter(
-                dealer__in=dealers.values(), date__in={r.values["date"] for r in rows}
+                dealer__in=dealers.values(), date__in={r.values["date"] for r in rows if r.has("date")}
             ).values_list("dealer__code", "date", "kind", "value", "note")
         )
         self._pending = []
@@ -56,15 +56,20 @@ class SupportImporter(Importer):
             return
         for row in rows:
             v = row.values
-            dealer = dealers.get(v["dealer"])
-            if dealer is None:
-                row.errors.append(_("dealer: unknown dealer code %(code)s") % {"code": v["dealer"]})
-                continue
-            row.errors.extend(
-                support.check_support(
-                    dealer=dealer, date=v["date"], kind=v["kind"], value=v["value"], note=v.get("note") or ""
+            dealer = dealers.get(v.get("dealer"))
+            if row.has("dealer") and dealer is None:
+                # another office's dealer reads exactly like one that does not exist
+                self.reject(row, "dealer", _("unknown dealer code %(code)s") % {"code": v["dealer"]})
+            if dealer is not None and row.has("date", "kind", "value"):
+                row.errors.extend(
+                    support.check_support(
+                        dealer=dealer,
+                        date=v["date"],
+                        kind=v["kind"],
+                        value=v["value"],
+                        note=v.get("note") or "",
+                    )
                 )
-            )
             if row.errors:
                 continue
             if self.key(row) in stored:

@@ -7,7 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from dealers.models import Dealer, DealerKind, Office
 from evalsys.periods import Quarter
@@ -148,7 +148,7 @@ class ChangeFilterForm(forms.Form):
         label=gettext_lazy("Kind"), choices=[("", "---------"), *DealerKind.choices], required=False
     )
     direction = forms.ChoiceField(
-        label=gettext_lazy("Change"),
+        label=pgettext_lazy("class movement", "Change"),
         choices=[
             ("", "---------"),
             ("up", gettext_lazy("Up")),

@@ -27,6 +27,7 @@ def main():
     call_command("migrate", verbosity=0)
 
     from dealers.bulk import insert_rows
+
     from dealers.models import Dealer, MonthlySales, MonthlyTarget, Office
     from evalsys.periods import quarter_just_ended
     from scoring import services

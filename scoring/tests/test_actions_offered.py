@@ -39,9 +39,9 @@ def test_a_complete_round_is_submitted_then_approved_each_after_a_confirmation(
 ):
     fill_manual()
     client.force_login(office_manager)
+    # without the committee's chair and date, submitting is not offered and the page says why
     html = _page(client, office_round)
-    # without the committee's chair and meeting date, submitting is not offered yet
-    assert 'data-testid="submit-round"' not in html and 'data-testid="round-no-committee"' in html
+    assert 'data-testid="submit-round"' not in html and 'data-testid="committee-missing"' in html
     EvaluationRound.objects.update(chair=office_manager, meeting_date=datetime.date(2026, 10, 9))
     html = _page(client, office_round)
     assert 'data-testid="submit-round"' in html and 'data-testid="approve-round"' not in html

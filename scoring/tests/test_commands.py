@@ -8,11 +8,18 @@ from decimal import Decimal as D
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from scoring.models import EvaluationRound, Grade, GradingStatus, QuarterGrading, RoundStatus, Score
 from scoring.tasks import quarter_just_ended
 
 from .factories import Q3, approve, dealer_with_sales, fill_manual
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    with translation.override("en"):
+        yield
 
 
 def run(*args):

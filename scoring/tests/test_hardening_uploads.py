@@ -85,3 +85,64 @@ def test_a_refused_photo_keeps_the_typed_comment_on_the_page_and_saves_nothing(c
     assert "陈列整齐" in response.content.decode()
     score.refresh_from_db()
     assert (score.comment, bool(score.photo)) == ("", False)
+
+
+@pytest.mark.django_db
+def test_a_photo_is_stored_under_a_random_name_with_the_extension_of_its_content(
+    client, score, office_manager
+):
+    # given: a PNG named like a page, with the uploader's own name in it
+    client.force_login(office_manager)
+    prefix = f"e{score.pk}"
+    upload = SimpleUploadedFile("张三的照片.jpg", _png(), content_type="image/jpeg")
+    # when
+    client.post(
+        reverse("scoring:sheet", args=[score.sheet_id]),
+        {"score": score.pk, f"{prefix}-comment": "", f"{prefix}-photo": upload},
+    )
+    # then
+    score.refresh_from_db()
+    name = score.photo.name.rsplit("/", 1)[-1]
+    assert name.endswith(".png")
+    assert len(name) == 32 + len(".png")
+    assert "张三" not in score.photo.name
+
+
+@pytest.mark.django_db
+def test_a_photo_is_served_by_the_view_to_its_office_and_not_to_another(
+    client, settings, score, office_manager, make_staff, other_office
+):
+    # given: DEBUG is off (as in every test) and the photo stored
+    assert not settings.DEBUG
+    services.save_evidence(
+        score=score, comment="", photo=SimpleUploadedFile("p.png", _png()), user=office_manager
+    )
+    url = reverse("scoring:score_photo", args=[score.pk])
+    stranger = make_staff("om_bj", "office_manager", office=other_office)
+    # when / then: the office sees it, another office gets 404, /media/ serves nothing
+    client.force_login(office_manager)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    assert b"".join(response.streaming_content) == _png()
+    assert client.get(f"/media/{score.photo.name}").status_code == 404
+    client.force_login(stranger)
+    assert client.get(url).status_code == 404
+
+
+@pytest.mark.django_db
+def test_with_a_proxy_the_photo_is_handed_over_by_x_accel_redirect(client, settings, score, office_manager):
+    settings.MEDIA_X_ACCEL_PREFIX = "/protected-media/"
+    services.save_evidence(
+        score=score, comment="", photo=SimpleUploadedFile("p.png", _png()), user=office_manager
+    )
+    client.force_login(office_manager)
+    response = client.get(reverse("scoring:score_photo", args=[score.pk]))
+    assert response["X-Accel-Redirect"] == f"/protected-media/{score.photo.name}"
+    assert response.content == b""
+
+
+def test_an_image_of_more_than_50_megapixels_is_refused():
+    buffer = io.BytesIO()
+    Image.new("1", (10_000, 5_001)).save(buffer, "PNG")
+    assert not _form(buffer.getvalue()).is_valid()

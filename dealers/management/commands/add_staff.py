@@ -9,7 +9,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--username", required=True)
-        parser.add_argument("--password")
+        parser.add_argument(
+            "--password", help="required for a new user; changes an existing user's password (validated)"
+        )
         parser.add_argument("--email", default="")
         parser.add_argument("--name", default="", help="full name as shown in the application")
         parser.add_argument("--office", help="office code (not for sales planning or the VP)")
@@ -24,3 +26,5 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         verb = "created" if created else "updated"
         self.stdout.write(f"{user.username} {verb}: {', '.join(role)}" + (f" @ {office}" if office else ""))
+        if password and not created:
+            self.stdout.write(f"{user.username}: password changed")

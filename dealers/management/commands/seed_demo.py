@@ -1,7 +1,9 @@
 import time
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from dealers.demo import DEMO_PASSWORD, demo_logins
 from dealers.plugins import demo_seeders
@@ -13,7 +15,21 @@ class Command(BaseCommand):
         "Each app registers its seeders (dealers/plugins.py); they run in order, each saying what it added."
     )
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="run without DEBUG (a demo installation): creates users with the published demo password",
+        )
+
+    def handle(self, *args, force=False, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                _(
+                    "seed_demo creates users, a superuser among them, with the published demo password; "
+                    "it runs only with DEBUG=true, or with --force on a database meant for a demonstration."
+                )
+            )
         today = timezone.localdate()
         entries = demo_seeders.entries()
         for number, entry in enumerate(entries, start=1):

@@ -14,6 +14,12 @@ from dealers.tests.factories import AgreementFactory, DealerFactory, SalesFactor
 SEPTEMBER = datetime.date(2026, 9, 1)
 
 
+@pytest.fixture(autouse=True)
+def _english():
+    with translation.override("en"):
+        yield
+
+
 def write(tmp_path, name, text, encoding="utf-8"):
     path = tmp_path / name
     path.write_bytes(text.encode(encoding))
@@ -134,7 +140,8 @@ def test_a_statistician_cannot_import_another_offices_sales(office, other_office
     with translation.override("en"):
         result = SalesImporter(user=statistician).run(b"dealer,month,amount\nBJ001,2026-08,100\n", "s.csv")
     # then
-    assert result.errors == [(2, "dealer: BJ001 belongs to another office")]
+    # then: reported exactly like a code that does not exist
+    assert result.errors == [(2, "dealer: unknown dealer code BJ001")]
     assert not MonthlySales.objects.exists()
 
 
@@ -189,7 +196,7 @@ def test_the_points_export_reads_a_fixed_number_of_queries(office, n, count_quer
 @pytest.mark.django_db
 def test_large_files_take_the_whole_month_path_with_the_same_result(tmp_path, office, monkeypatch):
     # given more dealers in the file than an IN list is used for
-    monkeypatch.setattr("dealers.bulk.IN_LIST_LIMIT", 1)
+    monkeypatch.setattr("evalsys.bulk.IN_LIST_LIMIT", 1)
     monkeypatch.setattr("dealers.targets.points.IN_LIST_LIMIT", 1)
     a, b = DealerFactory(code="SH001", office=office), DealerFactory(code="SH002", office=office)
     bystander = DealerFactory(code="SH003", office=office)

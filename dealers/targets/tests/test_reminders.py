@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group
 from django.core import mail
 from django.core.management import call_command
 from django.db import connection
+from django.utils import translation
 
 from dealers.models import DealerStatus, Notification, ReminderLog, TargetStatus
 from dealers.roles import Role
@@ -20,6 +21,12 @@ from dealers.tests.factories import AgreementFactory, DealerFactory, TargetFacto
 
 DEADLINE_DAY = datetime.date(2026, 9, 25)
 OCTOBER = datetime.date(2026, 10, 1)
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

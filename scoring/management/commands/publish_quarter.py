@@ -1,4 +1,5 @@
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
 from scoring import services
 
@@ -23,9 +24,14 @@ class Command(QuarterCommand):
             services.publish_quarter(quarter=quarter, allow_unfinished=allow_unfinished)
         except services.ScoringError as exc:
             if unfinished and not allow_unfinished:
-                raise CommandError(f"{exc} (--allow-unfinished publishes it as it is)") from None
+                raise CommandError(
+                    _("%(reason)s (--allow-unfinished publishes it as it is)") % {"reason": exc}
+                ) from None
             raise
         if unfinished:
-            self.stdout.write(f"{quarter}: published with unfinished work: {unfinished}")
+            self.stdout.write(
+                _("%(quarter)s: published with unfinished work: %(what)s")
+                % {"quarter": quarter, "what": unfinished}
+            )
         else:
-            self.stdout.write(f"{quarter}: published")
+            self.stdout.write(_("%(quarter)s: published") % {"quarter": quarter})

@@ -26,9 +26,8 @@ def main():
     assert connection.vendor == "sqlite", connection.vendor
     call_command("migrate", verbosity=0)
 
-    from dealers.bulk import insert_rows
-
     from dealers.models import Dealer, MonthlySales, MonthlyTarget, Office
+    from evalsys.bulk import insert_rows
     from evalsys.periods import quarter_just_ended
     from scoring import services
     from scoring.imports import ScoreImporter

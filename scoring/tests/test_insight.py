@@ -4,6 +4,7 @@ import io
 from decimal import Decimal as D
 
 import pytest
+from django.utils import translation
 import time_machine
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -187,7 +188,7 @@ def test_a_second_scheme_for_the_same_kind_and_quarter_is_refused(graded, admin_
     admin = admin_user
     weights = draft_weights(sales_attainment=100)["exclusive"]
     whatif.save_scheme(kind="exclusive", weights=weights, effective_from=Q3.next(), user=admin)
-    with pytest.raises(ScoringError, match="already exists"):
+    with translation.override("en"), pytest.raises(ScoringError, match="already exists"):
         whatif.save_scheme(kind="exclusive", weights=weights, effective_from=Q3.next(), user=admin)
 
 

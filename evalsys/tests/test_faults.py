@@ -10,10 +10,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.utils import translation
 from django.contrib.messages import get_messages
 from django.db import OperationalError, connection
 from django.urls import reverse
+from django.utils import translation
 
 from dealers.models import MonthlySales, Notification, ReminderLog
 from dealers.roles import Role

@@ -4,11 +4,11 @@ import io
 from decimal import Decimal as D
 
 import pytest
-from django.utils import translation
 import time_machine
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from evalsys.periods import Quarter
 from scoring import services

@@ -8,6 +8,8 @@ registers its pieces in its `AppConfig.ready`, with a number that places them on
 - A panel is `panel(request)`, a section `section(request, dealer)`: each returns a dict
   with "template" and its context, or None when it has nothing to show this user.
 - A seeder is `seed(*, stdout, today)`, idempotent: a second run adds nothing.
+- A role flag names the roles of a view's `role_required`, so that the navigation shows a
+  link exactly to those the page lets in: `{% if may.log_visit %}` in a template.
 """
 
 from collections.abc import Callable, Iterator
@@ -42,3 +44,11 @@ class Slots:
 dashboard_panels = Slots("dashboard panels")
 customer_file_sections = Slots("customer file sections")
 demo_seeders = Slots("demo seeders")
+
+
+# flag name -> the roles (a superuser is always allowed), for the templates' `may`
+role_flags: dict[str, tuple[str, ...]] = {}
+
+
+def register_role_flag(name: str, roles) -> None:
+    role_flags[name] = tuple(roles)

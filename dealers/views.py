@@ -1,5 +1,4 @@
 from django.contrib.auth.decorators import login_not_required
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -8,7 +7,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from evalsys import reports
 from evalsys.imports_view import import_page
+from evalsys.pagination import paginate
 from evalsys.tabular import export_response
 
 from .access import get_dealer_for_user, role_required
@@ -44,19 +45,15 @@ def dashboard(request):
 def dealer_list(request):
     form = DealerFilterForm(request.GET or None, user=request.user)
     dealers = form.apply(Dealer.objects.visible_to(request.user).select_related("office", "business_manager"))
-    page = Paginator(dealers, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    sort_query = query.copy()
-    sort_query.pop("sort", None)
+    paged = paginate(request, dealers, per_page=50)
     return render(
         request,
         "dealers/dealer_list.html",
         {
             "form": form,
-            "page": page,
-            "query": query.urlencode(),
-            "sort_query": sort_query.urlencode(),
+            "page": paged.page,
+            "query": paged.query,
+            "sort_query": paged.sort_query,
             "sort": request.GET.get("sort", "code"),
             "show_office": sees_all_offices(request.user),
         },
@@ -82,6 +79,13 @@ EXPORT_COLUMNS = [
 def dealer_export(request):
     form = DealerFilterForm(request.GET or None, user=request.user)
     dealers = form.apply(Dealer.objects.visible_to(request.user).select_related("office", "business_manager"))
+    if request.GET.get("format") == "report":
+        return reports.report_response(
+            name=f"dealers-{timezone.localdate():%Y%m%d}",
+            title=_("Dealers"),
+            columns=_dealer_report_columns(),
+            rows=_dealer_report_rows(dealers),
+        )
     rows = (
         [
             d.code,
@@ -102,6 +106,43 @@ def dealer_export(request):
     return export_response(
         request, name=f"dealers-{timezone.localdate():%Y%m%d}", columns=EXPORT_COLUMNS, rows=rows
     )
+
+
+def _dealer_report_columns():
+    return [
+        reports.Column(_("Dealer code")),
+        reports.Column(_("Dealer")),
+        reports.Column(_("Kind")),
+        reports.Column(_("Office")),
+        reports.Column(_("Tier")),
+        reports.Column(_("Business manager")),
+        reports.Column(_("Joined"), reports.DATE),
+        reports.Column(_("Status")),
+        reports.Column(_("Churned on"), reports.DATE),
+        reports.Column(_("Contact")),
+        reports.Column(_("Phone")),
+        reports.Column(_("Region")),
+    ]
+
+
+def _dealer_report_rows(dealers):
+    """The dealer list for people: kinds and statuses in words, office and business manager by name."""
+    for d in dealers.iterator(chunk_size=2000):
+        manager = d.business_manager
+        yield [
+            d.code,
+            d.name,
+            d.get_kind_display(),
+            d.office.name,
+            d.tier,
+            (manager.get_full_name() or manager.username) if manager else None,
+            d.joined,
+            d.get_status_display(),
+            d.churned_on,
+            d.contact,
+            d.phone,
+            d.region,
+        ]
 
 
 def customer_file(request, code):
@@ -130,8 +171,9 @@ def dealer_import(request):
 
 def notification_list(request):
     notifications = Notification.objects.filter(user=request.user)
-    page = Paginator(notifications, 30).get_page(request.GET.get("page"))
-    return render(request, "dealers/notifications.html", {"page": page})
+    return render(
+        request, "dealers/notifications.html", {"page": paginate(request, notifications, per_page=30).page}
+    )
 
 
 @require_POST

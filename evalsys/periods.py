@@ -1,6 +1,10 @@
 """Calendar quarters (`2026Q3`) and months (`2026-09`) as DESIGN.md §2 writes them.
 
 A month is represented by the date of its first day; a quarter by `Quarter`.
+
+What a user types is bounded here, in one place: `Quarter.parse` and `parse_month` accept
+years from MIN_YEAR to `max_year()` (next year), so that a page asked for `9999Q4` or
+`0001-01` says so instead of failing on the quarter before or after it.
 """
 
 import datetime
@@ -8,7 +12,33 @@ import re
 from dataclasses import dataclass
 
 _QUARTER_RE = re.compile(r"^\s*(\d{4})\s*[Qq]\s*([1-4])\s*$")
+# The years a quarter is read in: anything else is a typing mistake, and year 9999's last quarter
+# would have no next one to end it.
+YEARS = (1900, 2999)
 _MONTH_RE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?\s*$")
+
+
+MIN_YEAR = 2000
+
+
+def max_year(today: datetime.date | None = None) -> int:
+    """The last year a user may ask for: next year (targets are agreed ahead)."""
+    from django.utils import timezone
+
+    return (today or timezone.localdate()).year + 1
+
+
+def year_in_range(year: int, today: datetime.date | None = None) -> bool:
+    return MIN_YEAR <= year <= max_year(today)
+
+
+class PeriodOutOfRange(ValueError):
+    """A well-formed quarter or month whose year is outside MIN_YEAR..max_year()."""
+
+
+def _check_year(year: int, text) -> None:
+    if not year_in_range(year):
+        raise PeriodOutOfRange(f"{text!r}: the year must be between {MIN_YEAR} and {max_year()}")
 
 
 @dataclass(frozen=True, order=True)
@@ -18,9 +48,11 @@ class Quarter:
 
     @classmethod
     def parse(cls, text: str) -> "Quarter":
+        """`2026Q3` → Quarter(2026, 3); ValueError when malformed or outside the years allowed."""
         match = _QUARTER_RE.match(str(text))
-        if not match:
+        if not match or not YEARS[0] <= int(match[1]) <= YEARS[1]:
             raise ValueError(f"not a quarter like 2026Q3: {text!r}")
+        _check_year(int(match[1]), text)
         return cls(int(match[1]), int(match[2]))
 
     @classmethod
@@ -58,15 +90,37 @@ class Quarter:
 
 
 def parse_month(value) -> datetime.date:
-    """`2026-09`, `2026/9`, `2026年9月` or a date → the first day of that month."""
+    """`2026-09`, `2026/9`, `2026年9月` or a date → the first day of that month; ValueError
+    when malformed or outside the years allowed."""
     if isinstance(value, datetime.datetime):
         value = value.date()
     if isinstance(value, datetime.date):
+        _check_year(value.year, value)
         return value.replace(day=1)
     match = _MONTH_RE.match(str(value))
     if not match or not 1 <= int(match[2]) <= 12:
         raise ValueError(f"not a month like 2026-09: {value!r}")
+    _check_year(int(match[1]), value)
     return datetime.date(int(match[1]), int(match[2]), 1)
+
+
+def period_error(value, *, quarter: bool = False) -> str:
+    """The translated message for a quarter or month the user typed that cannot be read."""
+    from django.utils.translation import gettext as _
+
+    try:
+        (Quarter.parse if quarter else parse_month)(value)
+    except PeriodOutOfRange:
+        return _("%(value)s: the year must be between %(first)s and %(last)s.") % {
+            "value": value,
+            "first": MIN_YEAR,
+            "last": max_year(),
+        }
+    except ValueError:
+        pass
+    if quarter:
+        return _("Not a quarter like 2026Q3: %(value)s") % {"value": value}
+    return _("Not a month like 2026-09: %(value)s") % {"value": value}
 
 
 def format_month(month: datetime.date) -> str:

@@ -252,22 +252,36 @@ def parse_date(value) -> datetime.date:
         raise CellError(_("not a date like 2026-09-30: %(value)s") % {"value": value}) from None
 
 
+def _year_range_error(value) -> str:
+    from .periods import MIN_YEAR, max_year
+
+    return _("the year must be between %(first)s and %(last)s: %(value)s") % {
+        "first": MIN_YEAR,
+        "last": max_year(),
+        "value": value,
+    }
+
+
 @described(gettext_lazy("a month like 2026-09"), "2026-09")
 def parse_month_cell(value) -> datetime.date:
-    from .periods import parse_month
+    from .periods import PeriodOutOfRange, parse_month
 
     try:
         return parse_month(nfkc(value) if isinstance(value, str) else value)
+    except PeriodOutOfRange:
+        raise CellError(_year_range_error(value)) from None
     except ValueError:
         raise CellError(_("not a month like 2026-09: %(value)s") % {"value": value}) from None
 
 
 @described(gettext_lazy("a quarter like 2026Q3"), "2026Q3")
 def parse_quarter_cell(value):
-    from .periods import Quarter
+    from .periods import PeriodOutOfRange, Quarter
 
     try:
         return Quarter.parse(nfkc(value) if isinstance(value, str) else value)
+    except PeriodOutOfRange:
+        raise CellError(_year_range_error(value)) from None
     except ValueError:
         raise CellError(_("not a quarter like 2026Q3: %(value)s") % {"value": value}) from None
 

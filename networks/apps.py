@@ -7,9 +7,11 @@ class NetworksConfig(AppConfig):
     verbose_name = _("Dealer networks")
 
     def ready(self):
-        from dealers.plugins import customer_file_sections, dashboard_panels, demo_seeders
+        from dealers.plugins import customer_file_sections, dashboard_panels, demo_seeders, register_role_flag
 
-        from . import demo, panels
+        from . import demo, panels, views
+
+        register_role_flag("log_visit", views.VISIT_ROLES)
 
         dashboard_panels.register(50, panels.visit_reminder)
         dashboard_panels.register(60, panels.churn_worklist)

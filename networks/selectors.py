@@ -4,8 +4,9 @@ import datetime
 
 from django.db.models import Count, Exists, Max, OuterRef, Q
 
-from dealers.models import Dealer, DealerStatus, MonthlySales
+from dealers.models import Dealer, DealerMove, DealerStatus, MonthlySales
 from dealers.roles import Role, allowed, has_role
+from dealers.selectors import office_on_expression
 from evalsys.periods import Quarter
 
 from . import rules
@@ -69,19 +70,39 @@ def awaiting_verification(user):
     )
 
 
+def dealers_touching_offices(office_ids):
+    """The dealers that may have belonged to one of `office_ids` on some day: those in one of
+    them now, and those with a move from or to one of them (the others never did)."""
+    moved = DealerMove.objects.filter(Q(from_office_id__in=office_ids) | Q(to_office_id__in=office_ids))
+    return Dealer.objects.filter(Q(office_id__in=office_ids) | Q(pk__in=moved.values("dealer_id")))
+
+
+def dealers_of_offices_on(day: datetime.date, office_ids):
+    """The dealers that belonged to one of `office_ids` on `day`, annotated `office_at` with
+    that office (DESIGN.md §3.4: a past quarter reads each dealer in its office then)."""
+    return (
+        dealers_touching_offices(office_ids)
+        .annotate(office_at=office_on_expression(day))
+        .filter(office_at__in=office_ids)
+    )
+
+
 def churn_reasons_by_office(*, quarter: Quarter, office_ids) -> dict[int, dict]:
-    """Per office: reports of dealers churned in `quarter` by reason and by verification."""
+    """Per office (the dealer's at the quarter's end): reports of dealers churned in `quarter`
+    by reason and by verification."""
     rows = (
         ChurnReport.objects.filter(
-            dealer__office_id__in=office_ids, dealer__churned_on__range=(quarter.start, quarter.end)
+            dealer__in=dealers_of_offices_on(quarter.end, list(office_ids)).values("pk"),
+            dealer__churned_on__range=(quarter.start, quarter.end),
         )
-        .values("dealer__office_id", "reason", "verification")
+        .annotate(office_at=office_on_expression(quarter.end, dealer="dealer_id", office="dealer__office_id"))
+        .values("office_at", "reason", "verification")
         .annotate(n=Count("pk"))
         .order_by()
     )
     result = {}
     for row in rows:
-        office = result.setdefault(row["dealer__office_id"], {"reasons": {}, "verification": {}})
+        office = result.setdefault(row["office_at"], {"reasons": {}, "verification": {}})
         office["reasons"][row["reason"]] = office["reasons"].get(row["reason"], 0) + row["n"]
         office["verification"][row["verification"]] = (
             office["verification"].get(row["verification"], 0) + row["n"]

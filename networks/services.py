@@ -1,6 +1,7 @@
 """State changes and set-wise computations of the networks app (DESIGN.md §5)."""
 
 import datetime
+from collections import defaultdict
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -16,11 +17,13 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from dealers.models import Dealer, DealerStatus, Office, in_network_q
 from dealers.notifications import notify, notify_with_email
 from dealers.roles import Role
+from dealers.selectors import office_on_expression
 from evalsys.periods import Quarter
 from scoring.models import Change, Grade
 
 from . import rules
 from .models import ChurnReason, ChurnReport, NetworkSummary, OfficeAudit, SummaryStatus, Verification, Visit
+from .selectors import dealers_of_offices_on, dealers_touching_offices
 
 # Metrics ---------------------------------------------------------------------
 
@@ -28,22 +31,34 @@ from .models import ChurnReason, ChurnReport, NetworkSummary, OfficeAudit, Summa
 def compute_metrics(*, quarter: Quarter, office_ids=None) -> dict[int, rules.NetworkMetrics]:
     """§5's metrics of every office (or of `office_ids`) for `quarter`, keyed by office id.
 
-    Five queries whatever the number of offices and dealers: the offices; their
-    dealers counted per office; the quarter's visits counted per office; the
-    key-customer candidates, ranked per office by a window function so that only
-    the top 20 of each office leave the database; and the churn reports of the
-    dealers churned within the quarter, for the days to report.
+    Each dealer counts for the office it belonged to on the quarter's last day, and the
+    dealers in the network at the end of the previous quarter and of the year before for the
+    office they belonged to on those days, so a later move leaves a past quarter as it was.
+    A visit counts for the office its dealer belonged to at the quarter's end.
+
+    Five queries whatever the number of offices and dealers: the offices; their dealers
+    counted by their offices at the quarter's end, at the previous quarter's end and a year
+    before; the quarter's visits counted per office; the key-customer candidates, ranked per
+    office by a window function so that only the top 20 of each office leave the database;
+    and the churn reports of the dealers churned within the quarter, for the days to report.
     """
     prev, year_before = quarter.previous(), quarter.year_before()
     offices = Office.objects.all()
     if office_ids is not None:
         offices = offices.filter(pk__in=office_ids)
     office_list = list(offices.order_by("code").values_list("pk", flat=True))
-    dealers = Dealer.objects.filter(office_id__in=office_list)
+    dealers = dealers_of_offices_on(quarter.end, office_list)
 
-    counts = {
-        row["office_id"]: row
-        for row in dealers.values("office_id")
+    # one row per combination of offices on the three days, counted into each office
+    counts = defaultdict(lambda: defaultdict(int))
+    for row in (
+        dealers_touching_offices(office_list)
+        .annotate(
+            at_end=office_on_expression(quarter.end),
+            at_prev=office_on_expression(prev.end),
+            at_year_before=office_on_expression(year_before.end),
+        )
+        .values("at_end", "at_prev", "at_year_before")
         .annotate(
             active_end=Count("pk", filter=in_network_q(quarter.end)),
             active_prev=Count("pk", filter=in_network_q(prev.end)),
@@ -52,13 +67,18 @@ def compute_metrics(*, quarter: Quarter, office_ids=None) -> dict[int, rules.Net
             churned=Count("pk", filter=Q(churned_on__range=(quarter.start, quarter.end))),
         )
         .order_by()
-    }
+    ):
+        for name in ("active_end", "new", "churned"):
+            counts[row["at_end"]][name] += row[name]
+        counts[row["at_prev"]]["active_prev"] += row["active_prev"]
+        counts[row["at_year_before"]]["active_year_before"] += row["active_year_before"]
     visits = {
-        row["dealer__office_id"]: row
+        row["office_at"]: row
         for row in Visit.objects.filter(
-            dealer__office_id__in=office_list, date__range=(quarter.start, quarter.end)
+            dealer__in=dealers.values("pk"), date__range=(quarter.start, quarter.end)
         )
-        .values("dealer__office_id")
+        .annotate(office_at=office_on_expression(quarter.end, dealer="dealer_id", office="dealer__office_id"))
+        .values("office_at")
         .annotate(
             visits=Count("pk"),
             effect_total=Sum("effect"),
@@ -88,12 +108,12 @@ def compute_metrics(*, quarter: Quarter, office_ids=None) -> dict[int, rules.Net
         )
         .annotate(
             rank=Window(
-                RowNumber(), partition_by=F("office_id"), order_by=[F("sales_now").desc(), F("code").asc()]
+                RowNumber(), partition_by=F("office_at"), order_by=[F("sales_now").desc(), F("code").asc()]
             )
         )
         .filter(rank__lte=rules.KEY_CUSTOMER_COUNT)
         .values_list(
-            "office_id", "code", "joined", "churned_on", "sales_now", "sales_prev", "sales_year_before"
+            "office_at", "code", "joined", "churned_on", "sales_now", "sales_prev", "sales_year_before"
         )
     )
     key_by_office = {}
@@ -103,9 +123,13 @@ def compute_metrics(*, quarter: Quarter, office_ids=None) -> dict[int, rules.Net
         )
 
     report_days = {}
-    for office_id, churned_on, reported_at in ChurnReport.objects.filter(
-        dealer__office_id__in=office_list, dealer__churned_on__range=(quarter.start, quarter.end)
-    ).values_list("dealer__office_id", "dealer__churned_on", "reported_at"):
+    for office_id, churned_on, reported_at in (
+        ChurnReport.objects.filter(
+            dealer__in=dealers.values("pk"), dealer__churned_on__range=(quarter.start, quarter.end)
+        )
+        .annotate(office_at=office_on_expression(quarter.end, dealer="dealer_id", office="dealer__office_id"))
+        .values_list("office_at", "dealer__churned_on", "reported_at")
+    ):
         days = rules.days_to_report(churned_on, timezone.localtime(reported_at).date())
         report_days.setdefault(office_id, []).append(days)
 
@@ -160,12 +184,14 @@ def abc_movements(*, office_ids, quarter: Quarter) -> dict[int, list[dict]]:
 
 
 def churn_lists(*, office_ids, quarter: Quarter) -> dict[int, list[dict]]:
-    """The dealers that churned within `quarter`, with their report's reason and verification."""
+    """The dealers that churned within `quarter`, with their report's reason and verification,
+    per office they belonged to at the quarter's end."""
     rows = (
-        Dealer.objects.filter(office_id__in=office_ids, churned_on__range=(quarter.start, quarter.end))
+        dealers_of_offices_on(quarter.end, list(office_ids))
+        .filter(churned_on__range=(quarter.start, quarter.end))
         .order_by("code")
         .values(
-            "office_id",
+            "office_at",
             "code",
             "name",
             "churned_on",
@@ -176,7 +202,7 @@ def churn_lists(*, office_ids, quarter: Quarter) -> dict[int, list[dict]]:
     )
     lists = {}
     for row in rows:
-        lists.setdefault(row["office_id"], []).append(
+        lists.setdefault(row["office_at"], []).append(
             {
                 "dealer": row["code"],
                 "name": row["name"],
@@ -391,28 +417,39 @@ def record_audit(
 # Summaries -------------------------------------------------------------------
 
 
-@transaction.atomic
-def draft_summaries(*, quarter: Quarter, office_ids=None) -> list[NetworkSummary]:
-    """Create or refresh the draft summaries of `quarter` for every office (or `office_ids`).
-
-    Submitted summaries are left as submitted. A fixed number of queries in all.
-    """
+def _drafts(*, quarter: Quarter, office_ids=None) -> dict[int, dict]:
+    """What a draft summary of `quarter` holds for each office (or `office_ids`): its metrics,
+    churn list and ABC movements as they are now. Reads only, a fixed number of queries."""
     metrics = compute_metrics(quarter=quarter, office_ids=office_ids)
     ids = list(metrics)
     churn = churn_lists(office_ids=ids, quarter=quarter)
     movements = abc_movements(office_ids=ids, quarter=quarter)
+    return {
+        office_id: {
+            "metrics": office_metrics.as_json(),
+            "churn_list": churn.get(office_id, []),
+            "abc_movements": movements.get(office_id, []),
+        }
+        for office_id, office_metrics in metrics.items()
+    }
+
+
+@transaction.atomic
+def draft_summaries(*, quarter: Quarter, office_ids=None) -> list[NetworkSummary]:
+    """Create or refresh the draft summaries of `quarter` for every office (or `office_ids`).
+
+    Run by the quarterly job and when the office manager saves; never by a page being read.
+    Submitted summaries are left as submitted. A fixed number of queries in all.
+    """
+    drafts = _drafts(quarter=quarter, office_ids=office_ids)
+    ids = list(drafts)
     existing = {
         s.office_id: s
         for s in NetworkSummary.objects.select_for_update().filter(office_id__in=ids, quarter=str(quarter))
     }
     now = timezone.now()
     new, changed = [], []
-    for office_id, office_metrics in metrics.items():
-        draft = {
-            "metrics": office_metrics.as_json(),
-            "churn_list": churn.get(office_id, []),
-            "abc_movements": movements.get(office_id, []),
-        }
+    for office_id, draft in drafts.items():
         summary = existing.get(office_id)
         if summary is None:
             new.append(NetworkSummary(office_id=office_id, quarter=str(quarter), drafted_at=now, **draft))
@@ -434,12 +471,17 @@ def draft_summaries(*, quarter: Quarter, office_ids=None) -> list[NetworkSummary
 
 
 def summary_for(*, office: Office, quarter: Quarter) -> NetworkSummary:
-    """The office's summary of `quarter`: a submitted one as it is, a draft with current figures."""
+    """The office's summary of `quarter` for reading: a submitted one as it is; a draft, or one
+    not drafted yet, with the figures as they are now. Nothing is saved (a GET never writes)."""
     summary = (
         NetworkSummary.objects.filter(office=office, quarter=str(quarter)).select_related("office").first()
     )
-    if summary is None or summary.status == SummaryStatus.DRAFT:
-        (summary,) = draft_summaries(quarter=quarter, office_ids=[office.pk])
+    if summary is not None and summary.status != SummaryStatus.DRAFT:
+        return summary
+    summary = summary or NetworkSummary(office=office, quarter=str(quarter))
+    for name, value in _drafts(quarter=quarter, office_ids=[office.pk])[office.pk].items():
+        setattr(summary, name, value)
+    summary.drafted_at = timezone.now()
     return summary
 
 
@@ -469,8 +511,15 @@ def announce_summary_drafts(*, summaries) -> int:
 def save_summary(
     *, summary: NetworkSummary, analysis: str, problems: str, next_steps: str, submit: bool, by
 ) -> NetworkSummary:
-    """The office manager's text; with `submit`, the summary goes to sales planning with fresh figures."""
-    summary = NetworkSummary.objects.select_for_update().select_related("office").get(pk=summary.pk)
+    """The office manager's text, saved with the figures as they are now (the summary is
+    created if the job has not drafted it yet); with `submit`, it goes to sales planning."""
+    quarter = Quarter.parse(summary.quarter)
+    draft_summaries(quarter=quarter, office_ids=[summary.office_id])
+    summary = (
+        NetworkSummary.objects.select_for_update()
+        .select_related("office")
+        .get(office_id=summary.office_id, quarter=str(quarter))
+    )
     if summary.status != SummaryStatus.DRAFT:
         raise ValidationError(_("This summary has been submitted and can no longer be changed."))
     summary.analysis = analysis.strip()
@@ -484,16 +533,13 @@ def save_summary(
         }
         if missing:
             raise ValidationError(missing)
+        summary.status = SummaryStatus.SUBMITTED
+        summary.submitted_by = by
+        summary.submitted_at = timezone.now()
     summary._history_user = by
     summary.save()
     if not submit:
         return summary
-    (summary,) = draft_summaries(quarter=Quarter.parse(summary.quarter), office_ids=[summary.office_id])
-    summary.status = SummaryStatus.SUBMITTED
-    summary.submitted_by = by
-    summary.submitted_at = timezone.now()
-    summary._history_user = by
-    summary.save()
     planners = list(get_user_model().objects.filter(groups__name=Role.SALES_PLANNING, is_active=True))
     url = reverse("networks:summary", args=[summary.office.code, summary.quarter])
     title = _("Network summary %(quarter)s of %(office)s submitted") % {

@@ -1,9 +1,8 @@
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,7 +14,8 @@ from dealers.models import Dealer, Office
 from dealers.roles import Role, allowed, has_role, office_id_of, sees_all_offices
 from evalsys import reports
 from evalsys.imports_view import import_page
-from evalsys.periods import Quarter
+from evalsys.pagination import paginate
+from evalsys.periods import Quarter, period_error
 from evalsys.tabular import export_response
 
 from . import rules, selectors, services
@@ -41,9 +41,14 @@ VISIT_IMPORT_ROLES = (Role.OFFICE_MANAGER, Role.STATISTICIAN, Role.SALES_PLANNIN
 
 
 def _quarter(request, default: Quarter) -> Quarter:
+    """`?quarter=2026Q3`, or `default` when absent; a malformed or out-of-range one is said and ignored."""
+    text = request.GET.get("quarter", "")
+    if not text:
+        return default
     try:
-        return Quarter.parse(request.GET.get("quarter", ""))
+        return Quarter.parse(text)
     except ValueError:
+        messages.error(request, period_error(text, quarter=True))
         return default
 
 
@@ -119,18 +124,16 @@ def visit_list(request):
         else "all",
     )
     visits = form.apply(Visit.objects.visible_to(request.user).select_related("dealer", "visitor"))
-    page = Paginator(visits, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    who_query = query.copy()
+    paged = paginate(request, visits, per_page=50)
+    who_query = QueryDict(paged.query, mutable=True)
     who_query.pop("who", None)
     return render(
         request,
         "networks/visit_list.html",
         {
-            "page": page,
+            "page": paged.page,
             "form": form,
-            "query": query.urlencode(),
+            "query": paged.query,
             "who_query": who_query.urlencode(),
             "mine": form.chosen_who() == "mine",
             "show_office": sees_all_offices(request.user),
@@ -217,15 +220,13 @@ def churn_list(request):
     status = request.GET.get("verification")
     if status in Verification.values:
         reports = reports.filter(verification=status)
-    page = Paginator(reports, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    paged = paginate(request, reports, per_page=50)
     return render(
         request,
         "networks/churn_list.html",
         {
-            "page": page,
-            "query": query.urlencode(),
+            "page": paged.page,
+            "query": paged.query,
             "status": status,
             "verifications": Verification.choices,
             "without_report": selectors.churned_without_report(request.user)[:200],
@@ -245,15 +246,13 @@ def suspected_churn(request):
         office = get_object_or_404(offices, code=request.GET["office"])
         dealers = dealers.filter(office=office)
     suspected = selectors.suspected_churn(dealers, today=today).select_related("office", "business_manager")
-    page = Paginator(suspected, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    paged = paginate(request, suspected, per_page=50)
     return render(
         request,
         "networks/suspected_churn.html",
         {
-            "page": page,
-            "query": query.urlencode(),
+            "page": paged.page,
+            "query": paged.query,
             "office": office,
             "offices": [(o, counts.get(o.pk, 0)) for o in offices],
             "total": sum(counts.values()),

@@ -2,7 +2,9 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -12,6 +14,7 @@ from dealers.admin import ScopedAdmin
 from dealers.models import DealerKind
 from evalsys.periods import Quarter
 
+from . import services
 from .insight.whatif import graded_quarters
 from .models import (
     ClassBenefit,
@@ -22,6 +25,7 @@ from .models import (
     Indicator,
     IndicatorWeight,
     QuarterGrading,
+    QuarterReopening,
     RoundReopening,
     WeightScheme,
 )
@@ -152,10 +156,19 @@ class ReopeningInline(admin.TabularInline):
 
 @admin.register(EvaluationRound)
 class EvaluationRoundAdmin(ScopedAdmin):
+    """Rounds change status only through the workflow's steps (DESIGN.md §3.3): read-only here."""
+
     list_display = ["office", "quarter", "status", "meeting_date", "chair"]
     list_filter = ["quarter", "status"]
     inlines = [ReopeningInline]
-    raw_id_fields = ["chair", "approved_by"]
+    readonly_fields = ["office", "quarter", "status", "submitted_at", "approved_at", "approved_by"]
+    raw_id_fields = ["chair"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Grade)
@@ -170,29 +183,76 @@ class GradeAdmin(ScopedAdmin):
         return False
 
 
+class QuarterReopeningInline(admin.TabularInline):
+    model = QuarterReopening
+    extra = 0
+    readonly_fields = ["by", "at", "reason"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ReopenReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
+    )
+
+
 @admin.register(QuarterGrading)
 class QuarterGradingAdmin(SimpleHistoryAdmin):
+    """Gradings change only through the jobs, publishing and the reopen action below."""
+
     list_display = ["quarter", "status", "graded_at", "published_at", "published_by"]
     readonly_fields = [
+        "quarter",
+        "status",
         "offices_total",
         "offices_done",
         "started_at",
+        "progress_at",
         "graded_at",
         "published_at",
         "published_by",
+        "error",
     ]
+    exclude = ["distribution", "movements", "calibration"]
+    inlines = [QuarterReopeningInline]
     actions = ["reopen_published"]
 
-    @admin.action(description=gettext_lazy("Reopen published quarters (reason: the change message)"))
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=gettext_lazy("Reopen published quarters (asks for the reason)"))
     def reopen_published(self, request, queryset):
-        count = 0
-        for grading in queryset.filter(status=GradingStatus.PUBLISHED):
-            grading.status = GradingStatus.GRADED
-            grading._change_reason = _("Reopened by %(user)s") % {"user": request.user}
-            grading._history_user = request.user
-            grading.save()
-            count += 1
-        messages.success(request, _("%(count)s quarters reopened for re-grading.") % {"count": count})
+        """An intermediate page asks for the reason; only an administrator may reopen."""
+        if not request.user.is_superuser:
+            messages.error(request, _("Only an administrator can reopen a published quarter."))
+            return None
+        form = ReopenReasonForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            count = 0
+            for grading in queryset.filter(status=GradingStatus.PUBLISHED):
+                services.reopen_published_quarter(
+                    quarter=Quarter.parse(grading.quarter),
+                    reason=form.cleaned_data["reason"],
+                    user=request.user,
+                )
+                count += 1
+            messages.success(request, _("%(count)s quarters reopened for re-grading.") % {"count": count})
+            return None
+        return TemplateResponse(
+            request,
+            "admin/scoring/reopen_published.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Reopen published quarters"),
+                "gradings": queryset,
+                "form": form,
+                "opts": self.model._meta,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
 
 
 from .followup import admin as followup_admin  # noqa: E402, F401  (registers the follow-through's admins)

@@ -5,11 +5,12 @@ from collections import defaultdict
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from dealers.models import Dealer, in_network_q
+from dealers.models import Dealer, Office, in_network_q
+from dealers.selectors import office_on_expression
+from evalsys.bulk import update_rows
 from evalsys.tabular import Column, Importer, code, duplicates_in_file, nfkc, parse_quarter_cell, text
 
 from . import rules, services
-from .bulk import update_rows
 from .models import EvaluationRound, Indicator, RoundStatus, Score, ScoreSheet
 
 
@@ -57,7 +58,24 @@ class ScoreImporter(Importer):
             indicators[nfkc(indicator.code)] = indicator
             indicators[nfkc(indicator.name)] = indicator
         quarters = {r.values["quarter"] for r in rows if r.has("quarter")}
-        configs = {q: services.config_for(q) for q in quarters}
+        # A quarter that has not ended, is published or has no policy refuses all its rows.
+        refused, configs = {}, {}
+        for q in quarters:
+            try:
+                services.refuse_open(q)
+                configs[q] = services.config_for(q)
+            except services.ScoringError as exc:
+                refused[q] = str(exc)
+        # each dealer in the office it belonged to at the quarter's end (DESIGN.md §3.4)
+        offices_at_end = {
+            q: dict(
+                Dealer.objects.filter(pk__in=[d.pk for d in dealers.values()])
+                .annotate(office_on=office_on_expression(q.end))
+                .values_list("pk", "office_on")
+            )
+            for q in configs
+        }
+        office_names = {o.pk: o for o in Office.objects.all()}
         locked = set(
             EvaluationRound.objects.filter(
                 quarter__in=[str(q) for q in quarters], status=RoundStatus.APPROVED
@@ -78,6 +96,9 @@ class ScoreImporter(Importer):
             dealer = dealers.get(v.get("dealer"))
             indicator = indicators.get(nfkc(v["indicator"])) if row.has("indicator") else None
             quarter = v.get("quarter")
+            if quarter in refused:
+                self.reject(row, "quarter", refused[quarter])
+                quarter = None
             if row.has("dealer") and dealer is None:
                 self.reject(row, "dealer", _("unknown dealer code %(code)s") % {"code": v["dealer"]})
             if row.has("indicator"):
@@ -100,7 +121,9 @@ class ScoreImporter(Importer):
                         _("%(name)s does not apply to %(dealer)s")
                         % {"name": indicator.name, "dealer": dealer},
                     )
+            office_id = None
             if dealer is not None and quarter is not None:
+                office_id = offices_at_end[quarter][dealer.pk]
                 if dealer.pk not in in_network[quarter]:
                     self.reject(
                         row,
@@ -108,12 +131,12 @@ class ScoreImporter(Importer):
                         _("%(dealer)s is not in the network at the end of %(quarter)s")
                         % {"dealer": dealer, "quarter": quarter},
                     )
-                if (dealer.office_id, str(quarter)) in locked:
+                if (office_id, str(quarter)) in locked:
                     self.reject(
                         row,
                         "quarter",
                         _("the %(quarter)s round of %(office)s is approved and locked")
-                        % {"quarter": quarter, "office": dealer.office},
+                        % {"quarter": quarter, "office": office_names.get(office_id, office_id)},
                     )
             value = None
             if row.has("score"):
@@ -127,26 +150,28 @@ class ScoreImporter(Importer):
                     row.reject(SCORE, exc, v["score"])
             if row.errors:
                 continue
-            self._pending.append((row, dealer, indicator, quarter, value))
+            self._pending.append((row, dealer, office_id, indicator, quarter, value))
             row.action = "changed"
 
     def save(self, rows):
         by_quarter = defaultdict(set)
-        for _row, dealer, _indicator, quarter, _value in self._pending:
-            by_quarter[quarter].add(dealer.office_id)
+        for _row, _dealer, office_id, _indicator, quarter, _value in self._pending:
+            by_quarter[quarter].add(office_id)
         rounds = {}
         for quarter, office_ids in by_quarter.items():
-            config = services.config_for(quarter)
-            all_rounds = services.ensure_rounds(quarter=quarter)
-            for office_id in office_ids:
-                services.ensure_sheets(quarter=quarter, config=config, round=all_rounds[office_id])
-                rounds[(office_id, str(quarter))] = all_rounds[office_id]
+            # A quarter not yet opened is opened as the open job does, for the file's offices only
+            # (an office's staff can import only their own office's dealers).
+            services.open_quarter(quarter=quarter, office_ids=office_ids)
+            for office_round in EvaluationRound.objects.filter(
+                quarter=str(quarter), office_id__in=office_ids
+            ).select_related("office"):
+                rounds[(office_round.office_id, str(quarter))] = office_round
         scores = {
             (s.sheet.dealer_id, s.sheet.round.quarter, s.indicator_id): s
             for s in Score.objects.filter(sheet__round__in=rounds.values()).select_related("sheet__round")
         }
         changed, unchanged, sheet_ids = [], 0, set()
-        for row, dealer, indicator, quarter, value in self._pending:
+        for row, dealer, _office_id, indicator, quarter, value in self._pending:
             score = scores[(dealer.pk, str(quarter), indicator.pk)]
             if score.value == value:
                 row.action = "unchanged"
@@ -184,5 +209,13 @@ class ScoreImporter(Importer):
                     % {"round": office_round, "what": "; ".join(sorted(lacking[office_round.pk]))}
                 )
             elif office_round.status != RoundStatus.APPROVED:
-                services.approve_round(round=office_round, user=self.approve_as)
-                self.outcome.append(_("%(round)s approved") % {"round": office_round})
+                try:
+                    if office_round.status == RoundStatus.OPEN:
+                        services.submit_round(round=office_round, user=self.approve_as)
+                    services.approve_round(round=office_round, user=self.approve_as)
+                except services.ScoringError as exc:
+                    self.outcome.append(
+                        _("%(round)s stays open: %(reason)s") % {"round": office_round, "reason": exc}
+                    )
+                else:
+                    self.outcome.append(_("%(round)s approved") % {"round": office_round})

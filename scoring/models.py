@@ -1,5 +1,6 @@
 """Indicators, weights, rounds, score sheets and grades (DESIGN.md §3)."""
 
+import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -7,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -120,7 +122,8 @@ class IndicatorWeight(models.Model):
         ]
 
     def __str__(self):
-        return self.indicator.name
+        # The admin captions each weight row with this: the indicator's name, as people know it.
+        return f"{self.indicator.name}（{self.weight}%）"
 
 
 class PolicyMethod(models.TextChoices):
@@ -381,6 +384,9 @@ class QuarterGrading(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     error = models.TextField(blank=True)
+    # the last time a re-grade moved on (started, an office batch done, finished): a run with no
+    # progress for STALLED_AFTER is shown as stalled, its worker presumably dead
+    progress_at = models.DateTimeField(null=True, blank=True)
     # final classes per office, {"<office id>": {"A": n, "B": n, "C": n, "": n}}, kept by grading and overrides
     distribution = models.JSONField(default=dict, blank=True)
     # previous × final class counts per office, {"<office id>": [[previous, final, n], …]}, kept with `distribution`
@@ -388,7 +394,9 @@ class QuarterGrading(models.Model):
     # DESIGN §5a's calibration per office as graded, {"<office id>": {"dealers": n, "manual_mean": "80.00", …}}
     calibration = models.JSONField(default=dict, blank=True)
 
-    history = HistoricalRecords(excluded_fields=["distribution", "movements", "calibration", "offices_done"])
+    history = HistoricalRecords(
+        excluded_fields=["distribution", "movements", "calibration", "offices_done", "progress_at"]
+    )
 
     class Meta:
         ordering = ["-quarter"]
@@ -397,6 +405,38 @@ class QuarterGrading(models.Model):
 
     def __str__(self):
         return self.quarter
+
+    @property
+    def stalled(self) -> bool:
+        """A re-grade that has not moved on for 10 minutes (DESIGN.md §3.5)."""
+        return (
+            self.status == GradingStatus.GRADING
+            and not self.error
+            and self.progress_at is not None
+            and timezone.now() - self.progress_at > STALLED_AFTER
+        )
+
+
+STALLED_AFTER = datetime.timedelta(minutes=10)
+
+
+class QuarterReopening(models.Model):
+    """An administrator's reopening of a published quarter, with the reason."""
+
+    grading = models.ForeignKey(QuarterGrading, on_delete=models.CASCADE, related_name="reopenings")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    reason = models.TextField(_("reason"))
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("reopening of a published quarter")
+        verbose_name_plural = _("reopenings of published quarters")
+
+    def __str__(self):
+        return f"{self.grading} {self.at:%Y-%m-%d}"
 
 
 class Change(models.TextChoices):

@@ -20,10 +20,10 @@ from dealers.models import Dealer, MonthlySales, MonthlyTarget, Office, TargetSt
 from dealers.notifications import notify
 from dealers.roles import Role
 from dealers.selectors import office_on_expression
+from evalsys.bulk import update_rows
 from evalsys.periods import Quarter
 
 from . import rules, sql
-from .bulk import update_rows
 from .errors import ScoringError
 from .insight import calibration, movements
 from .models import (
@@ -36,6 +36,7 @@ from .models import (
     Method,
     PolicyMethod,
     QuarterGrading,
+    QuarterReopening,
     RoundReopening,
     RoundStatus,
     Score,
@@ -331,6 +332,18 @@ def round_progress(*, round: EvaluationRound) -> tuple[int, int]:
     return progress_by_round(rounds=[round]).get(round.pk, (0, 0))
 
 
+def lock_round(round: EvaluationRound, *, editable: bool = False) -> EvaluationRound:
+    """The round's row, locked for the caller's transaction, after refusing a published quarter;
+    with `editable`, also an approved round (its scores are locked). Every change of a round or
+    its scores starts here, so a change cannot commit into a round approved or a quarter
+    published meanwhile (DESIGN.md §3.3, §3.4)."""
+    _refuse_published(Quarter.parse(round.quarter), lock=True)
+    locked = EvaluationRound.objects.select_for_update().select_related("office").get(pk=round.pk)
+    if editable and locked.locked:
+        raise ScoringError(_("The round is approved; its scores are locked."))
+    return locked
+
+
 class GridErrors(ScoringError):
     def __init__(self, errors: dict, conflicts: dict, message=None):
         super().__init__(message or _("Nothing was saved: correct the marked cells."))
@@ -347,11 +360,8 @@ class Conflict(ScoringError):
 
 
 def _lock_round(round: EvaluationRound) -> EvaluationRound:
-    """The round re-read under a row lock, refused when approved (its scores are locked)."""
-    locked = EvaluationRound.objects.select_for_update().get(pk=round.pk)
-    if locked.locked:
-        raise ScoringError(_("The round is approved; its scores are locked."))
-    return locked
+    """The round re-read under a row lock, refused when approved or its quarter published."""
+    return lock_round(round, editable=True)
 
 
 def _check_scores(sheet, entry: dict, scores: dict, errors: dict) -> list:
@@ -563,14 +573,14 @@ def save_sheet(*, sheet: ScoreSheet, edit: SheetEdit, user) -> int:
 
 
 def save_evidence(*, score: Score, comment: str, photo, user) -> Score:
-    if score.sheet.round.locked:
-        raise ScoringError(_("The round is approved; its scores are locked."))
-    score.comment = comment
-    if photo:
-        score.photo = photo
-    score.full_clean(exclude=["sheet", "indicator", "value", "override_value"])
-    score._history_user = user
-    score.save()
+    with transaction.atomic():
+        lock_round(score.sheet.round, editable=True)
+        score.comment = comment
+        if photo:
+            score.photo = photo
+        score.full_clean(exclude=["sheet", "indicator", "value", "override_value"])
+        score._history_user = user
+        score.save()
     return score
 
 
@@ -586,44 +596,84 @@ def _refuse_incomplete(round: EvaluationRound) -> None:
         )
 
 
+def save_committee(*, round: EvaluationRound, meeting_date, chair, participants, user) -> EvaluationRound:
+    """Record the evaluation meeting (date, chair, participants) of a round not yet approved."""
+    with transaction.atomic():
+        locked = lock_round(round, editable=True)
+        if meeting_date is not None and meeting_date > timezone.localdate():
+            raise ScoringError(_("The meeting date cannot be in the future."))
+        locked.meeting_date = meeting_date
+        locked.chair = chair
+        locked._history_user = user
+        locked.save(update_fields=["meeting_date", "chair"])
+        locked.participants.set(participants)
+    return locked
+
+
+def committee_problems(round: EvaluationRound) -> list[str]:
+    """What the committee record lacks before the round can be submitted (the page says so too)."""
+    problems = []
+    if round.chair_id is None:
+        problems.append(_("record the chair of the meeting"))
+    if round.meeting_date is None:
+        problems.append(_("record the meeting date"))
+    elif round.meeting_date > timezone.localdate():
+        problems.append(_("the meeting date is in the future"))
+    return problems
+
+
 def submit_round(*, round: EvaluationRound, user) -> EvaluationRound:
-    if round.status != RoundStatus.OPEN:
-        raise ScoringError(_("Only an open round can be submitted."))
-    _refuse_incomplete(round)
-    round.status = RoundStatus.SUBMITTED
-    round.submitted_at = timezone.now()
-    round._history_user = user
-    round.save()
-    return round
+    """open → submitted: every counting sheet complete, the chair and the meeting date recorded."""
+    with transaction.atomic():
+        locked = lock_round(round)
+        if locked.status != RoundStatus.OPEN:
+            raise ScoringError(_("Only an open round can be submitted."))
+        problems = committee_problems(locked)
+        if problems:
+            raise ScoringError(
+                _("The round cannot be submitted yet: %(what)s.") % {"what": "; ".join(problems)}
+            )
+        _refuse_incomplete(locked)
+        locked.status = RoundStatus.SUBMITTED
+        locked.submitted_at = timezone.now()
+        locked._history_user = user
+        locked.save()
+    return locked
 
 
 def approve_round(*, round: EvaluationRound, user) -> EvaluationRound:
-    if round.status == RoundStatus.APPROVED:
-        raise ScoringError(_("The round is already approved."))
-    _refuse_incomplete(round)
-    round.status = RoundStatus.APPROVED
-    round.approved_at = timezone.now()
-    round.approved_by = user
-    round._history_user = user
-    round.save()
-    return round
+    """submitted → approved: the scores are locked from then on."""
+    with transaction.atomic():
+        locked = lock_round(round)
+        if locked.status == RoundStatus.APPROVED:
+            raise ScoringError(_("The round is already approved."))
+        if locked.status != RoundStatus.SUBMITTED:
+            raise ScoringError(_("Only a submitted round can be approved: submit it first."))
+        _refuse_incomplete(locked)
+        locked.status = RoundStatus.APPROVED
+        locked.approved_at = timezone.now()
+        locked.approved_by = user
+        locked._history_user = user
+        locked.save()
+    return locked
 
 
 def reopen_round(*, round: EvaluationRound, reason: str, user) -> EvaluationRound:
+    """Sales planning reopens a submitted or approved round, with a reason that is kept."""
     if not (reason or "").strip():
         raise ScoringError(_("Give a reason for reopening the round."))
-    if round.status == RoundStatus.OPEN:
-        raise ScoringError(_("The round is already open."))
-    _refuse_published(Quarter.parse(round.quarter))
     with transaction.atomic():
+        locked = lock_round(round)
+        if locked.status == RoundStatus.OPEN:
+            raise ScoringError(_("The round is already open."))
         RoundReopening.objects.create(
-            round=round, by=user, reason=reason.strip(), previous_status=round.status
+            round=locked, by=user, reason=reason.strip(), previous_status=locked.status
         )
-        round.status = RoundStatus.OPEN
-        round.approved_at = round.approved_by = round.submitted_at = None
-        round._history_user = user
-        round.save()
-    return round
+        locked.status = RoundStatus.OPEN
+        locked.approved_at = locked.approved_by = locked.submitted_at = None
+        locked._history_user = user
+        locked.save()
+    return locked
 
 
 # Grading ------------------------------------------------------------------------------
@@ -782,7 +832,8 @@ def _mark_offices_done(quarter: Quarter, office_ids: list[int]) -> None:
     done = sorted(set(grading.offices_done) | set(office_ids))
     if done != grading.offices_done:
         grading.offices_done = done
-        grading.save(update_fields=["offices_done"])
+        grading.progress_at = timezone.now()
+        grading.save(update_fields=["offices_done", "progress_at"])
 
 
 def grade_offices(
@@ -884,7 +935,7 @@ def finish_grading(
         else:
             _finish_in_python(quarter=quarter, config=config)
         grading.status = GradingStatus.GRADED
-        grading.graded_at = timezone.now()
+        grading.graded_at = grading.progress_at = timezone.now()
         grading.error = ""
         grading.distribution = class_distribution(quarter=quarter)
         grading.movements = movements.movement_counts(quarter=quarter)
@@ -953,10 +1004,17 @@ def start_grading(*, quarter: Quarter) -> QuarterGrading:
         grading.status = GradingStatus.GRADING
         grading.offices_total = Office.objects.count()
         grading.offices_done = []
-        grading.started_at = timezone.now()
+        grading.started_at = grading.progress_at = timezone.now()
         grading.error = ""
         grading.save()
     return grading
+
+
+def refuse_open(quarter: Quarter) -> None:
+    """Raise ScoringError when opening `quarter` would be refused; writes nothing."""
+    refuse_ineligible(quarter)
+    _refuse_published(quarter)
+    config_for(quarter)
 
 
 def refuse_regrade(quarter: Quarter) -> None:
@@ -1005,11 +1063,16 @@ def regrade_quarter(*, quarter: Quarter, engine: str | None = None) -> dict:
 
 def override_class(*, grade: Grade, final_class: str, reason: str, user) -> Grade:
     """Sales planning sets the final class with a mandatory reason; computed class is kept."""
-    _refuse_published(Quarter.parse(grade.quarter))
     if final_class not in ("A", "B", "C"):
         raise ScoringError(_("Choose class A, B or C."))
     if not (reason or "").strip():
         raise ScoringError(_("Give a reason for the override."))
+    with transaction.atomic():
+        _refuse_published(Quarter.parse(grade.quarter), lock=True)
+        return _override_class(grade=grade, final_class=final_class, reason=reason, user=user)
+
+
+def _override_class(*, grade: Grade, final_class: str, reason: str, user) -> Grade:
     grade.final_class = final_class
     grade.overridden = True
     grade.override_reason = reason.strip()
@@ -1027,19 +1090,82 @@ def override_class(*, grade: Grade, final_class: str, reason: str, user) -> Grad
     return grade
 
 
-def publish_quarter(*, quarter: Quarter, user=None) -> QuarterGrading:
+# Publishing ---------------------------------------------------------------------------------
+
+# Functions (quarter → {key: {"label": text, "count": n}}) adding what else is unfinished;
+# other features (appeals) append theirs in their AppConfig.ready.
+UNFINISHED_CHECKS = []
+
+
+def unfinished_for_publish(quarter: Quarter) -> dict:
+    """What is unfinished in `quarter`, shown before publishing (DESIGN.md §3.4): key →
+    {"label", "count"}, every entry listed even when its count is 0."""
+    unfinished = {
+        "rounds_not_approved": {
+            "label": _("rounds not approved"),
+            "count": EvaluationRound.objects.filter(quarter=str(quarter))
+            .exclude(status=RoundStatus.APPROVED)
+            .count(),
+        },
+        "not_evaluated": {
+            "label": _("dealers not evaluated"),
+            "count": Grade.objects.filter(quarter=str(quarter), evaluated=False).count(),
+        },
+    }
+    from .followup import appeals
+
+    unfinished["open_appeals"] = {"label": _("open appeals"), "count": appeals.open_appeals(quarter).count()}
+    for check in UNFINISHED_CHECKS:
+        unfinished.update(check(quarter))
+    return unfinished
+
+
+def describe_unfinished(unfinished: dict) -> str:
+    """ "rounds not approved: 2, dealers not evaluated: 41", or empty when nothing is unfinished."""
+    return _(", ").join(_("%(label)s: %(count)s") % entry for entry in unfinished.values() if entry["count"])
+
+
+def publish_quarter(*, quarter: Quarter, user=None, allow_unfinished: bool = False) -> QuarterGrading:
+    """Publish a graded quarter: it is frozen from then on. Unless `allow_unfinished` (the user saw
+    and confirmed what is unfinished), a quarter with anything unfinished is refused."""
     with transaction.atomic():
         grading = QuarterGrading.objects.select_for_update().filter(quarter=str(quarter)).first()
         if grading is None or grading.status == GradingStatus.GRADING:
             raise ScoringError(_("%(quarter)s has not been graded yet.") % {"quarter": quarter})
         if grading.status == GradingStatus.PUBLISHED:
             raise ScoringError(_("%(quarter)s is already published.") % {"quarter": quarter})
+        unfinished = describe_unfinished(unfinished_for_publish(quarter))
+        if unfinished and not allow_unfinished:
+            raise ScoringError(
+                _("%(quarter)s is not published: %(unfinished)s. Finish them, or publish it as it is.")
+                % {"quarter": quarter, "unfinished": unfinished}
+            )
         grading.status = GradingStatus.PUBLISHED
         grading.published_at = timezone.now()
         grading.published_by = user
         grading._history_user = user
+        grading._change_reason = unfinished[:100]
         grading.save()
         follow_through(quarter=quarter, user=user)
+    return grading
+
+
+def reopen_published_quarter(*, quarter: Quarter, reason: str, user) -> QuarterGrading:
+    """An administrator reopens a published quarter for re-grading, with a reason that is kept."""
+    if not (user and user.is_superuser):
+        raise ScoringError(_("Only an administrator can reopen a published quarter."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ScoringError(_("Give a reason for reopening %(quarter)s.") % {"quarter": quarter})
+    with transaction.atomic():
+        grading = QuarterGrading.objects.select_for_update().filter(quarter=str(quarter)).first()
+        if grading is None or grading.status != GradingStatus.PUBLISHED:
+            raise ScoringError(_("%(quarter)s is not published.") % {"quarter": quarter})
+        QuarterReopening.objects.create(grading=grading, by=user, reason=reason)
+        grading.status = GradingStatus.GRADED
+        grading._history_user = user
+        grading._change_reason = reason[:100]
+        grading.save()
     return grading
 
 

@@ -1,12 +1,13 @@
 """Pages of the quarterly evaluation: rounds, the score grid, sheets, the ABC list, jobs."""
 
+import logging
 from decimal import ROUND_HALF_UP, Decimal
 
 import kombu.exceptions
+import redis.exceptions
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.core.paginator import Paginator
 from django.db.models import Count, F, Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,6 +23,7 @@ from dealers.models import DealerKind, Office
 from dealers.roles import Role, allowed, display_name, sees_all_offices
 from evalsys import reports
 from evalsys.imports_view import import_page
+from evalsys.pagination import paginate
 from evalsys.periods import Quarter, quarter_just_ended
 from evalsys.tabular import export_response
 from evalsys.uploads import serve_protected
@@ -40,6 +42,9 @@ from .models import (
     Score,
     ScoreSheet,
 )
+from .quarters import eligible_quarters, refuse_ineligible
+
+logger = logging.getLogger(__name__)
 
 EDIT_ROLES = (Role.OFFICE_MANAGER,)
 PLANNING = (Role.SALES_PLANNING,)
@@ -79,7 +84,7 @@ def round_list(request):
         rounds = rounds.filter(quarter=quarter)
     else:
         quarter = ""
-    page = Paginator(rounds, ROUNDS_PER_PAGE).get_page(request.GET.get("page"))
+    page = paginate(request, rounds, per_page=ROUNDS_PER_PAGE).page
     page.object_list = list(page.object_list)
     progress = services.progress_by_round(rounds=page.object_list)
     for r in page.object_list:
@@ -95,7 +100,8 @@ def round_list(request):
             "quarter": quarter,
             "can_run_jobs": allowed(request.user, *PLANNING),
             "can_import_scores": allowed(request.user, Role.OFFICE_MANAGER, Role.SALES_PLANNING),
-            "default_quarter": quarter_just_ended(),
+            "job_quarters": eligible_quarters() if allowed(request.user, *PLANNING) else [],
+            "job_quarter": request.GET.get("quarter") or str(quarter_just_ended()),
         },
     )
 
@@ -139,10 +145,19 @@ def round_detail(request, pk):
         if not can_edit:
             raise Http404
         if form.is_valid():
-            office_round._history_user = request.user
-            form.save()
-            messages.success(request, _("The committee was saved."))
-            return redirect(office_round)
+            try:
+                services.save_committee(
+                    round=office_round,
+                    meeting_date=form.cleaned_data["meeting_date"],
+                    chair=form.cleaned_data["chair"],
+                    participants=form.cleaned_data["participants"],
+                    user=request.user,
+                )
+            except services.ScoringError as exc:
+                messages.error(request, str(exc))
+            else:
+                messages.success(request, _("The committee was saved."))
+                return redirect(office_round)
     complete, total = services.round_progress(round=office_round)
     return render(
         request,
@@ -159,6 +174,7 @@ def round_detail(request, pk):
                 quarter=office_round.quarter, status=GradingStatus.PUBLISHED
             ).exists(),
             "missing": total - complete,
+            "committee_problems": services.committee_problems(office_round),
             "complete": complete,
             "total": total,
             "reopenings": office_round.reopenings.select_related("by"),
@@ -624,15 +640,16 @@ def abc_list(request):
         for pk, (code, name) in sorted(offices.items(), key=lambda o: o[1][0])
         if str(pk) in cached
     }
-    paginator = Paginator(grades.select_related("dealer", "office").order_by(*_abc_order(sort)), 50)
+    count = None
     if grading and grading.status != GradingStatus.GRADING and not _filtered(form):
         # Unfiltered, the rows are the distribution's: no count over the quarter's grades.
-        paginator.count = sum(sum(classes.values()) for classes in distribution.values())
-    page = paginator.get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    sort_query = query.copy()
-    sort_query.pop("sort", None)
+        count = sum(sum(classes.values()) for classes in distribution.values())
+    paged = paginate(
+        request,
+        grades.select_related("dealer", "office").order_by(*_abc_order(sort)),
+        per_page=50,
+        count=count,
+    )
     chart = {
         "labels": list(distribution),
         "series": {c: [distribution[o][c] for o in distribution] for c in "ABC"},
@@ -645,9 +662,9 @@ def abc_list(request):
             "quarter": quarter,
             "grading": grading,
             "form": form,
-            "page": page,
-            "query": query.urlencode(),
-            "sort_query": sort_query.urlencode(),
+            "page": paged.page,
+            "query": paged.query,
+            "sort_query": paged.sort_query,
             "sort": sort,
             "chart": chart,
             "class_table": class_table,
@@ -719,45 +736,113 @@ def grade_override(request, pk):
 
 
 @role_required(*PLANNING)
-@require_POST
 def publish(request):
+    """GET: what is unfinished in the quarter, and a button to publish it as it is; POST: publish."""
     quarter = _quarter_param(request)
-    try:
-        services.publish_quarter(quarter=quarter, user=request.user)
-        messages.success(request, _("%(quarter)s is published.") % {"quarter": quarter})
-    except services.ScoringError as exc:
-        messages.error(request, str(exc))
-    return redirect(f"{reverse('scoring:abc_list')}?quarter={quarter}")
+    grading = QuarterGrading.objects.filter(quarter=str(quarter)).first()
+    if request.method == "POST" or grading is None:
+        try:
+            services.publish_quarter(quarter=quarter, user=request.user, allow_unfinished=True)
+            messages.success(request, _("%(quarter)s is published.") % {"quarter": quarter})
+        except services.ScoringError as exc:
+            messages.error(request, str(exc))
+        return redirect(f"{reverse('scoring:abc_list')}?quarter={quarter}")
+    unfinished = services.unfinished_for_publish(quarter)
+    return render(
+        request,
+        "scoring/publish.html",
+        {
+            "quarter": quarter,
+            "grading": grading,
+            "unfinished": unfinished.values(),
+            "anything_unfinished": any(entry["count"] for entry in unfinished.values()),
+        },
+    )
 
 
 # Jobs from the web ---------------------------------------------------------------------------
 
 
+class JobForm(forms.Form):
+    """A quarterly job for a quarter that qualifies (DESIGN.md §3.5): offered as a list."""
+
+    quarter = forms.ChoiceField(label=gettext_lazy("Quarter"))
+    action = forms.ChoiceField(
+        choices=[
+            ("open", gettext_lazy("Open the quarter")),
+            ("regrade", gettext_lazy("Re-grade the quarter")),
+        ]
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["quarter"].choices = [(str(q), str(q)) for q in eligible_quarters()]
+
+    def clean_quarter(self):
+        return Quarter.parse(self.cleaned_data["quarter"])
+
+    def full_clean(self):
+        super().full_clean()
+        # A quarter not offered gets the reason it does not qualify, not a bare "not a choice".
+        raw = self.data.get("quarter", "")
+        if "quarter" in self.errors:
+            try:
+                refuse_ineligible(Quarter.parse(raw))
+            except ValueError:
+                self.errors["quarter"] = self.error_class([_("Choose a quarter like 2026Q3 from the list.")])
+            except services.ScoringError as exc:
+                self.errors["quarter"] = self.error_class([str(exc)])
+
+
+# What a failed hand-over to the broker raises: kombu's errors, the socket's, redis-py's.
+QUEUE_ERRORS = (kombu.exceptions.KombuError, OSError, RuntimeError, redis.exceptions.RedisError)
+
+
 @role_required(*PLANNING)
 @require_POST
 def job_start(request):
-    quarter = _quarter_param(request)
-    action = request.POST.get("action")
+    form = JobForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(reverse("scoring:rounds"))
+    quarter, action = form.cleaned_data["quarter"], form.cleaned_data["action"]
     try:
         if action == "open":
-            tasks.open_quarter_task.delay(str(quarter))
+            services.refuse_open(quarter)
+            _enqueue(tasks.open_quarter_task, quarter)
             messages.success(request, _("Opening %(quarter)s was started.") % {"quarter": quarter})
-        elif action == "regrade":
-            services.start_grading(quarter=quarter)
-            tasks.regrade_quarter_task.delay(str(quarter))
-            messages.success(request, _("Re-grading %(quarter)s was started.") % {"quarter": quarter})
         else:
-            raise Http404
+            services.refuse_regrade(quarter)
+            _enqueue(tasks.regrade_quarter_task, quarter)
+            messages.success(request, _("Re-grading %(quarter)s was started.") % {"quarter": quarter})
     except services.ScoringError as exc:
         messages.error(request, str(exc))
-    except kombu.exceptions.OperationalError:
-        # The broker (Redis) is down: say so, and do not leave a re-grade looking as if it ran.
-        message = _("The job could not be queued: the job queue is not reachable. Please try again later.")
-        QuarterGrading.objects.filter(quarter=str(quarter), status=GradingStatus.GRADING).update(
-            error=message
+    except QUEUE_ERRORS:
+        # The broker (Redis) is down: say so at once; nothing was marked as running.
+        logger.exception("could not queue the %s job for %s", action, quarter)
+        messages.error(
+            request, _("The job could not be queued: the job queue is not reachable. Please try again later.")
         )
-        messages.error(request, message)
     return redirect(f"{reverse('scoring:rounds')}?quarter={quarter}")
+
+
+# A broker that does not take the job at once is reported as down: one attempt, a second to connect.
+ENQUEUE_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1, "max_retries": 0}
+
+
+def _enqueue(task, quarter):
+    """Hand the job to the broker once, without waiting: no retries, no result subscription (the
+    jobs card reads the job's progress from the database). Workers keep their own, patient,
+    connection settings."""
+    if task.app.conf.task_always_eager:
+        task.apply_async((str(quarter),), ignore_result=True)
+        return
+    with task.app.connection_for_write(
+        connect_timeout=1, transport_options=ENQUEUE_TRANSPORT_OPTIONS
+    ) as connection:
+        task.apply_async((str(quarter),), ignore_result=True, retry=False, connection=connection)
 
 
 @role_required(*PLANNING)
@@ -779,7 +864,13 @@ def job_status(request, quarter):
             "status_label": grading.get_status_display() if grading else "",
             "offices_done": len(grading.offices_done) if grading else 0,
             "offices_total": grading.offices_total if grading else 0,
-            "running": bool(grading and grading.status == GradingStatus.GRADING and not grading.error),
+            "running": bool(
+                grading
+                and grading.status == GradingStatus.GRADING
+                and not grading.error
+                and not grading.stalled
+            ),
+            "stalled": bool(grading and grading.stalled),
             "error": grading.error if grading else "",
             "checked_at": timezone.now().isoformat(),
         }

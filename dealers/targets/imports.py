@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from evalsys.bulk import CHANGED, CREATED, insert_history, insert_rows, narrowed
 from evalsys.periods import format_month
 from evalsys.tabular import (
     Column,
@@ -21,7 +22,6 @@ from evalsys.tabular import (
     parse_month_cell,
 )
 
-from ..bulk import insert_rows, narrowed
 from ..freeze import FrozenPeriod, ensure_months_open, frozen_message, frozen_months
 from ..models import (
     AnnualAgreement,
@@ -345,26 +345,18 @@ class SalesImporter(DealerRowsImporter):
             update=["amount", "updated_at"],
             returning=["id", "dealer_id", "month"],
         )
-        # The history rows simple-history would write, one per row written.
-        user_id = self.user.pk if self.user else None
-        history = []
+        rows, kinds = [], []
         for pk, dealer_id, month in written:
             key = (dealer_id, _as_date(month))
-            kind = "+" if actions[key] == "new" else "~"
-            history.append((pk, dealer_id, key[1], amounts[key], stamp, stamp, kind, user_id))
-        insert_rows(
-            MonthlySales.history.model._meta.db_table,
-            [
-                "id",
-                "dealer_id",
-                "month",
-                "amount",
-                "updated_at",
-                "history_date",
-                "history_type",
-                "history_user_id",
-            ],
-            history,
+            rows.append((pk, dealer_id, key[1], amounts[key], stamp))
+            kinds.append(CREATED if actions[key] == "new" else CHANGED)
+        insert_history(
+            MonthlySales,
+            ["id", "dealer_id", "month", "amount", "updated_at"],
+            rows,
+            kinds=kinds,
+            user=self.user,
+            when=now,
         )
         for month in months:
             recompute_points(

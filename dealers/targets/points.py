@@ -13,7 +13,8 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..bulk import IN_LIST_LIMIT, insert_rows
+from evalsys.bulk import IN_LIST_LIMIT, insert_rows
+
 from ..freeze import ensure_months_open
 from ..models import (
     Dealer,

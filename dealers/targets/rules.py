@@ -92,6 +92,35 @@ def attainment(actual: Decimal | None, target: Decimal | None) -> Decimal | None
     return None if exact is None else quantize(exact)
 
 
+def quarter_sum(monthly: Sequence[Decimal | None]) -> Decimal | None:
+    """A quarter's total of its three monthly figures; None unless all three are known.
+
+    A figure of 0 is known (a sales row of 0 is data, not missing).
+
+    >>> quarter_sum([Decimal(1), Decimal(0), Decimal(2)]), quarter_sum([Decimal(1), None, Decimal(2)])
+    (Decimal('3'), None)
+    """
+    if len(monthly) != 3 or any(value is None for value in monthly):
+        return None
+    return sum(monthly, Decimal(0))
+
+
+def quarter_attainment(
+    actuals: Sequence[Decimal | None], targets: Sequence[Decimal | None]
+) -> Decimal | None:
+    """100 × the quarter's actual / its agreed target, two places half-up (DESIGN.md §4).
+
+    Defined only when each of the three months has both an actual and an agreed target:
+    the quarter's sales and target as `sales_attainment` reads them (there capped at 100).
+
+    >>> quarter_attainment([Decimal(90), Decimal(100), Decimal(110)], [Decimal(100)] * 3)
+    Decimal('100.00')
+    >>> quarter_attainment([Decimal(90), None, Decimal(110)], [Decimal(100)] * 3) is None
+    True
+    """
+    return attainment(quarter_sum(actuals), quarter_sum(targets))
+
+
 # Points --------------------------------------------------------------------
 
 

@@ -5,7 +5,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Count, DecimalField, F, OuterRef, Q, Subquery, Sum, When
+from django.db.models import Case, Count, DecimalField, F, FilteredRelation, Q, Sum, When
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,12 +25,16 @@ from ..models import (
     TargetStep,
     TargetVersion,
 )
-from ..roles import Role, allowed, has_role, office_id_of, sees_all_offices
+from ..roles import IMPORT_ROLES, Role, allowed, has_role, office_id_of, sees_all_offices
 from .points import points_balances, recompute_points
-from .rules import agreement_in_force, attainment, month_closed, timeliness
+from .rules import agreement_in_force, attainment, month_closed, quarter_attainment, quarter_sum, timeliness
 
 TARGET_ROLES = (Role.BUSINESS_MANAGER, Role.OFFICE_MANAGER, Role.SALES_PLANNING)
+# The marketing VP reads everything: the targets pages, without their forms.
+TARGET_READER_ROLES = (*TARGET_ROLES, Role.MARKETING_VP)
 NOTE_ROLES = (Role.BUSINESS_MANAGER, Role.OFFICE_MANAGER)
+AGREEMENT_IMPORT_ROLES = (Role.SALES_PLANNING,)
+MISSING_SALES_ROLES = (*IMPORT_ROLES, Role.OFFICE_MANAGER, Role.MARKETING_VP)
 
 
 class TargetError(ValueError):
@@ -339,18 +344,16 @@ def negotiation_rows(dealers: list[Dealer], month: datetime.date) -> list[dict]:
 
 
 def attainment_rows(dealers: list[Dealer], month: datetime.date) -> list[dict]:
-    """Each dealer's attainment in `month` and in its quarter so far (months with both figures)."""
+    """Each dealer's attainment in `month` and in its quarter: the quarter's figures exist only
+    when each of its three months has them, and its attainment only when both do."""
     ids = [d.pk for d in dealers]
-    quarter_months = [m for m in Quarter.containing(month).months if m <= month]
+    quarter_months = Quarter.containing(month).months
     sales = sales_by_dealer_month(ids, quarter_months)
     targets = agreed_by_dealer_month(ids, quarter_months)
     rows = []
     for dealer in dealers:
-        both = [
-            (sales[(dealer.pk, m)], targets[(dealer.pk, m)])
-            for m in quarter_months
-            if (dealer.pk, m) in sales and (dealer.pk, m) in targets
-        ]
+        actuals = [sales.get((dealer.pk, m)) for m in quarter_months]
+        agreed = [targets.get((dealer.pk, m)) for m in quarter_months]
         actual, target = sales.get((dealer.pk, month)), targets.get((dealer.pk, month))
         rows.append(
             {
@@ -358,11 +361,9 @@ def attainment_rows(dealers: list[Dealer], month: datetime.date) -> list[dict]:
                 "target": target,
                 "actual": actual,
                 "attainment": attainment(actual, target),
-                "quarter_target": sum(t for _a, t in both) if both else None,
-                "quarter_actual": sum(a for a, _t in both) if both else None,
-                "quarter_attainment": (
-                    attainment(sum(a for a, _t in both), sum(t for _a, t in both)) if both else None
-                ),
+                "quarter_target": quarter_sum(agreed),
+                "quarter_actual": quarter_sum(actuals),
+                "quarter_attainment": quarter_attainment(actuals, agreed),
             }
         )
     return rows
@@ -381,19 +382,29 @@ ATTAINMENT_SORTS = {
 
 def with_month_figures(dealers, month: datetime.date):
     """`dealers` annotated with the month's agreed target, actual sales and attainment (percent),
-    so that the attainment page sorts and totals in SQL whatever the number of dealers."""
-    target = MonthlyTarget.objects.filter(dealer=OuterRef("pk"), month=month, status=TargetStatus.AGREED)
-    actual = MonthlySales.objects.filter(dealer=OuterRef("pk"), month=month)
+    so that the attainment page sorts and totals in SQL whatever the number of dealers.
+
+    The month's target and sales rows are LEFT JOINs (one each per dealer and month), not
+    correlated subqueries: the totals use each figure in several aggregates, and a subquery
+    would be evaluated once per use and dealer (seconds for a thousand dealers).
+    """
     money = DecimalField(max_digits=16, decimal_places=2)
     return dealers.annotate(
-        month_target=Subquery(target.values("agreed_amount")[:1], output_field=money),
-        month_actual=Subquery(actual.values("amount")[:1], output_field=money),
+        month_target_row=FilteredRelation(
+            "targets", condition=Q(targets__month=month, targets__status=TargetStatus.AGREED)
+        ),
+        month_sales_row=FilteredRelation("sales", condition=Q(sales__month=month)),
     ).annotate(
+        month_target=Cast(F("month_target_row__agreed_amount"), money),
+        month_actual=Cast(F("month_sales_row__amount"), money),
         month_attainment=Case(
-            When(month_target__gt=0, then=F("month_actual") * 100 / F("month_target")),
+            When(
+                month_target_row__agreed_amount__gt=0,
+                then=F("month_sales_row__amount") * 100 / F("month_target_row__agreed_amount"),
+            ),
             default=None,
             output_field=DecimalField(max_digits=20, decimal_places=6),
-        )
+        ),
     )
 
 

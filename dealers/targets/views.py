@@ -5,7 +5,6 @@ import re
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,7 +18,8 @@ from django.views.decorators.http import require_POST
 
 from evalsys import reports
 from evalsys.imports_view import import_page
-from evalsys.periods import Quarter, add_months, format_month, parse_month
+from evalsys.pagination import paginate
+from evalsys.periods import Quarter, add_months, format_month, parse_month, period_error
 from evalsys.tabular import export_response
 
 from ..access import get_dealer_for_user, role_required
@@ -29,8 +29,11 @@ from ..roles import IMPORT_ROLES, Role, allowed, sees_all_offices
 from .imports import AgreementImporter, SalesImporter, TargetImporter
 from .rules import month_closed, target_deadline
 from .services import (
+    AGREEMENT_IMPORT_ROLES,
+    MISSING_SALES_ROLES,
     NOTE_ROLES,
     POINTS_EXPORT_COLUMNS,
+    TARGET_READER_ROLES,
     TARGET_ROLES,
     TargetError,
     attainment_rows,
@@ -56,7 +59,7 @@ def _month_param(request, default: datetime.date) -> datetime.date:
     try:
         return parse_month(request.GET["month"]) if request.GET.get("month") else default
     except ValueError:
-        messages.error(request, _("Not a month like 2026-09: %(value)s") % {"value": request.GET["month"]})
+        messages.error(request, period_error(request.GET["month"]))
         return default
 
 
@@ -110,7 +113,7 @@ def _back_query(request, month: datetime.date) -> str:
     return query.urlencode()
 
 
-@role_required(*TARGET_ROLES, Role.MARKETING_VP)
+@role_required(*TARGET_READER_ROLES)
 def next_month_targets(request):
     """The month's negotiation; the marketing VP, who reads everything, sees it without its forms.
 
@@ -124,7 +127,7 @@ def next_month_targets(request):
     dealers = (negotiable_dealers if negotiates else target_reader_dealers)(request.user)
     dealers = dealers.select_related("office", "business_manager").order_by("code")
     dealers, office_context, office_query = _office_filter(request, dealers)
-    page = Paginator(dealers, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, dealers, per_page=PAGE_SIZE).page
     deadline = target_deadline(month, deadline_day())
     return render(
         request,
@@ -238,10 +241,13 @@ def target_correction(request, code, month):
     return redirect(back)
 
 
-@role_required(*TARGET_ROLES, Role.MARKETING_VP)
+@role_required(*TARGET_READER_ROLES)
 def attainment_page(request):
-    """The month's attainment per dealer: search, sort by any figure, totals over all pages, bands chart."""
-    month = _month_param(request, timezone.localdate().replace(day=1))
+    """The month's attainment per dealer: search, sort by any figure, totals over all pages, bands chart.
+
+    It opens on the last complete month: the running month has no sales figures yet.
+    """
+    month = _month_param(request, add_months(timezone.localdate().replace(day=1), -1))
     dealers = target_reader_dealers(request.user).select_related("office")
     dealers, office_context, office_query = _office_filter(request, dealers)
     search = request.GET.get("q", "").strip()[:100]
@@ -250,8 +256,8 @@ def attainment_page(request):
     dealers = with_month_figures(dealers, month)
     totals = attainment_totals(dealers)
     sort = request.GET.get("sort", "code")
-    page = Paginator(sort_attainment(dealers, sort), PAGE_SIZE).get_page(request.GET.get("page"))
-    page.paginator.count = totals["dealers"]  # counted with the totals: no second COUNT query
+    # counted with the totals: no second COUNT query
+    page = paginate(request, sort_attainment(dealers, sort), per_page=PAGE_SIZE, count=totals["dealers"]).page
     base = f"month={format_month(month)}{office_query}" + (f"&{urlencode({'q': search})}" if search else "")
     return render(
         request,
@@ -299,7 +305,7 @@ def _imported_month_url(result) -> str:
     return f"{url}?month={format_month(max(months))}" if months else url
 
 
-@role_required(Role.SALES_PLANNING)
+@role_required(*AGREEMENT_IMPORT_ROLES)
 def agreement_import(request):
     return import_page(
         request,
@@ -310,7 +316,7 @@ def agreement_import(request):
     )
 
 
-@role_required(Role.SALES_PLANNING)
+@role_required(*AGREEMENT_IMPORT_ROLES)
 def target_import(request):
     return import_page(
         request,
@@ -325,7 +331,7 @@ def target_import(request):
     )
 
 
-@role_required(*IMPORT_ROLES, Role.OFFICE_MANAGER, Role.MARKETING_VP)
+@role_required(*MISSING_SALES_ROLES)
 def missing_sales(request):
     month = _month_param(request, add_months(timezone.localdate().replace(day=1), -1))
     dealers = (
@@ -333,7 +339,7 @@ def missing_sales(request):
         .select_related("office", "business_manager")
         .order_by("code")
     )
-    page = Paginator(dealers, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, dealers, per_page=PAGE_SIZE).page
     return render(
         request,
         "dealers/targets/missing_sales.html",

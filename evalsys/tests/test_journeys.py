@@ -84,6 +84,10 @@ def test_a_quarter_from_opening_to_the_published_abc_list(
     page.click("[data-testid=save-grid]")
     page.wait_for_selector(".alert-success")
     page.goto(f"{live_server.url}/evaluation/rounds/{office_round.pk}/")
+    page.fill("#id_meeting_date", "2026-10-09")
+    page.select_option("#id_chair", str(office_manager.pk))
+    page.click("[data-testid=save-committee]")
+    page.wait_for_selector(".alert-success")
     confirmations = []
     page.on("dialog", lambda dialog: (confirmations.append(dialog.message), dialog.accept()))
     page.click("[data-testid=submit-round]")
@@ -102,6 +106,7 @@ def test_a_quarter_from_opening_to_the_published_abc_list(
     planning.wait_for_selector("[data-testid=job-status][data-state=graded]", timeout=60000)
     planning.goto(f"{live_server.url}/abc/?quarter={Q3}")
     planning.click("[data-testid=publish]")
+    planning.click("[data-testid=confirm-publish]")
     planning.wait_for_selector(".alert-success")
 
     # then the ABC list is published and shows each dealer's class

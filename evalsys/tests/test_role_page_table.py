@@ -202,6 +202,12 @@ CASES = [
     Case("scoring:abc_export", ALL),
     Case("scoring:publish", PLANNING_ONLY, method="post", data={"quarter": "2020Q1"}),
     Case(
+        "scoring:publish",
+        PLANNING_ONLY,
+        url=lambda w, side, u: reverse("scoring:publish") + f"?quarter={_q(w)}",
+        label="scoring:publish[confirmation]",
+    ),
+    Case(
         "scoring:grade_override",
         PLANNING_ONLY,
         PLANNING_ONLY,

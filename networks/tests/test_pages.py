@@ -398,6 +398,29 @@ def test_the_office_manager_submits_and_sales_planning_comments(client, office, 
     assert summary.planning_comment == "分析到位"
 
 
+def test_reading_a_summary_shows_todays_figures_and_saves_nothing(client, office, office_manager):
+    # given a dealer in the network and no summary drafted yet
+    DealerFactory(office=office, joined=datetime.date(2020, 1, 1))
+    url = reverse("networks:summary", args=["SH", "2026Q3"])
+    client.force_login(office_manager)
+    # when the office manager reads it, twice
+    first, second = client.get(url), client.get(url)
+    # then it shows the draft with the current figures, and nothing is stored
+    assert first.status_code == second.status_code == 200
+    assert first.context["summary"].metrics["active_end"] == 1
+    assert not NetworkSummary.objects.exists() and not NetworkSummary.history.exists()
+    # and an existing draft is shown with fresh figures but not rewritten
+    (draft,) = services.draft_summaries(quarter=Q3, office_ids=[office.pk])
+    DealerFactory(office=office, joined=datetime.date(2020, 1, 1))
+    assert client.get(url).context["summary"].metrics["active_end"] == 2
+    assert NetworkSummary.objects.get().metrics["active_end"] == 1
+    assert NetworkSummary.history.count() == 1
+    # saving the draft stores it, with the figures of the moment
+    client.post(url, {"analysis": "稳定", "problems": "", "next_steps": ""})
+    saved = NetworkSummary.objects.get()
+    assert (saved.analysis, saved.metrics["active_end"], saved.status) == ("稳定", 2, SummaryStatus.DRAFT)
+
+
 def test_a_future_quarters_summary_does_not_exist(client, office, office_manager):
     client.force_login(office_manager)
     assert client.get(reverse("networks:summary", args=["SH", "2027Q1"])).status_code == 404
@@ -450,7 +473,7 @@ def test_the_admin_lists_network_records(admin_client, office, business_manager)
     # given a visit, a churn report, an audit and a summary
     visit = VisitFactory(dealer__office=office, dealer__code="SH-V1", visitor=business_manager)
     report = ChurnReportFactory(dealer__office=office, dealer__code="SH-C1")
-    summary = services.summary_for(office=office, quarter=Q3)
+    (summary,) = services.draft_summaries(quarter=Q3, office_ids=[office.pk])
     audit = services.record_audit(
         office=office,
         quarter=Q3,

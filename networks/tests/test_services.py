@@ -250,7 +250,7 @@ def test_submitting_needs_every_text_and_freezes_the_summary(
         )
     assert set(error.value.message_dict) == {"problems", "next_steps"}
     with django_capture_on_commit_callbacks(execute=True):
-        services.save_summary(
+        summary = services.save_summary(
             summary=summary,
             analysis="网络稳定",
             problems="覆盖不足",

@@ -7,9 +7,9 @@ from django.utils.translation import gettext as _
 
 from dealers.notifications import notify
 from dealers.roles import Role, allowed
+from evalsys.bulk import update_rows
 from evalsys.periods import Quarter
 from scoring import services
-from scoring.bulk import update_rows
 from scoring.models import Grade, GradingStatus, QuarterGrading
 from scoring.services import ScoringError
 

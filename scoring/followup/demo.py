@@ -15,8 +15,8 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from dealers.roles import Role
+from evalsys.bulk import update_rows
 from evalsys.periods import Quarter
-from scoring.bulk import update_rows
 from scoring.models import Grade, GradingStatus, QuarterGrading
 
 from . import appeals, watchlist

@@ -1,7 +1,6 @@
 """Pages of the follow-through: the support ledger and its quarter report, the watch list, appeals."""
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import Count, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,6 +14,7 @@ from dealers.models import Dealer, Office
 from dealers.roles import Role, allowed, display_name, sees_all_offices
 from evalsys import reports as evalsys_reports
 from evalsys.imports_view import import_page
+from evalsys.pagination import paginate
 from evalsys.periods import Quarter
 from evalsys.tabular import export_response
 from scoring.models import Grade, GradingStatus, QuarterGrading
@@ -40,10 +40,8 @@ PER_PAGE = 50
 
 
 def _page(request, queryset):
-    page = Paginator(queryset, PER_PAGE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return page, query.urlencode()
+    paged = paginate(request, queryset, per_page=PER_PAGE)
+    return paged.page, paged.query
 
 
 def _quarter(request, default):

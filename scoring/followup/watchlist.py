@@ -11,8 +11,8 @@ from simple_history.utils import bulk_create_with_history
 
 from dealers.notifications import notify
 from dealers.roles import Role, allowed
+from evalsys.bulk import history_from_rows, update_rows
 from evalsys.periods import Quarter
-from scoring.bulk import history_from_rows, update_rows
 from scoring.models import Grade, GradingStatus, QuarterGrading
 from scoring.services import ScoringError
 
@@ -85,10 +85,7 @@ def on_publish(*, quarter: Quarter, user=None) -> dict:
         entry = entries[entry_id]
         entry.status, entry.closed_quarter, entry.proposal = change.status, change.closed, change.proposal
         changed.append(entry)
-    update_rows(
-        WatchEntry, changed, ["status", "closed_quarter", "proposal"], batch_size=BATCH, history=False
-    )
-    history_from_rows(WatchEntry, [e.pk for e in changed], history_type="~", user=user)
+    update_rows(WatchEntry, changed, ["status", "closed_quarter", "proposal"], batch_size=BATCH, user=user)
     if step.remove:
         WatchEntry.objects.filter(pk__in=step.remove).delete()
     _open_entries(quarter=quarter, dealer_ids=sorted(step.open), user=user)

@@ -7,7 +7,7 @@ row per quarter; a quarter graded before that was kept is computed on request.
 
 from decimal import Decimal
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count
 
 from dealers.models import Office
@@ -76,7 +76,8 @@ def office_sums(*, quarter: Quarter) -> dict[int, rules.GroupSums]:
         "exclude": MissingRule.EXCLUDE,
     }
     groups = {}
-    with connection.cursor() as cursor:
+    # a transaction of its own (a savepoint within grading's) scopes the planner settings
+    with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # hash joins over the quarter's scores, not a nested loop per dealer (see scoring.sql)
             cursor.execute("SET LOCAL enable_nestloop = off")

@@ -54,25 +54,38 @@ class Outcome:
     evaluated: bool
 
 
+def hundredths(value: Decimal) -> int:
+    """A weight or score of at most two decimals as an integer number of hundredths."""
+    scaled = Decimal(value) * 100
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{value} has more than two decimals")
+    return int(scaled)
+
+
 def draft_totals(
-    scores: Mapping[Hashable, Mapping[Hashable, Decimal | None]],
+    scores: Mapping[Hashable, Mapping[Hashable, int | None]],
     *,
     weights: Mapping[Hashable, Decimal],
     missing_rules: Mapping[Hashable, str],
 ) -> dict[Hashable, Decimal | None]:
     """Each sheet's total under draft `weights` (indicator → weight), by the grading rule.
 
-    `scores`: dealer → indicator → score as used in the total (the override when
-    there is one); an indicator without a score is missing and follows its rule.
+    `scores`: dealer → indicator → score in hundredths as used in the total (the
+    override when there is one); an indicator without a score is missing and
+    follows its rule. Totalled in integers (`rules.total_in_hundredths`), which
+    is `rules.weighted_total` exactly, fast enough for 100,000 sheets.
     """
     plan = [
-        (indicator, Decimal(weight), missing_rules.get(indicator, rules.MANUAL))
+        (indicator, hundredths(weight), missing_rules.get(indicator, rules.MANUAL))
         for indicator, weight in weights.items()
     ]
-    return {
-        dealer: rules.weighted_total((weight, sheet.get(indicator), rule) for indicator, weight, rule in plan)
-        for dealer, sheet in scores.items()
-    }
+    totals = {}
+    for dealer, sheet in scores.items():
+        total = rules.total_in_hundredths(
+            (weight, sheet.get(indicator), rule) for indicator, weight, rule in plan
+        )
+        totals[dealer] = None if total is None else Decimal(total).scaleb(-2)
+    return totals
 
 
 def classes(entries: Iterable[rules.Ranked], policy: Policy) -> dict[Hashable, str]:

@@ -1,7 +1,6 @@
 """Pages of DESIGN.md §5a's insight: the what-if, calibration across offices, class movements."""
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -11,6 +10,7 @@ from dealers.access import role_required
 from dealers.models import DealerKind, Office
 from dealers.roles import Role, allowed, sees_all_offices
 from evalsys import reports
+from evalsys.pagination import paginate
 from evalsys.periods import Quarter
 from evalsys.tabular import export_response
 
@@ -83,11 +83,10 @@ def what_if(request):
     if result is not None:
         filters = ChangeFilterForm(request.GET, user=request.user)
         changes = filters.apply(result.changes)
-        page = Paginator(changes, 50).get_page(request.GET.get("page"))
+        paged = paginate(request, changes, per_page=50)
+        page = paged.page
         names = whatif.dealer_rows(list(page.object_list))
         offices = {o.pk: o for o in Office.objects.all()}
-        query = request.GET.copy()
-        query.pop("page", None)
         draft_query = request.GET.copy()
         for name in ("page", "office", "kind", "direction", "q"):
             draft_query.pop(name, None)
@@ -95,7 +94,7 @@ def what_if(request):
             filters=filters,
             page=page,
             rows=[(c, names.get(c.dealer_id, ("", "")), offices.get(c.office_id)) for c in page.object_list],
-            query=query.urlencode(),
+            query=paged.query,
             draft_query=draft_query.urlencode(),
             distribution=_distribution_rows(result, offices),
             chart=_distribution_chart(result),

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Count
-from django.db.models.functions import Coalesce
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F, IntegerField
+from django.db.models.functions import Cast, Coalesce, Round
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
@@ -22,6 +22,7 @@ from evalsys.periods import Quarter
 
 from ..models import (
     ClassificationPolicy,
+    EvaluationRound,
     Grade,
     GradingStatus,
     Indicator,
@@ -129,17 +130,41 @@ def baseline(*, quarter: Quarter) -> Baseline:
     )
 
 
+def _hundredths(expression):
+    """A two-place decimal as an integer number of hundredths, in SQL."""
+    return Cast(Round(expression * 100), IntegerField())
+
+
+def _rows(queryset):
+    """A values_list queryset's rows straight from the cursor, without Django's per-value converters.
+
+    The what-if reads every grade and score of a quarter; at 100,000 dealers the
+    converters alone cost more than the query. The columns read are integers,
+    text and booleans (on SQLite 0/1), which need no conversion.
+    """
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(20000):
+            yield from rows
+
+
+def _decimal(hundredths: int | None) -> Decimal | None:
+    return None if hundredths is None else Decimal(hundredths).scaleb(-2)
+
+
 def _grade_facts(quarter: Quarter) -> list[rules.GradeFacts]:
     rows = (
         Grade.objects.filter(quarter=str(quarter))
+        .annotate(total_h=_hundredths(F("total")), volume_h=_hundredths(F("sales_volume")))
         .values_list(
             "dealer_id",
             "dealer__code",
             "office_id",
             "kind",
             "evaluated",
-            "total",
-            "sales_volume",
+            "total_h",
+            "volume_h",
             "computed_class",
             "final_class",
             "overridden",
@@ -147,22 +172,39 @@ def _grade_facts(quarter: Quarter) -> list[rules.GradeFacts]:
         )
         .order_by()
     )
-    return [rules.GradeFacts(*row) for row in rows.iterator(chunk_size=20000)]
+    return [
+        rules.GradeFacts(
+            dealer,
+            code,
+            office,
+            kind,
+            bool(evaluated),
+            _decimal(total),
+            _decimal(volume),
+            *rest[:2],
+            bool(rest[2]),
+            rest[3],
+        )
+        for dealer, code, office, kind, evaluated, total, volume, *rest in _rows(rows)
+    ]
 
 
-def _scores(quarter: Quarter, kind: str, indicator_ids) -> dict[tuple[int, int], dict[int, Decimal | None]]:
-    """(dealer id, office id) → indicator id → score as used in the total, for one kind's sheets."""
+def _scores(quarter: Quarter, indicator_ids) -> dict[tuple[int, int], dict[int, int | None]]:
+    """(dealer id, office id) → indicator id → score in hundredths as used in the total.
+
+    One query over the quarter's sheets, joining nothing but the sheet: the
+    rounds (one per office) are looked up beforehand.
+    """
+    rounds = dict(EvaluationRound.objects.filter(quarter=str(quarter)).values_list("pk", "office_id"))
     scores = defaultdict(dict)
     rows = (
-        Score.objects.filter(
-            sheet__round__quarter=str(quarter), sheet__dealer__kind=kind, indicator_id__in=indicator_ids
-        )
-        .annotate(effective=Coalesce("override_value", "value"))
-        .values_list("sheet__dealer_id", "sheet__round__office_id", "indicator_id", "effective")
+        Score.objects.filter(sheet__round_id__in=list(rounds), indicator_id__in=indicator_ids)
+        .annotate(effective=_hundredths(Coalesce("override_value", "value")))
+        .values_list("sheet__dealer_id", "sheet__round_id", "indicator_id", "effective")
         .order_by()
     )
-    for dealer_id, office_id, indicator_id, effective in rows.iterator(chunk_size=20000):
-        scores[(dealer_id, office_id)][indicator_id] = effective
+    for dealer_id, round_id, indicator_id, effective in _rows(rows):
+        scores[(dealer_id, rounds[round_id])][indicator_id] = effective
     return scores
 
 
@@ -171,17 +213,20 @@ def run_what_if(*, quarter: Quarter, draft: Draft, base: Baseline | None = None)
     base = base or baseline(quarter=quarter)
     grades = _grade_facts(quarter)
     missing_rules = dict(Indicator.objects.values_list("pk", "missing_rule"))
+    drafted = {kind: {i: w for i, w in weights.items() if w} for kind, weights in draft.weights.items()}
+    reweighted = [
+        kind
+        for kind, weights in drafted.items()
+        if weights != {i: w for i, w in base.weights.get(kind, {}).items() if w}
+    ]
     totals = {}
-    reweighted = []
-    for kind, weights in draft.weights.items():
-        weights = {i: w for i, w in weights.items() if w}
-        if weights == {i: w for i, w in base.weights.get(kind, {}).items() if w}:
-            continue
-        reweighted.append(kind)
-        scores = _scores(quarter, kind, list(weights))
-        offices = {g.key: g.office for g in grades if g.kind == kind and g.evaluated}
-        sheets = {dealer: scores.get((dealer, office), {}) for dealer, office in offices.items()}
-        totals.update(rules.draft_totals(sheets, weights=weights, missing_rules=missing_rules))
+    if reweighted:
+        scores = _scores(quarter, list({i for kind in reweighted for i in drafted[kind]}))
+        for kind in reweighted:
+            sheets = {
+                g.key: scores.get((g.key, g.office), {}) for g in grades if g.kind == kind and g.evaluated
+            }
+            totals.update(rules.draft_totals(sheets, weights=drafted[kind], missing_rules=missing_rules))
     outcomes = rules.what_if(grades, totals=totals, policy=draft.policy)
     changes = [
         Change(g.key, g.office, g.kind, g, outcomes[g.key])

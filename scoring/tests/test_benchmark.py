@@ -61,6 +61,7 @@ def test_the_page_steps_count_queries_and_the_import_saves_a_month(db):
     assert peak_rss_kib() > 10_000
 
 
+@pytest.mark.postgresql  # the baseline is hand-written PostgreSQL
 def test_the_hand_written_baseline_does_the_same_work_as_the_grading(db):
     # given a built company graded by the project
     bench = command()

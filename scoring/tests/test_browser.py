@@ -36,6 +36,10 @@ def test_office_manager_scores_and_approves_then_planning_regrades(
 
     # when the office manager submits and approves the round
     page.goto(f"{live_server.url}/evaluation/rounds/{office_round.pk}/")
+    page.fill("#id_meeting_date", "2026-10-09")
+    page.select_option("#id_chair", str(office_manager.pk))
+    page.click("[data-testid=save-committee]")
+    page.wait_for_selector(".alert-success")
     confirmations = []
     page.on("dialog", lambda dialog: (confirmations.append(dialog.message), dialog.accept()))
     page.click("[data-testid=submit-round]")

@@ -1,6 +1,7 @@
 """The command-line interface of DESIGN.md §6.2 for the quarterly evaluation."""
 
 import csv
+import datetime
 import io
 from decimal import Decimal as D
 
@@ -119,6 +120,7 @@ MANUAL = ["store_display", "promotion_effort", "price_discipline", "relations_cr
 def test_import_scores_approves_complete_rounds_and_names_incomplete_ones(small, tmp_path, office_manager):
     # given E1 (SH) fully scored, L1 (BJ) missing its logistics indicators
     run("open_quarter", "2026Q3")
+    EvaluationRound.objects.update(chair=office_manager, meeting_date=datetime.date(2026, 10, 9))
     lines = [f"E1,2026Q3,{code},80" for code in MANUAL]
     lines += ["L1,2026Q3,价格维护,70"]
     # when

@@ -1,5 +1,6 @@
 """Opening and re-grading a quarter (DESIGN.md §3.2–3.5) against hand-computed figures."""
 
+import datetime
 import threading
 from decimal import Decimal as D
 
@@ -179,6 +180,7 @@ def test_a_missing_computed_score_under_the_manual_rule_blocks_the_sheet(office,
     services.open_quarter(quarter=Q3)
     fill_manual()
     office_round = EvaluationRound.objects.get(office=office, quarter="2026Q3")
+    EvaluationRound.objects.update(chair=office_manager, meeting_date=datetime.date(2026, 10, 9))
     # when / then
     with pytest.raises(ScoringError):
         services.submit_round(round=office_round, user=office_manager)

@@ -86,3 +86,37 @@ def test_the_grid_marks_minus_five_and_reads_full_width_digits(page, login, grid
     assert full_width.input_value() == "85"
     assert "is-invalid" not in full_width.get_attribute("class")
     assert page.get_by_test_id("total-E1").inner_text() == "?"
+
+
+def test_the_abc_override_dialog_starts_empty_for_a_dealer_not_evaluated(
+    page, login, catalogue, live_server, office, planner
+):
+    # given E1 scored and E2 without scores, graded
+    from scoring.models import Grade
+
+    from .factories import approve, fill_manual
+
+    dealer_with_sales(office=office, code="E1")
+    dealer_with_sales(office=office, code="E2")
+    services.open_quarter(quarter=Q3)
+    fill_manual(dealer=ScoreSheet.objects.get(dealer__code="E1").dealer)
+    approve()
+    services.regrade_quarter(quarter=Q3)
+    assert Grade.objects.get(dealer__code="E2").final_class == ""
+    page.emulate_media(reduced_motion="reduce")  # dialogs open and close without a transition
+    login(page, planner)
+    page.goto(f"{live_server.url}/abc/?quarter=2026Q3")
+    # when the override dialog is opened for E2, nothing is chosen for it
+    page.get_by_test_id("override-E2").click()
+    assert page.locator("#grade-override-class").input_value() == ""
+    page.click("#grade-override .btn-close")
+    page.wait_for_selector("#grade-override", state="hidden")
+    # and for E1 its class is chosen; a reason and a class save it
+    page.get_by_test_id("override-E1").click()
+    current = Grade.objects.get(dealer__code="E1").final_class
+    assert page.locator("#grade-override-class").input_value() == current
+    page.select_option("#grade-override-class", "C" if current != "C" else "A")
+    page.fill("#grade-override-reason", "市场萎缩")
+    page.get_by_test_id("save-grade-override").click()
+    page.wait_for_selector(".alert-success")
+    assert Grade.objects.get(dealer__code="E1").override_reason == "市场萎缩"

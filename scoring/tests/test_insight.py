@@ -8,7 +8,6 @@ import time_machine
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import translation
 
 from evalsys.periods import Quarter
 from scoring import services
@@ -188,7 +187,7 @@ def test_a_second_scheme_for_the_same_kind_and_quarter_is_refused(graded, admin_
     admin = admin_user
     weights = draft_weights(sales_attainment=100)["exclusive"]
     whatif.save_scheme(kind="exclusive", weights=weights, effective_from=Q3.next(), user=admin)
-    with translation.override("en"), pytest.raises(ScoringError, match="already exists"):
+    with pytest.raises(ScoringError, match="2026Q4"):
         whatif.save_scheme(kind="exclusive", weights=weights, effective_from=Q3.next(), user=admin)
 
 
@@ -275,3 +274,14 @@ def test_movements_are_kept_by_grading_and_by_an_override(graded, office, planne
 def test_class_distributions_over_quarters(graded, office):
     history = movements.distributions(quarters=[Q3.previous(), Q3], office_ids=[office.pk])
     assert history[office.pk] == [{"A": 0, "B": 0, "C": 0, "": 0}, {"A": 1, "B": 1, "C": 1, "": 0}]
+
+
+def test_export_calibration_writes_xlsx_and_refuses_a_missing_directory(graded, tmp_path):
+    from openpyxl import load_workbook
+
+    target = tmp_path / "calibration.xlsx"
+    call_command("export_calibration", "2026Q3", "-o", str(target))
+    sheet = load_workbook(target).active
+    assert [c.value for c in sheet[3]] == ["2026Q3", "SH", 3, 80, 66.67, 13.33, 11.25, 2.08]
+    with pytest.raises(CommandError):
+        call_command("export_calibration", "2026Q3", "-o", str(tmp_path / "missing" / "c.csv"))

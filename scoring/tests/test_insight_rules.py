@@ -3,6 +3,10 @@
 import doctest
 from decimal import Decimal as D
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from scoring import rules
 from scoring.insight import rules as insight
 from scoring.insight.rules import (
@@ -58,6 +62,32 @@ def test_the_docstring_examples_hold():
     assert doctest.testmod(insight).failed == 0
 
 
+@settings(max_examples=300, deadline=None)  # a shared, loaded machine must not fail it on time
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=1, max_value=10000),
+            st.one_of(st.none(), st.integers(min_value=0, max_value=10000)),
+            st.sampled_from([rules.MANUAL, rules.ZERO_RULE, rules.EXCLUDE]),
+        ),
+        min_size=1,
+        max_size=10,
+    )
+)
+def test_the_total_in_hundredths_is_the_weighted_total(parts):
+    # given weights and scores of two decimals, in hundredths
+    as_decimals = [(D(w).scaleb(-2), None if s is None else D(s).scaleb(-2), r) for w, s, r in parts]
+    # then the integer total is the Decimal rule's, to the hundredth
+    total = rules.total_in_hundredths(parts)
+    expected = rules.weighted_total(as_decimals)
+    assert (None if total is None else D(total).scaleb(-2)) == expected
+
+
+def test_draft_weights_of_more_than_two_decimals_are_refused():
+    with pytest.raises(ValueError):
+        draft_totals({"D1": {"v": 5000}}, weights={"v": D("33.333")}, missing_rules={})
+
+
 def test_weighted_total_is_total_score():
     # given the same sheet as components and as triples
     sheet = [(D(20), D("33.333"), rules.MANUAL), (D(15), None, rules.EXCLUDE), (D(15), None, rules.ZERO_RULE)]
@@ -71,12 +101,12 @@ def test_a_what_if_on_weights_worked_by_hand():
     #   D1 v 100, m 70 → 85.00 A; D2 v 40, m 90 → 65.00 C; D3 v 80, m 80 → 80.00 B (office X)
     #   D4 not evaluated, previous B; D5 v 50, m 50 → 50.00 C, overridden to A;
     #   D6 v missing (excluded), m 88 → 88.00 A (office Y)
-    scores = {
-        "D1": {"v": D(100), "m": D(70)},
-        "D2": {"v": D(40), "m": D(90)},
-        "D3": {"v": D(80), "m": D(80)},
-        "D5": {"v": D(50), "m": D(50)},
-        "D6": {"v": None, "m": D(88)},
+    scores = {  # in hundredths
+        "D1": {"v": 10000, "m": 7000},
+        "D2": {"v": 4000, "m": 9000},
+        "D3": {"v": 8000, "m": 8000},
+        "D5": {"v": 5000, "m": 5000},
+        "D6": {"v": None, "m": 8800},
     }
     grades = [
         grade("D1", "X", "85.00", "A"),
@@ -113,7 +143,7 @@ def test_a_what_if_on_weights_worked_by_hand():
 
 def test_the_weights_in_force_change_nothing():
     # given D1–D3 above graded with 50/50
-    scores = {"D1": {"v": D(100), "m": D(70)}, "D2": {"v": D(40), "m": D(90)}}
+    scores = {"D1": {"v": 10000, "m": 7000}, "D2": {"v": 4000, "m": 9000}}
     grades = [grade("D1", "X", "85.00", "A"), grade("D2", "X", "65.00", "C")]
     # when the draft is the scheme in force
     totals = draft_totals(scores, weights={"v": D(50), "m": D(50)}, missing_rules={})
@@ -126,9 +156,7 @@ def test_a_draft_leaving_a_manual_score_missing_makes_the_dealer_not_evaluated()
     # given D1 graded A, previous class B, with no score for indicator n (rule: must be entered)
     grades = [grade("D1", "X", "85.00", "A", previous="B")]
     # when the draft weighs n
-    totals = draft_totals(
-        {"D1": {"v": D(100), "m": D(70)}}, weights={"v": D(50), "n": D(50)}, missing_rules={}
-    )
+    totals = draft_totals({"D1": {"v": 10000, "m": 7000}}, weights={"v": D(50), "n": D(50)}, missing_rules={})
     outcomes = what_if(grades, totals=totals, policy=BANDS_85_70)
     # then its sheet would be incomplete: not evaluated, keeping its previous class
     assert outcomes["D1"] == Outcome(None, "", "B", False)

@@ -168,6 +168,15 @@ def test_submit_requires_completeness_then_approve_and_reopen(
     office_round.refresh_from_db()
     assert office_round.status == RoundStatus.OPEN
     fill_manual(office=office)
+    # approving straight from open is refused; submitting needs the chair and the meeting date
+    client.post(reverse("scoring:round_action", args=[office_round.pk, "approve"]))
+    client.post(reverse("scoring:round_action", args=[office_round.pk, "submit"]))
+    office_round.refresh_from_db()
+    assert office_round.status == RoundStatus.OPEN
+    client.post(
+        reverse("scoring:round", args=[office_round.pk]),
+        {"meeting_date": "2026-10-09", "chair": office_manager.pk},
+    )
     client.post(reverse("scoring:round_action", args=[office_round.pk, "submit"]))
     client.post(reverse("scoring:round_action", args=[office_round.pk, "approve"]))
     office_round.refresh_from_db()

@@ -16,7 +16,14 @@
     if (!response.ok) return;
     const data = await response.json();
     status.dataset.state = data.status || "";
-    if (data.running) {
+    const rerun = document.getElementById("job-rerun");
+    if (rerun) {
+      rerun.classList.toggle("d-none", !data.stalled);
+      rerun.elements.quarter.value = quarter;
+    }
+    if (data.stalled) {
+      status.textContent = status.dataset.stalled;
+    } else if (data.running) {
       status.textContent = format(status.dataset.running, { done: data.offices_done, total: data.offices_total });
       setTimeout(poll, 1500);
     } else {

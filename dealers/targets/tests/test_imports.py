@@ -196,7 +196,7 @@ def test_the_points_export_reads_a_fixed_number_of_queries(office, n, count_quer
 @pytest.mark.django_db
 def test_large_files_take_the_whole_month_path_with_the_same_result(tmp_path, office, monkeypatch):
     # given more dealers in the file than an IN list is used for
-    monkeypatch.setattr("dealers.bulk.IN_LIST_LIMIT", 1)
+    monkeypatch.setattr("evalsys.bulk.IN_LIST_LIMIT", 1)
     monkeypatch.setattr("dealers.targets.points.IN_LIST_LIMIT", 1)
     a, b = DealerFactory(code="SH001", office=office), DealerFactory(code="SH002", office=office)
     bystander = DealerFactory(code="SH003", office=office)

@@ -15,6 +15,8 @@ from dealers.targets.rules import (
     month_points,
     moving_average,
     points_rate,
+    quarter_attainment,
+    quarter_sum,
     reminder_kind,
     target_deadline,
     tiers_problems,
@@ -199,3 +201,44 @@ def test_the_reminder_is_due_on_the_deadline_day_and_the_heads_up_day(day, kind)
 def test_no_heads_up_when_its_days_are_zero():
     assert reminder_kind(datetime.date(2026, 9, 25), deadline_day=25, heads_up_days=0) == "deadline"
     assert reminder_kind(datetime.date(2026, 9, 20), deadline_day=25, heads_up_days=0) is None
+
+
+# Quarter attainment ---------------------------------------------------------------
+
+
+def test_a_quarter_sum_needs_all_three_months_and_counts_a_zero():
+    assert quarter_sum([D("100"), D("0"), D("50.50")]) == D("150.50")
+    assert quarter_sum([D("100"), None, D("50")]) is None
+    assert quarter_sum([D("100"), D("50")]) is None  # two months are not a quarter
+
+
+@pytest.mark.parametrize(
+    ("actuals", "targets", "expected"),
+    [
+        # 90 + 100 + 110 = 300 against 3 × 100 = 300 → 100.00
+        (["90", "100", "110"], ["100", "100", "100"], D("100.00")),
+        # 50000 + 60000 + 70000 = 180000 against 190000 → 94.7368… → 94.74
+        (["50000", "60000", "70000"], ["60000", "60000", "70000"], D("94.74")),
+        # a quarter above 100 % stays above (the indicator caps it, the page does not): 330 / 300
+        (["110", "110", "110"], ["100", "100", "100"], D("110.00")),
+        # a month of 0 sales is data: 0 + 100 + 100 = 200 / 300 → 66.666… → 66.67
+        (["0", "100", "100"], ["100", "100", "100"], D("66.67")),
+        # the middle month without an actual: none, not 100 % over the two others
+        (["100", None, "100"], ["100", "100", "100"], None),
+        # a month without an agreed target: none
+        (["100", "100", "100"], ["100", None, "100"], None),
+    ],
+)
+def test_quarter_attainment_is_defined_only_when_each_month_has_both(actuals, targets, expected):
+    def decimals(values):
+        return [None if v is None else D(v) for v in values]
+
+    assert quarter_attainment(decimals(actuals), decimals(targets)) == expected
+
+
+def test_quarter_attainment_agrees_with_the_sales_attainment_indicator():
+    from scoring.rules import attainment_score
+
+    actuals, targets = [D("50000"), D("60000"), D("70000")], [D("60000"), D("60000"), D("70000")]
+    indicator = attainment_score(quarter_sum(actuals), quarter_sum(targets))
+    assert indicator == min(D(100), quarter_attainment(actuals, targets)) == D("94.74")

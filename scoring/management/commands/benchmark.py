@@ -56,6 +56,7 @@ STEPS = [
     "abc",
     "grid",
     "pages",
+    "whatif",
     "watchlist",
     "support",
     "import",
@@ -152,6 +153,7 @@ class Command(BaseCommand):
                 "abc",
                 "grid",
                 "pages",
+                "whatif",
                 "watchlist",
                 "support",
                 "import",
@@ -168,6 +170,12 @@ class Command(BaseCommand):
             self.stdout.write("RESULT " + json.dumps(result))
             return
         refuse_foreign_data()
+        if connection.vendor != "postgresql":
+            # Its budgets and its hand-written baseline are PostgreSQL's: refuse before building anything.
+            raise CommandError(
+                "benchmark measures the PostgreSQL budgets (docs/benchmarks.md): "
+                "run it with DATABASE_URL=postgres://…; nothing was built."
+            )
         only = set(only or STEPS)
         started = time.perf_counter()
         built = self.build(dealers=dealers, quarter=quarter, fresh_grades="first" in only)
@@ -212,6 +220,19 @@ class Command(BaseCommand):
                         page["name"], page["seconds"], page["queries"], self.last_result["peak_rss_kib"]
                     )
                 )
+        if "whatif" in only:
+            seconds, queries, rss = self.child("whatif", quarter, repeat)
+            rows.append(
+                Row(
+                    "what-if (both kinds re-weighted, quota)",
+                    seconds,
+                    queries=queries,
+                    rss=rss,
+                    budget="<= 3 s",
+                    ok=seconds <= 3,
+                    note=f"{self.last_result['changes']} dealers would change",
+                )
+            )
         if "watchlist" in only:
             seconds, _queries, rss = self.child("watchlist", quarter, repeat)
             note = ", ".join(f"{k} {v}" for k, v in self.last_result["outcome"].items())
@@ -648,12 +669,44 @@ class Command(BaseCommand):
             ("network metrics", "bench-office", reverse("networks:office_metrics"), quarter_param),
             ("office comparison", "bench-planner", reverse("networks:company_metrics"), quarter_param),
             ("dealer list", "bench-planner", reverse("dealers:list"), {}),
+            ("class movements", "bench-planner", reverse("insight:movements"), quarter_param),
+            ("class movements: office manager", "bench-office", reverse("insight:movements"), quarter_param),
+            ("score calibration", "bench-planner", reverse("insight:calibration"), quarter_param),
         ]
         results = []
         for name, username, url, params in pages:
             result = self._pages(username, url, params, repeat)
             results.append({"name": name, **result})
         return {"seconds": sum(r["seconds"] for r in results), "pages": results}
+
+    def step_whatif(self, *, quarter, repeat):
+        """A what-if re-weighting both dealer kinds and classing by quota: every evaluated dealer re-totalled
+        from its scores, every kind re-ranked. The median of three runs; it reads and writes nothing else."""
+        from scoring.insight import rules as insight_rules
+        from scoring.insight import whatif
+
+        base = whatif.baseline(quarter=quarter)
+        weights = {}
+        for kind, kind_weights in base.weights.items():
+            # the same indicators, the weight moved from the first to the second
+            ids = list(kind_weights)
+            moved = dict(kind_weights)
+            moved[ids[0]], moved[ids[1]] = kind_weights[ids[0]] - 5, kind_weights[ids[1]] + 5
+            weights[kind] = moved
+        draft = whatif.Draft(
+            weights=weights, policy=insight_rules.Policy(insight_rules.QUOTA, Decimal(20), Decimal(30))
+        )
+        timings, result = [], None
+        for _ in range(3):
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                result = whatif.run_what_if(quarter=quarter, draft=draft)
+                timings.append(time.perf_counter() - started)
+        return {
+            "seconds": statistics.median(timings),
+            "queries": len(queries),
+            "changes": len(result.changes),
+        }
 
     def step_watchlist(self, *, quarter, repeat):
         """What publishing adds for the follow-through (appeals lapse, the watch list is brought up to

@@ -1,6 +1,9 @@
+from django.core.management.base import CommandError
+
 from evalsys.commands import ExportCommand
 from evalsys.periods import Quarter
 from scoring.exports import ABC_COLUMNS, abc_rows, quarter_grades
+from scoring.models import GradingStatus, QuarterGrading
 
 
 class Command(ExportCommand):
@@ -14,4 +17,9 @@ class Command(ExportCommand):
         return Quarter.parse(text)
 
     def table(self, period):
+        graded = QuarterGrading.objects.filter(
+            quarter=str(period), status__in=[GradingStatus.GRADED, GradingStatus.PUBLISHED]
+        ).exists()
+        if not graded:
+            raise CommandError(f"{period} has not been graded: there is no ABC list to export.")
         return ABC_COLUMNS, abc_rows(quarter_grades(period))

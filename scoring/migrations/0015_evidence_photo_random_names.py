@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scoring', '0013_quarter_movements_calibration'),
+        ('scoring', '0014_record_reopenings_progress'),
     ]
 
     operations = [

@@ -2,9 +2,10 @@
 
 A month is represented by the date of its first day; a quarter by `Quarter`.
 
-What a user types is bounded here, in one place: `Quarter.parse` and `parse_month` accept
-years from MIN_YEAR to `max_year()` (next year), so that a page asked for `9999Q4` or
-`0001-01` says so instead of failing on the quarter before or after it.
+`Quarter.parse` and `parse_month` read any year in YEARS (the quarter before and after still
+exist). What a user types in a page's parameters or an import file is bounded here, in one
+place: `parse_quarter_input` and `parse_month_input` accept MIN_YEAR to `max_year()` (next
+year) and raise PeriodOutOfRange otherwise; `period_error` is the message to show.
 """
 
 import datetime
@@ -12,6 +13,9 @@ import re
 from dataclasses import dataclass
 
 _QUARTER_RE = re.compile(r"^\s*(\d{4})\s*[Qq]\s*([1-4])\s*$")
+# The years a quarter is read in: anything else is a typing mistake, and year 9999's last quarter
+# would have no next one to end it.
+YEARS = (1900, 2999)
 _MONTH_RE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?\s*$")
 
 
@@ -45,11 +49,10 @@ class Quarter:
 
     @classmethod
     def parse(cls, text: str) -> "Quarter":
-        """`2026Q3` → Quarter(2026, 3); ValueError when malformed or outside the years allowed."""
+        """`2026Q3` → Quarter(2026, 3); ValueError when malformed or outside YEARS."""
         match = _QUARTER_RE.match(str(text))
-        if not match:
+        if not match or not YEARS[0] <= int(match[1]) <= YEARS[1]:
             raise ValueError(f"not a quarter like 2026Q3: {text!r}")
-        _check_year(int(match[1]), text)
         return cls(int(match[1]), int(match[2]))
 
     @classmethod
@@ -88,17 +91,37 @@ class Quarter:
 
 def parse_month(value) -> datetime.date:
     """`2026-09`, `2026/9`, `2026年9月` or a date → the first day of that month; ValueError
-    when malformed or outside the years allowed."""
+    when malformed or outside YEARS."""
     if isinstance(value, datetime.datetime):
         value = value.date()
     if isinstance(value, datetime.date):
-        _check_year(value.year, value)
-        return value.replace(day=1)
-    match = _MONTH_RE.match(str(value))
-    if not match or not 1 <= int(match[2]) <= 12:
+        month = value.replace(day=1)
+    else:
+        match = _MONTH_RE.match(str(value))
+        if not match or not 1 <= int(match[2]) <= 12:
+            raise ValueError(f"not a month like 2026-09: {value!r}")
+        month = datetime.date(int(match[1]), int(match[2]), 1)
+    if not YEARS[0] <= month.year <= YEARS[1]:
         raise ValueError(f"not a month like 2026-09: {value!r}")
-    _check_year(int(match[1]), value)
-    return datetime.date(int(match[1]), int(match[2]), 1)
+    return month
+
+
+def parse_quarter_input(text) -> "Quarter":
+    """A quarter a user typed: as `Quarter.parse`, and PeriodOutOfRange outside MIN_YEAR..max_year()."""
+    match = _QUARTER_RE.match(str(text))
+    if match:
+        _check_year(int(match[1]), text)
+    return Quarter.parse(text)
+
+
+def parse_month_input(value) -> datetime.date:
+    """A month a user typed: as `parse_month`, and PeriodOutOfRange outside MIN_YEAR..max_year()."""
+    match = None if isinstance(value, datetime.date) else _MONTH_RE.match(str(value))
+    if match:
+        _check_year(int(match[1]), value)
+    month = parse_month(value)
+    _check_year(month.year, value)
+    return month
 
 
 def period_error(value, *, quarter: bool = False) -> str:
@@ -106,7 +129,7 @@ def period_error(value, *, quarter: bool = False) -> str:
     from django.utils.translation import gettext as _
 
     try:
-        (Quarter.parse if quarter else parse_month)(value)
+        (parse_quarter_input if quarter else parse_month_input)(value)
     except PeriodOutOfRange:
         return _("%(value)s: the year must be between %(first)s and %(last)s.") % {
             "value": value,

@@ -264,10 +264,10 @@ def _year_range_error(value) -> str:
 
 @described(gettext_lazy("a month like 2026-09"), "2026-09")
 def parse_month_cell(value) -> datetime.date:
-    from .periods import PeriodOutOfRange, parse_month
+    from .periods import PeriodOutOfRange, parse_month_input
 
     try:
-        return parse_month(nfkc(value) if isinstance(value, str) else value)
+        return parse_month_input(nfkc(value) if isinstance(value, str) else value)
     except PeriodOutOfRange:
         raise CellError(_year_range_error(value)) from None
     except ValueError:

@@ -15,7 +15,7 @@ from dealers.roles import Role, allowed, has_role, office_id_of, sees_all_office
 from evalsys import reports
 from evalsys.imports_view import import_page
 from evalsys.pagination import paginate
-from evalsys.periods import Quarter, period_error
+from evalsys.periods import Quarter, parse_quarter_input, period_error
 from evalsys.tabular import export_response
 
 from . import rules, selectors, services
@@ -46,7 +46,7 @@ def _quarter(request, default: Quarter) -> Quarter:
     if not text:
         return default
     try:
-        return Quarter.parse(text)
+        return parse_quarter_input(text)
     except ValueError:
         messages.error(request, period_error(text, quarter=True))
         return default
@@ -537,7 +537,7 @@ def summary_list(request):
 def summary(request, office, quarter):
     office = get_object_or_404(Office.objects.visible_to(request.user), code=office)
     try:
-        quarter = Quarter.parse(quarter)
+        quarter = parse_quarter_input(quarter)
     except ValueError:
         raise Http404 from None
     if quarter > _current_quarter():

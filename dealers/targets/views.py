@@ -19,7 +19,14 @@ from django.views.decorators.http import require_POST
 from evalsys import reports
 from evalsys.imports_view import import_page
 from evalsys.pagination import paginate
-from evalsys.periods import Quarter, add_months, format_month, parse_month, period_error
+from evalsys.periods import (
+    Quarter,
+    add_months,
+    format_month,
+    parse_month_input,
+    parse_quarter_input,
+    period_error,
+)
 from evalsys.tabular import export_response
 
 from ..access import get_dealer_for_user, role_required
@@ -57,7 +64,7 @@ PAGE_SIZE = 100
 
 def _month_param(request, default: datetime.date) -> datetime.date:
     try:
-        return parse_month(request.GET["month"]) if request.GET.get("month") else default
+        return parse_month_input(request.GET["month"]) if request.GET.get("month") else default
     except ValueError:
         messages.error(request, period_error(request.GET["month"]))
         return default
@@ -157,7 +164,7 @@ def next_month_targets(request):
 @role_required(*TARGET_ROLES)
 def target_step(request, code, month):
     try:
-        month = parse_month(month)
+        month = parse_month_input(month)
     except ValueError:
         raise Http404 from None
     # negotiable_dealers is already narrowed by visible_to; an empty one must stay empty.
@@ -204,7 +211,7 @@ def target_step(request, code, month):
 def target_correction(request, code, month):
     """Sales planning corrects the agreed target of a month that has begun, with a reason."""
     try:
-        month = parse_month(month)
+        month = parse_month_input(month)
     except ValueError:
         raise Http404 from None
     dealer = get_object_or_404(negotiable_dealers(request.user), code=code)
@@ -409,7 +416,7 @@ class QuarterNoteForm(forms.Form):
 @role_required(*NOTE_ROLES)
 def quarter_note(request, code, quarter):
     try:
-        quarter = Quarter.parse(quarter)
+        quarter = parse_quarter_input(quarter)
     except ValueError:
         raise Http404 from None
     dealer = get_dealer_for_user(request.user, code)

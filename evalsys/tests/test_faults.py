@@ -12,6 +12,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.db import OperationalError, connection
 from django.urls import reverse
+from django.utils import translation
 
 from dealers.models import MonthlySales, Notification, ReminderLog
 from dealers.roles import Role
@@ -277,7 +278,7 @@ def test_the_database_connection_killed_during_an_import_command_saves_nothing_a
     monkeypatch.setattr(SalesImporter, "save", save_then_lose_connection)
 
     # when the import command runs
-    with pytest.raises(CommandError, match="nothing was saved"):
+    with translation.override("en"), pytest.raises(CommandError, match="nothing was saved"):
         call_command("import_sales", str(_sales_file(tmp_path, 900)))
 
     # then the figure is as it was (Django reconnects for this query)

@@ -7,6 +7,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from evalsys import reports
 from evalsys.imports_view import import_page
 from evalsys.pagination import paginate
 from evalsys.tabular import export_response
@@ -78,6 +79,13 @@ EXPORT_COLUMNS = [
 def dealer_export(request):
     form = DealerFilterForm(request.GET or None, user=request.user)
     dealers = form.apply(Dealer.objects.visible_to(request.user).select_related("office", "business_manager"))
+    if request.GET.get("format") == "report":
+        return reports.report_response(
+            name=f"dealers-{timezone.localdate():%Y%m%d}",
+            title=_("Dealers"),
+            columns=_dealer_report_columns(),
+            rows=_dealer_report_rows(dealers),
+        )
     rows = (
         [
             d.code,
@@ -98,6 +106,43 @@ def dealer_export(request):
     return export_response(
         request, name=f"dealers-{timezone.localdate():%Y%m%d}", columns=EXPORT_COLUMNS, rows=rows
     )
+
+
+def _dealer_report_columns():
+    return [
+        reports.Column(_("Dealer code")),
+        reports.Column(_("Dealer")),
+        reports.Column(_("Kind")),
+        reports.Column(_("Office")),
+        reports.Column(_("Tier")),
+        reports.Column(_("Business manager")),
+        reports.Column(_("Joined"), reports.DATE),
+        reports.Column(_("Status")),
+        reports.Column(_("Churned on"), reports.DATE),
+        reports.Column(_("Contact")),
+        reports.Column(_("Phone")),
+        reports.Column(_("Region")),
+    ]
+
+
+def _dealer_report_rows(dealers):
+    """The dealer list for people: kinds and statuses in words, office and business manager by name."""
+    for d in dealers.iterator(chunk_size=2000):
+        manager = d.business_manager
+        yield [
+            d.code,
+            d.name,
+            d.get_kind_display(),
+            d.office.name,
+            d.tier,
+            (manager.get_full_name() or manager.username) if manager else None,
+            d.joined,
+            d.get_status_display(),
+            d.churned_on,
+            d.contact,
+            d.phone,
+            d.region,
+        ]
 
 
 def customer_file(request, code):

@@ -175,7 +175,7 @@ def _result_context(request, result, filename, session_key) -> dict:
         "error_count": result.error_count,
         "first_errors": result.first_errors(ERROR_LIMIT),
     }
-    if not result.ok:
+    if result.rows and not result.ok:  # a file-level error is the whole story: no list to download
         name = secrets.token_hex(16) + ".errors.csv"
         with (_upload_dir() / name).open("wb") as target:
             write_table(_error_columns(), result.error_table(), target)

@@ -96,7 +96,7 @@ class Column:
     def rule_text(self) -> str:
         rule = self.rule or getattr(self.parse, "rule", "") or _("text")
         required = _("required") if self.required else _("optional")
-        return f"{required}; {rule}"
+        return _("%(required)s; %(rule)s") % {"required": required, "rule": rule}
 
     @property
     def example_value(self):
@@ -477,7 +477,7 @@ def write_template(columns: Sequence[Column], target) -> None:
     sheet = workbook.active
     sheet.title = _("Template")
     sheet.append([column.zh for column in columns])
-    sheet.append([_example_cell(column.example_value) for column in columns])
+    sheet.append([_example_cell(column) for column in columns])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for cell in sheet[2]:
@@ -492,7 +492,7 @@ def write_template(columns: Sequence[Column], target) -> None:
     for cell in rules[1]:
         cell.font = Font(bold=True)
     for column in columns:
-        rules.append([column.zh, column.name, str(column.rule_text), _example_cell(column.example_value)])
+        rules.append([column.zh, column.name, str(column.rule_text), _example_cell(column)])
     rules.append([])
     rules.append(
         [
@@ -509,7 +509,11 @@ def write_template(columns: Sequence[Column], target) -> None:
     workbook.save(target)
 
 
-def _example_cell(value):
+def _example_cell(column: Column):
+    """The example as Excel should hold it: amounts and counts as numbers, the rest as text."""
+    value = column.example_value
+    if column.parse in (parse_decimal, parse_amount, parse_int):
+        return float(column.parse(value)) if column.parse is not parse_int else column.parse(value)
     return str(value) if value is not None else ""
 
 

@@ -122,7 +122,8 @@ class IndicatorWeight(models.Model):
         ]
 
     def __str__(self):
-        return self.indicator.name
+        # The admin captions each weight row with this: the indicator's name, as people know it.
+        return f"{self.indicator.name}（{self.weight}%）"
 
 
 class PolicyMethod(models.TextChoices):

@@ -284,18 +284,8 @@ def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False
     volume = config.by_method(Method.PERCENTILE)
     values, weight_params = _weights_values(config, with_rules=True)
     class_expression, class_params = _class_expression(config.policy)
-    if company_wide:
-        new_company_rank = "CASE WHEN evaluated THEN company_rank END"
-        new_computed = "CASE WHEN evaluated THEN class ELSE '' END"
-        new_final = """CASE WHEN COALESCE(was_overridden, FALSE) THEN old_final
-                            WHEN evaluated THEN class ELSE previous_class END"""
-        new_change = CHANGE
-    else:
-        new_company_rank = "CASE WHEN evaluated THEN old_company_rank END"
-        new_computed = "CASE WHEN evaluated THEN COALESCE(old_computed, '') ELSE '' END"
-        new_final = """CASE WHEN NOT evaluated AND NOT COALESCE(was_overridden, FALSE) THEN previous_class
-                            ELSE COALESCE(old_final, '') END"""
-        new_change = "CASE WHEN evaluated THEN COALESCE(old_change, '') ELSE '' END"
+    # Each new column is one rule; %(company_wide)s says whether this statement also ranks and
+    # classes the company (every office is in it) or leaves that to `finish` (the old values kept).
     sql = f"""
         WITH w(kind, indicator_id, weight, rule, scheme_id) AS (VALUES {values}),
         located AS MATERIALIZED (
@@ -366,13 +356,22 @@ def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False
             LEFT JOIN {_t(Grade)} g ON g.quarter = %(quarter)s AND g.dealer_id = r.dealer_id
         ), computed AS (
             SELECT joined.*,
-                   {new_company_rank} AS new_company_rank,
-                   {new_computed} AS new_computed,
-                   {new_final} AS new_final
+                   -- a company rank and a computed class only for the evaluated
+                   CASE WHEN NOT evaluated THEN NULL
+                        WHEN %(company_wide)s THEN company_rank ELSE old_company_rank END AS new_company_rank,
+                   CASE WHEN NOT evaluated THEN ''
+                        WHEN %(company_wide)s THEN class ELSE COALESCE(old_computed, '') END AS new_computed,
+                   -- an override is kept; a dealer not evaluated keeps last quarter's class
+                   CASE WHEN COALESCE(was_overridden, FALSE) THEN old_final
+                        WHEN NOT evaluated THEN previous_class
+                        WHEN %(company_wide)s THEN class ELSE COALESCE(old_final, '') END AS new_final
             FROM joined
         ), fresh AS (
             -- only rows that are new or differ reach the upsert, so an unchanged re-grade writes and locks nothing
-            SELECT computed.*, {new_change} AS new_change FROM computed
+            SELECT computed.*,
+                   CASE WHEN %(company_wide)s THEN {CHANGE}
+                        WHEN evaluated THEN COALESCE(old_change, '') ELSE '' END AS new_change
+            FROM computed
         ), differing AS (
             SELECT * FROM fresh
             WHERE grade_id IS NULL
@@ -408,6 +407,7 @@ def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False
         "previous": str(quarter.previous()),
         "quarter": str(quarter),
         "policy": config.policy.pk,
+        "company_wide": company_wide,
         **_rounds_params(rounds),
     }
     with connection.cursor() as cursor:

@@ -12,6 +12,7 @@ from dealers.models import Office
 from evalsys.periods import Quarter, quarter_just_ended
 
 from . import services, sql
+from .engines import engine_for
 from .followup.reminders import send_plan_reminders
 
 logger = logging.getLogger(__name__)
@@ -40,8 +41,7 @@ def regrade_quarter_task(quarter: str | None = None):
     """Coordinate a re-grade: one `regrade_offices_task` per batch of offices, then `finish_grading_task`."""
     quarter = Quarter.parse(quarter) if quarter else quarter_just_ended()
     services.start_grading(quarter=quarter)
-    if services.default_engine() == "sql":
-        services.stage(quarter=quarter)
+    engine_for().stage(quarter=quarter)  # once, for every batch's task
     offices = list(Office.objects.order_by("code").values_list("pk", flat=True))
     chord(regrade_offices_task.si(str(quarter), batch) for batch in office_batches(offices))(
         finish_grading_task.si(str(quarter))

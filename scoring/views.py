@@ -174,6 +174,7 @@ def round_detail(request, pk):
                 quarter=office_round.quarter, status=GradingStatus.PUBLISHED
             ).exists(),
             "missing": total - complete,
+            "committee_problems": services.committee_problems(office_round),
             "complete": complete,
             "total": total,
             "reopenings": office_round.reopenings.select_related("by"),

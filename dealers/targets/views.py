@@ -250,8 +250,11 @@ def target_correction(request, code, month):
 
 @role_required(*TARGET_READER_ROLES)
 def attainment_page(request):
-    """The month's attainment per dealer: search, sort by any figure, totals over all pages, bands chart."""
-    month = _month_param(request, timezone.localdate().replace(day=1))
+    """The month's attainment per dealer: search, sort by any figure, totals over all pages, bands chart.
+
+    It opens on the last complete month: the running month has no sales figures yet.
+    """
+    month = _month_param(request, add_months(timezone.localdate().replace(day=1), -1))
     dealers = target_reader_dealers(request.user).select_related("office")
     dealers, office_context, office_query = _office_filter(request, dealers)
     search = request.GET.get("q", "").strip()[:100]

@@ -159,3 +159,10 @@ def test_the_visit_list_offers_a_page_jump_keeping_the_filters(client, office, b
     html = client.get("/network/visits/", {"date_from": "2026-07-01"}).content.decode()
     assert 'data-testid="page-jump"' in html
     assert '<input type="hidden" name="date_from" value="2026-07-01">' in html
+
+
+@pytest.mark.django_db
+@time_machine.travel(datetime.datetime(2026, 11, 20, 9, tzinfo=datetime.UTC))
+def test_the_attainment_page_opens_on_the_last_complete_month(client, office_manager):
+    client.force_login(office_manager)
+    assert client.get("/targets/attainment/").context["month_label"] == "2026-10"

@@ -12,6 +12,9 @@ from django.db import connection
 
 from evalsys.tests import bombs
 
+# The subprocess reads the test database, which only PostgreSQL shares between processes.
+pytestmark = pytest.mark.postgresql
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 MEMORY_CEILING_KB = 300 * 1024
 
@@ -40,8 +43,6 @@ print(json.dumps({"outcome": outcome, "stderr": err.getvalue()[:3000], "peak_kb"
 
 def _database_url():
     s = connection.settings_dict
-    if connection.vendor != "postgresql":
-        pytest.skip("measured on PostgreSQL (set DATABASE_URL)")
     return f"postgres://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 

@@ -278,7 +278,6 @@ def test_the_database_connection_killed_during_an_import_command_saves_nothing_a
     monkeypatch.setattr(SalesImporter, "save", save_then_lose_connection)
 
     # when the import command runs
-    # (in English whatever language an earlier test left active: commands use the active one)
     with translation.override("en"), pytest.raises(CommandError, match="nothing was saved"):
         call_command("import_sales", str(_sales_file(tmp_path, 900)))
 

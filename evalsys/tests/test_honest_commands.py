@@ -57,7 +57,7 @@ def test_missing_or_wrong_settings_are_one_line_not_a_traceback(env, message):
 @pytest.mark.django_db
 def test_an_export_into_a_missing_directory_is_a_clear_error(tmp_path):
     with pytest.raises(CommandError, match=r"no such directory"):
-        call_command("export_abc", "2026Q2", "-o", str(tmp_path / "missing" / "abc.csv"))
+        call_command("export_points", "2026-08", "-o", str(tmp_path / "missing" / "points.csv"))
 
 
 def _closed_port():

@@ -113,6 +113,7 @@ def test_odd_path_parameters_are_404s(client, world, path):
 
 
 @pytest.mark.django_db
+@time_machine.travel("2026-11-16 10:00 +0800", tick=False)
 def test_a_bad_quarter_on_the_metrics_page_is_named_and_the_default_shown(client, world):
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     client.force_login(world.users["sales_planning"])

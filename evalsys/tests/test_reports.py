@@ -176,3 +176,10 @@ def test_every_network_metric_has_a_label_and_a_report_format():
     from networks.rules import METRIC_NAMES
 
     assert set(METRIC_LABELS) == set(METRIC_REPORT_KINDS) == set(METRIC_NAMES)
+
+
+def test_the_report_helpers_doctests_hold():
+    import doctest
+
+    result = doctest.testmod(reports)
+    assert result.failed == 0 and result.attempted > 0

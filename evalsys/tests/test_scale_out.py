@@ -2,6 +2,7 @@
 
 import datetime
 import time
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -79,11 +80,13 @@ def _regrade_on_workers():
     return sorted(Grade.objects.filter(quarter=str(Q3)).values_list(*GRADE_FIELDS))
 
 
-def _office_tasks_by_worker():
+def _office_tasks_by_worker(names):
+    """Office batches run by each of the workers `names` (other test runs may share the broker)."""
     stats = app.control.inspect(timeout=2).stats() or {}
     return {
         name: info.get("total", {}).get("scoring.tasks.regrade_offices_task", 0)
         for name, info in stats.items()
+        if name.split("@")[0] in names
     }
 
 
@@ -96,17 +99,18 @@ def test_a_regrade_split_across_two_workers_equals_a_single_worker_run(worker_pr
 
     # when one worker re-grades it
     start = worker_process
-    start()
+    names = [f"scale{n}-{uuid.uuid4().hex[:8]}" for n in (1, 2)]
+    start(name=names[0])
     single = _regrade_on_workers()
     assert len(single) == dealer_count
     # and, from scratch, two worker processes re-grade it together
     Grade.objects.filter(quarter=str(Q3)).delete()
-    start()
-    before = _office_tasks_by_worker()
+    start(name=names[1])
+    before = _office_tasks_by_worker(names)
     shared = _regrade_on_workers()
 
     # then both workers graded offices, and every grade is identical to the single-worker run
-    done = {name: n - before.get(name, 0) for name, n in _office_tasks_by_worker().items()}
+    done = {name: n - before.get(name, 0) for name, n in _office_tasks_by_worker(names).items()}
     assert len(done) == 2 and all(n > 0 for n in done.values()), done
     assert sum(done.values()) == OFFICES
     assert shared == single

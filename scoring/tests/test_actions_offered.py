@@ -1,5 +1,7 @@
 """Pages offer only what the services would accept, and ask before the steps that lock."""
 
+import datetime
+
 import pytest
 from django.urls import reverse
 
@@ -37,6 +39,10 @@ def test_a_complete_round_is_submitted_then_approved_each_after_a_confirmation(
 ):
     fill_manual()
     client.force_login(office_manager)
+    # without the committee's chair and date, submitting is not offered and the page says why
+    html = _page(client, office_round)
+    assert 'data-testid="submit-round"' not in html and 'data-testid="committee-missing"' in html
+    EvaluationRound.objects.update(chair=office_manager, meeting_date=datetime.date(2026, 10, 9))
     html = _page(client, office_round)
     assert 'data-testid="submit-round"' in html and 'data-testid="approve-round"' not in html
     assert "data-confirm=" in html and "全部 2 家" in html

@@ -93,7 +93,11 @@ def test_bad_requests_are_refused_and_nothing_saved(grade, office_manager, plann
 def test_publishing_names_open_appeals_then_they_lapse_and_cannot_be_decided(grade, office_manager, planner):
     appeal = appeals.request_review(grade=grade, reason="x", user=office_manager)
     assert list(appeals.open_appeals(Q3)) == [appeal]
-    services.publish_quarter(quarter=Q3, user=planner)
+    # publishing names the open appeal, and goes ahead only once confirmed
+    assert services.unfinished_for_publish(Q3)["open_appeals"]["count"] == 1
+    with pytest.raises(ScoringError, match="open appeals: 1"):
+        services.publish_quarter(quarter=Q3, user=planner)
+    services.publish_quarter(quarter=Q3, user=planner, allow_unfinished=True)
     appeal.refresh_from_db()
     assert appeal.status == "lapsed" and not appeals.open_appeals(Q3).exists()
     assert Notification.objects.filter(user=office_manager, key=f"appeal:decided:{appeal.pk}").exists()

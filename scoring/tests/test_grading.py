@@ -24,7 +24,7 @@ from scoring.models import (
     Score,
     WeightScheme,
 )
-from scoring.services import ScoringError
+from scoring.services import ScoringError, grading
 
 from .factories import Q3, approve, dealer_with_sales, fill_manual
 
@@ -262,7 +262,7 @@ def test_a_failure_inside_an_office_leaves_it_as_it_was_and_a_rerun_completes(
             raise RuntimeError("disk full")
         return real(quarter, office_ids)
 
-    monkeypatch.setattr(services, "_mark_offices_done", failing)
+    monkeypatch.setattr(grading, "_mark_offices_done", failing)
     # when
     with pytest.raises(RuntimeError):
         services.regrade_quarter(quarter=Q3)
@@ -270,7 +270,7 @@ def test_a_failure_inside_an_office_leaves_it_as_it_was_and_a_rerun_completes(
     assert Score.objects.get(sheet__dealer__code="E4", indicator__code="sales_volume").value == D("50.00")
     assert [r for r in snapshot() if r[0] == "E4"] == [r for r in before if r[0] == "E4"]
     # when re-run
-    monkeypatch.setattr(services, "_mark_offices_done", real)
+    monkeypatch.setattr(grading, "_mark_offices_done", real)
     services.regrade_quarter(quarter=Q3)
     # then E4 leads: sales_volume 100 → 20×100 + 20×100 + 4800 = 88.00
     assert grades()["E4"].total == D("88.00")

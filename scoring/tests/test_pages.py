@@ -392,7 +392,7 @@ def test_the_round_list_pages_and_filters_by_quarter_with_few_queries(
     client.force_login(planner)
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     # when
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         everything = client.get(reverse("scoring:rounds")).text
     one_quarter = client.get(reverse("scoring:rounds"), {"quarter": "2026Q2", "page": "2"}).text
     nonsense = client.get(reverse("scoring:rounds"), {"quarter": "<script>", "page": "x"})

@@ -16,7 +16,7 @@ from scoring.models import EvaluationRound, Grade, RoundStatus, Score, ScoreShee
 from .factories import Q3, approve, dealer_with_sales, fill_manual
 
 pytestmark = pytest.mark.django_db
-ENGINES = ["sql", "python"]
+ENGINES = [pytest.param("sql", marks=pytest.mark.postgresql), "python"]
 
 
 @pytest.fixture(autouse=True)

@@ -1,51 +1,20 @@
-// The score grid: Enter moves like Tab, only numbers are typed, and each row shows
-// its running total by the rule of DESIGN.md §3.2 (each score rounded half-up to two
-// places, total = Σ(w·s)/Σ(w); missing: "manual" leaves it open, "zero" counts 0,
-// "exclude" drops the indicator). The server computes the grade; this is a preview.
+// The score grid: Enter moves like Tab, only numbers are typed, and each row shows its
+// running total (static/js/grid_total.js, from the weights the server sends with each cell).
+// The server computes the grade; this is a preview.
 (function () {
   "use strict";
   const form = document.getElementById("grid-form");
   if (!form) return;
-
-  // Full-width digits, points and signs as a Chinese input method types them, in ASCII.
-  function asciiNumber(text) {
-    return text
-      .replace(/[\uFF10-\uFF19]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) - 0xfee0))
-      .replace(/[\uFF0E\u3002]/g, ".")
-      .replace(/[\uFF0D\u2212]/g, "-")
-      .replace(/\u3000/g, " ");
-  }
-
-  // Work in hundredths as integers so that rounding matches Decimal ROUND_HALF_UP.
-  // A sign or any other character makes the text no score: "-5" is an error, never 5.
-  function hundredths(text) {
-    const match = /^\s*(\d{1,3})(?:\.(\d{0,2}))?\s*$/.exec(asciiNumber(text));
-    if (!match) return null;
-    const value = parseInt(match[1], 10) * 100 + parseInt((match[2] || "").padEnd(2, "0"), 10);
-    return value > 10000 ? null : value;
-  }
+  const { asciiNumber, hundredths } = window.evalsysGrid;
 
   function rowTotal(row) {
-    let weighted = 0;
-    let weights = 0;
-    for (const cell of row.querySelectorAll("td[data-weight]")) {
-      const weight = Math.round(parseFloat(cell.dataset.weight) * 100);
+    const cells = Array.from(row.querySelectorAll("td[data-weight]"), (cell) => {
       const input = cell.querySelector("input.score-input");
       const readonly = cell.querySelector(".score-readonly");
       const text = input ? input.value : (readonly ? readonly.dataset.value : cell.dataset.value) || "";
-      let score = text.trim() === "" ? null : hundredths(text);
-      if (text.trim() !== "" && score === null) return "?";
-      if (score === null) {
-        if (cell.dataset.rule === "zero") score = 0;
-        else if (cell.dataset.rule === "exclude") continue;
-        else return "—";
-      }
-      weighted += weight * score;
-      weights += weight;
-    }
-    if (weights === 0) return "—";
-    const total = Math.floor((weighted * 2 + weights) / (weights * 2)); // half-up, in hundredths
-    return (total / 100).toFixed(2);
+      return { weight: cell.dataset.weight, text, rule: cell.dataset.rule };
+    });
+    return window.evalsysGrid.rowTotal(cells);
   }
 
   function refresh(row) {

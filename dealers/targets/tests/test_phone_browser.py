@@ -7,7 +7,7 @@ from django.utils import timezone
 from dealers.models import MonthlyTarget
 from dealers.roles import Role
 from dealers.tests.factories import AgreementFactory, DealerFactory
-from evalsys.periods import format_month
+from evalsys.periods import add_months, format_month
 
 PHONE = {"width": 390, "height": 844}
 
@@ -23,8 +23,8 @@ def role_groups(db):
 def test_on_a_phone_each_dealer_is_a_card_and_each_step_comes_back_to_it(
     role_groups, browser, live_server, login, business_manager, office
 ):
-    # given twelve dealers of his, so that the last card is far down the page
-    month = timezone.localdate().replace(day=1)
+    # given twelve dealers of his, so that the last card is far down the page (next month: still open)
+    month = add_months(timezone.localdate().replace(day=1), 1)
     for i in range(12):
         dealer = DealerFactory(code=f"SH5{i:02d}", office=office, business_manager=business_manager)
         AgreementFactory(dealer=dealer, year=month.year)

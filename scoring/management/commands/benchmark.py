@@ -170,6 +170,12 @@ class Command(BaseCommand):
             self.stdout.write("RESULT " + json.dumps(result))
             return
         refuse_foreign_data()
+        if connection.vendor != "postgresql":
+            # Its budgets and its hand-written baseline are PostgreSQL's: refuse before building anything.
+            raise CommandError(
+                "benchmark measures the PostgreSQL budgets (docs/benchmarks.md): "
+                "run it with DATABASE_URL=postgres://…; nothing was built."
+            )
         only = set(only or STEPS)
         started = time.perf_counter()
         built = self.build(dealers=dealers, quarter=quarter, fresh_grades="first" in only)

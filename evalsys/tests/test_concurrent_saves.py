@@ -16,7 +16,8 @@ from scoring import services
 from scoring.models import Indicator, Score, ScoreSheet
 from scoring.tests.factories import Q3, dealer_with_sales
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Two connections writing at once: SQLite locks the whole table, so only PostgreSQL can show it.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql]
 
 
 def _at_once(*calls):
@@ -41,7 +42,6 @@ def _at_once(*calls):
     return outcomes
 
 
-@pytest.mark.postgresql  # two connections writing at once: SQLite locks the whole table
 def test_two_people_saving_the_same_sheet_at_once_one_is_told_and_the_other_is_kept(office, make_staff):
     # given an open sheet both office managers loaded at the same version
     dealer_with_sales(office=office, code="E1")

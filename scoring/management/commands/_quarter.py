@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from evalsys.periods import Quarter
+from evalsys.periods import parse_quarter_input
 from scoring.services import ScoringError
 
 
@@ -12,7 +12,7 @@ class QuarterCommand(BaseCommand):
 
     def handle(self, *args, quarter, **options):
         try:
-            parsed = Quarter.parse(quarter)
+            parsed = parse_quarter_input(quarter)  # typed by a person: bounded years
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         try:

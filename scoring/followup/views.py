@@ -363,57 +363,64 @@ def watch_entry(request, pk):
     return _entry_page(request, _entry_for(request.user, pk))
 
 
-@role_required(Role.OFFICE_MANAGER)
-@require_POST
-def watch_plan(request, pk):
+def _entry_step(request, pk, *, form_class, form_name, act, done):
+    """One POST step on a watch-list entry: validate, call the service, or show the page again
+    with the form and its error, keeping what was typed."""
     entry = _entry_for(request.user, pk)
-    form = PlanForm(request.POST)
+    form = form_class(request.POST)
     if form.is_valid():
         try:
-            watchlist.save_plan(entry=entry, user=request.user, **form.cleaned_data)
+            act(entry, form.cleaned_data)
         except ScoringError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, _("The rectification plan was saved."))
+            messages.success(request, done)
             return redirect(entry)
-    return _entry_page(request, entry, plan_form=form)
+    return _entry_page(request, entry, **{form_name: form})
+
+
+@role_required(Role.OFFICE_MANAGER)
+@require_POST
+def watch_plan(request, pk):
+    return _entry_step(
+        request,
+        pk,
+        form_class=PlanForm,
+        form_name="plan_form",
+        act=lambda entry, data: watchlist.save_plan(entry=entry, user=request.user, **data),
+        done=_("The rectification plan was saved."),
+    )
 
 
 @role_required(Role.OFFICE_MANAGER)
 @require_POST
 def watch_note(request, pk):
-    entry = _entry_for(request.user, pk)
-    form = NoteForm(request.POST)
-    if form.is_valid():
-        try:
-            watchlist.add_note(entry=entry, user=request.user, **form.cleaned_data)
-        except ScoringError as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, _("The progress note was added."))
-            return redirect(entry)
-    return _entry_page(request, entry, note_form=form)
+    return _entry_step(
+        request,
+        pk,
+        form_class=NoteForm,
+        form_name="note_form",
+        act=lambda entry, data: watchlist.add_note(entry=entry, user=request.user, **data),
+        done=_("The progress note was added."),
+    )
 
 
 @role_required(Role.SALES_PLANNING)
 @require_POST
 def watch_decide(request, pk):
-    entry = _entry_for(request.user, pk)
-    form = DecisionForm(request.POST)
-    if form.is_valid():
-        try:
-            watchlist.decide_proposal(
-                entry=entry,
-                accept=form.cleaned_data["decision"] == ProposalStatus.ACCEPTED,
-                reason=form.cleaned_data["reason"],
-                user=request.user,
-            )
-        except ScoringError as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, _("The decision was saved; the office has been told."))
-            return redirect(entry)
-    return _entry_page(request, entry, decision_form=form)
+    return _entry_step(
+        request,
+        pk,
+        form_class=DecisionForm,
+        form_name="decision_form",
+        act=lambda entry, data: watchlist.decide_proposal(
+            entry=entry,
+            accept=data["decision"] == ProposalStatus.ACCEPTED,
+            reason=data["reason"],
+            user=request.user,
+        ),
+        done=_("The decision was saved; the office has been told."),
+    )
 
 
 # Appeals -----------------------------------------------------------------------------------

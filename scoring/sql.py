@@ -9,7 +9,6 @@ Changed rows get their simple-history records in the same statement.
 from django.db import connection
 
 from dealers.models import Dealer, DealerMove, MonthlySales, MonthlyTarget
-from dealers.selectors import office_on_sql
 from evalsys.periods import Quarter
 
 from .models import (
@@ -44,14 +43,25 @@ def _in_network(alias: str) -> str:
     return f"{alias}.joined <= %(end)s AND ({alias}.churned_on IS NULL OR {alias}.churned_on > %(end)s)"
 
 
-def _office_dealers(alias: str = "d") -> str:
-    """WHERE condition: the dealer row `alias`, in the network at %(end)s, belonged on that day to one
-    of %(offices)s. Read through the (office, …) index for dealers that never moved since; the few
-    with a move after the quarter's end are looked up by their moves."""
-    return f"""({alias}.office_id = ANY(%(offices)s)
-                 OR {alias}.id IN (SELECT m.dealer_id FROM {_t(DealerMove)} m WHERE m.moved_on > %(end)s))
-            AND {_in_network(alias)}
-            AND {office_on_sql(alias, "%(end)s")} = ANY(%(offices)s)"""
+def _late_moves() -> str:
+    """Query: each dealer that moved after %(end)s with the office it left by its first such move:
+    its office at quarter end (`dealers.selectors.office_on_sql`, as one set instead of a lookup
+    per dealer)."""
+    return f"""SELECT DISTINCT ON (m.dealer_id) m.dealer_id, m.from_office_id FROM {_t(DealerMove)} m
+               WHERE m.moved_on > %(end)s ORDER BY m.dealer_id, m.moved_on, m.id"""
+
+
+def _located() -> str:
+    """CTEs `late` and `located` (id, code, kind, office_id): the dealers in the network at %(end)s
+    that belonged on that day to one of %(offices)s, with that office."""
+    return f"""late AS MATERIALIZED ({_late_moves()}),
+        located AS MATERIALIZED (
+            SELECT d.id, d.code, d.kind, COALESCE(late.from_office_id, d.office_id) AS office_id
+            FROM {_t(Dealer)} d LEFT JOIN late ON late.dealer_id = d.id
+            WHERE (d.office_id = ANY(%(offices)s) OR late.dealer_id IS NOT NULL)
+              AND {_in_network("d")}
+              AND COALESCE(late.from_office_id, d.office_id) = ANY(%(offices)s)
+        )"""
 
 
 def stage_sales_scores(*, quarter: Quarter) -> None:
@@ -194,12 +204,11 @@ def ensure_sheets(*, quarter: Quarter, config, rounds, only_new: bool = False) -
         WITH r AS (
             SELECT split_part(p, ':', 1)::bigint AS office_id, split_part(p, ':', 2)::bigint AS round_id
             FROM unnest(%(round_pairs)s::text[]) AS p
-        ), sheets AS (
+        ), {_located()}, sheets AS (
             INSERT INTO {_t(ScoreSheet)} (round_id, dealer_id, comment, version, updated_at, updated_by_id)
-            SELECT r.round_id, d.id, '', 1, now(), NULL FROM {_t(Dealer)} d
-            JOIN r ON r.office_id = {office_on_sql("d", "%(end)s")}
-            WHERE {_office_dealers("d")}
-              AND NOT EXISTS (SELECT 1 FROM {_t(ScoreSheet)} x WHERE x.round_id = r.round_id AND x.dealer_id = d.id)
+            SELECT r.round_id, d.id, '', 1, now(), NULL FROM located d
+            JOIN r ON r.office_id = d.office_id
+            WHERE NOT EXISTS (SELECT 1 FROM {_t(ScoreSheet)} x WHERE x.round_id = r.round_id AND x.dealer_id = d.id)
             ON CONFLICT DO NOTHING
             RETURNING id, dealer_id
         )
@@ -208,13 +217,13 @@ def ensure_sheets(*, quarter: Quarter, config, rounds, only_new: bool = False) -
         source = f"sheets sh JOIN {_t(Dealer)} d ON d.id = sh.dealer_id"
         where = "TRUE"
     else:
-        source = f"{_t(ScoreSheet)} sh JOIN {_t(Dealer)} d ON d.id = sh.dealer_id"
-        where = f"sh.round_id = ANY(%(rounds)s) AND {_office_dealers('d')}"
+        source = f"{_t(ScoreSheet)} sh JOIN located d ON d.id = sh.dealer_id"
+        where = "sh.round_id = ANY(%(rounds)s)"
     with connection.cursor() as cursor:
         if not only_new:
             cursor.execute(new_sheets + "SELECT COUNT(*) FROM sheets", base)
         cursor.execute(
-            (new_sheets if only_new else "")
+            (new_sheets if only_new else f"WITH {_located()}")
             + f"""
             INSERT INTO {_t(Score)} (sheet_id, indicator_id, value, computed, override_value, override_reason,
                                      comment, photo)
@@ -298,12 +307,8 @@ def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False
     # classes the company (every office is in it) or leaves that to `finish` (the old values kept).
     sql = f"""
         WITH w(kind, indicator_id, weight, rule, scheme_id) AS (VALUES {values}),
-        located AS MATERIALIZED (
-            -- each dealer in the office it belonged to at quarter end (DESIGN.md §3.4)
-            SELECT d.id, d.code, d.kind, {office_on_sql("d", "%(end)s")} AS office_id
-            FROM {_t(Dealer)} d
-            WHERE {_office_dealers("d")}
-        ), net AS MATERIALIZED (
+        -- each dealer in the office it belonged to at quarter end (DESIGN.md §3.4)
+        {_located()}, net AS MATERIALIZED (
             SELECT located.*, located.office_id = ANY(%(approved)s) AS approved FROM located
         ), r AS (
             SELECT split_part(p, ':', 1)::bigint AS office_id, split_part(p, ':', 2)::bigint AS round_id
@@ -521,11 +526,7 @@ def input_fingerprints(*, quarter: Quarter) -> dict:
         # one statement, one read of the dealers; the company-wide part is the row of office NULL
         cursor.execute(
             f"""
-            WITH late AS (
-                -- the office a dealer left after the quarter's end (`office_on_sql`, as one join)
-                SELECT DISTINCT ON (m.dealer_id) m.dealer_id, m.from_office_id FROM {_t(DealerMove)} m
-                WHERE m.moved_on > %(end)s ORDER BY m.dealer_id, m.moved_on, m.id
-            ), net AS MATERIALIZED (
+            WITH late AS ({_late_moves()}), net AS MATERIALIZED (
                 SELECT d.id, d.code, d.kind, COALESCE(late.from_office_id, d.office_id) AS office_id
                 FROM {_t(Dealer)} d LEFT JOIN late ON late.dealer_id = d.id WHERE {_in_network("d")}
             ), parts AS (

@@ -386,7 +386,7 @@ class PointsTier(models.Model):
     """From `threshold` percent attainment (inclusive) upwards, `rate` points per 1000 yuan of
     sales, in the months from `effective_from` until a later set of tiers takes over."""
 
-    effective_from = models.DateField(
+    effective_from = MonthField(
         _("effective from month"),
         default=POINTS_TIERS_FROM_THE_BEGINNING,
         help_text=_(

@@ -8,6 +8,7 @@ COLUMNS = [
     ("dealers", "PointsEntry", "month"),
     ("dealers", "QuarterNote", "quarter"),
     ("dealers", "ReminderLog", "month"),
+    ("dealers", "PointsTier", "effective_from"),
 ]
 
 

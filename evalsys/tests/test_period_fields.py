@@ -24,7 +24,7 @@ from scoring.models import QuarterField as ScoringQuarterField
 
 
 def test_every_quarter_and_month_column_is_a_period_field():
-    from dealers.models import MonthlyTarget, PointsEntry, ReminderLog
+    from dealers.models import MonthlyTarget, PointsEntry, PointsTier, ReminderLog
     from networks.models import ChurnReport, NetworkSummary
     from scoring.followup.models import Appeal
 
@@ -43,6 +43,7 @@ def test_every_quarter_and_month_column_is_a_period_field():
         (MonthlySales, "month"),
         (PointsEntry, "month"),
         (ReminderLog, "month"),
+        (PointsTier, "effective_from"),
         (ChurnReport, "last_sales_month"),
     ]:
         assert isinstance(model._meta.get_field(name), MonthField), (model, name)

@@ -156,7 +156,7 @@ def test_the_data_migrations_normalise_readable_quarters():
     for module in [
         "dealers.migrations.0009_normalise_periods",
         "networks.migrations.0004_normalise_periods",
-        "scoring.migrations.0017_normalise_periods",
+        "scoring.migrations.0018_normalise_periods",
     ]:
         importlib.import_module(module).normalise(apps, None)
     assert QuarterNote.objects.get().quarter == "2026Q3"

@@ -7,7 +7,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scoring', '0015_evidence_photo_random_names'),
+        ('scoring', '0016_regrade_fingerprints'),
     ]
 
     operations = [

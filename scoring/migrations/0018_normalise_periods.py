@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
     and lists the rows to correct (history rows are left as they were recorded)."""
 
     dependencies = [
-        ("scoring", "0016_period_fields"),
+        ("scoring", "0017_period_fields"),
     ]
 
     operations = [

@@ -10,7 +10,7 @@
     data: {
       labels: data.labels,
       datasets: Object.keys(colours).map((c) => ({
-        label: c,
+        label: c === "-" ? canvas.dataset.noClass || c : c,
         data: data.series[c],
         backgroundColor: colours[c],
         maxBarThickness: 48,

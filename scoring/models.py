@@ -393,9 +393,22 @@ class QuarterGrading(models.Model):
     movements = models.JSONField(default=dict, blank=True)
     # DESIGN §5a's calibration per office as graded, {"<office id>": {"dealers": n, "manual_mean": "80.00", …}}
     calibration = models.JSONField(default=dict, blank=True)
+    # What the last finished re-grade read, hashed (`scoring.sql.input_fingerprints`):
+    # {"config": h, "sales": h, "offices": {"<office id>": h}}; a re-grade grades only the offices
+    # whose hash differs. `planned`: the running re-grade's hashes, kept for its finish.
+    fingerprints = models.JSONField(default=dict, blank=True)
+    planned = models.JSONField(default=dict, blank=True)
 
     history = HistoricalRecords(
-        excluded_fields=["distribution", "movements", "calibration", "offices_done", "progress_at"]
+        excluded_fields=[
+            "distribution",
+            "movements",
+            "calibration",
+            "offices_done",
+            "progress_at",
+            "fingerprints",
+            "planned",
+        ]
     )
 
     class Meta:

@@ -4,7 +4,7 @@ as a dialog from the card, and back at that card after saving."""
 import pytest
 
 from scoring import services
-from scoring.models import Grade
+from scoring.models import Appeal, Grade
 
 from .factories import Q3, approve, dealer_with_sales, fill_manual
 
@@ -32,6 +32,14 @@ def test_on_a_phone_each_dealer_of_the_abc_list_is_a_card_with_its_override(
     grade = Grade.objects.select_related("dealer").get(dealer__code="E7")
     grade.dealer.name = "上海浦东新区某某家用电器有限责任公司第二分公司"
     grade.dealer.save()
+    # and an appeal still open (its notice belongs at the top, not in a card)
+    Appeal.objects.create(
+        dealer=Grade.objects.get(dealer__code="E0").dealer,
+        quarter=str(Q3),
+        computed_class="C",
+        reason="新店开业",
+        requested_by=planner,
+    )
     context = browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True)
     context.set_default_timeout(15000)
     page = context.new_page()
@@ -67,6 +75,7 @@ def test_on_a_phone_each_dealer_of_the_abc_list_is_a_card_with_its_override(
         arg=card.element_handle(),
     )
     assert card.locator(".alert-success").count() == 1
+    assert card.locator(".alert").count() == 1 and page.get_by_test_id("open-appeals").count() == 1
     assert card.get_by_test_id("final-class").inner_text().endswith(new_class)
     assert Grade.objects.get(dealer__code="E7").final_class == new_class
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

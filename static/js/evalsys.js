@@ -117,11 +117,12 @@
   });
 
   // After a step saved from a card further down (the page comes back at #that-card), the
-  // message is shown in that card rather than at the top, out of sight.
+  // message is shown in that card rather than at the top, out of sight. Only the flash
+  // messages (data-flash) move: a page's own notices stay where they are.
   if (window.location.hash.length > 1) {
     const target = document.getElementById(decodeURIComponent(window.location.hash.slice(1)));
     const place = target && target.querySelector("[data-messages-here]");
-    if (place) document.querySelectorAll("main > .alert").forEach((alert) => place.prepend(alert));
+    if (place) document.querySelectorAll("main > .alert[data-flash]").forEach((alert) => place.prepend(alert));
     // Fonts and charts change heights after the browser first jumped to the card: jump again.
     if (target) window.addEventListener("load", () => target.scrollIntoView({ block: "start" }));
   }

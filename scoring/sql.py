@@ -314,40 +314,44 @@ def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False
             SELECT split_part(p, ':', 1)::bigint AS office_id, split_part(p, ':', 2)::bigint AS round_id
             FROM unnest(%(round_pairs)s::text[]) AS p
         ), scores AS (
-            -- only the sheet in the round of the dealer's office counts: none there, not evaluated
-            SELECT sh.dealer_id, w.indicator_id, w.weight, w.rule,
+            -- every dealer with its kind's indicators, from the sheet in the round of its office
+            -- (only that one counts: without it, the dealer is not evaluated)
+            SELECT net.id AS dealer_id, net.code, net.kind, net.office_id, net.approved,
+                   sh.id AS sheet_id, w.indicator_id, w.weight, w.rule,
                    COALESCE(s.override_value, s.value) AS eff,
                    (ROUND(COALESCE(s.override_value, s.value), 2) * 100)::bigint AS hundredths
-            FROM {_t(ScoreSheet)} sh
-            JOIN net ON net.id = sh.dealer_id
-            JOIN r ON r.round_id = sh.round_id AND r.office_id = net.office_id
-            JOIN w ON w.kind = net.kind
+            FROM net
+            LEFT JOIN r ON r.office_id = net.office_id
+            LEFT JOIN {_t(ScoreSheet)} sh ON sh.round_id = r.round_id AND sh.dealer_id = net.id
+            LEFT JOIN w ON w.kind = net.kind AND sh.id IS NOT NULL
             LEFT JOIN {_t(Score)} s ON s.sheet_id = sh.id AND s.indicator_id = w.indicator_id
         ), sums AS MATERIALIZED (
-            SELECT dealer_id,
+            -- one row per dealer, carrying what grading needs of it, so that no later step joins
+            -- two sets of thousands of rows (the planner misjudges such joins for a few offices)
+            SELECT dealer_id, code, kind, office_id, approved,
+                   BOOL_OR(sheet_id IS NOT NULL) AS has_sheet,
                    BOOL_OR(hundredths IS NULL AND rule = 0) AS blocked,
                    SUM(CASE WHEN hundredths IS NULL AND rule = 2 THEN 0 ELSE weight END)::bigint AS weights,
                    SUM(COALESCE(weight * hundredths, 0))::bigint AS weighted,
                    MAX(CASE WHEN indicator_id = %(volume)s THEN eff END) AS sales_volume
-            FROM scores GROUP BY dealer_id
+            FROM scores GROUP BY dealer_id, code, kind, office_id, approved
         ), totals AS (
             -- round half-up of weighted / weights, in hundredths: floor((2a + b) / 2b)
-            SELECT dealer_id, sales_volume,
-                   CASE WHEN blocked OR weights = 0 THEN NULL
-                        ELSE ((2 * weighted + weights) / (2 * weights))::numeric / 100 END AS total
+            SELECT sums.*,
+                   CASE WHEN NOT has_sheet OR blocked OR weights = 0 THEN NULL
+                        ELSE ((2 * weighted + weights) / (2 * weights))::numeric / 100 END AS computed_total
             FROM sums
         ), schemes AS (
             SELECT kind, MIN(scheme_id) AS scheme_id FROM w GROUP BY kind
         ), graded AS (
-            SELECT net.id AS dealer_id, net.code, net.kind, net.office_id,
-                   CASE WHEN net.approved THEN totals.total END AS total,
-                   CASE WHEN net.approved AND totals.total IS NOT NULL THEN totals.sales_volume END AS sales_volume,
+            SELECT t.dealer_id, t.code, t.kind, t.office_id,
+                   CASE WHEN t.approved THEN t.computed_total END AS total,
+                   CASE WHEN t.approved AND t.computed_total IS NOT NULL THEN t.sales_volume END AS sales_volume,
                    COALESCE(prev.final_class, '') AS previous_class,
                    schemes.scheme_id
-            FROM net
-            JOIN schemes ON schemes.kind = net.kind
-            LEFT JOIN totals ON totals.dealer_id = net.id
-            LEFT JOIN {_t(Grade)} prev ON prev.dealer_id = net.id AND prev.quarter = %(previous)s
+            FROM totals t
+            JOIN schemes ON schemes.kind = t.kind
+            LEFT JOIN {_t(Grade)} prev ON prev.dealer_id = t.dealer_id AND prev.quarter = %(previous)s
         ), ranked AS (
             SELECT graded.*, total IS NOT NULL AS evaluated,
                    CASE WHEN total IS NOT NULL

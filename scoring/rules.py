@@ -4,7 +4,6 @@ Values in, values out, `Decimal` with two places rounded half-up; no database.
 The services feed them set-wise and write what they return.
 """
 
-import unicodedata
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -36,13 +35,19 @@ def round_half_up(value) -> int:
     return int(Decimal(value).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+
+
 def number_text(text: str) -> str:
     """A number as typed with a Chinese input method, in ASCII: full-width digits, signs and points.
 
     >>> number_text(" ８５．５ "), number_text("８５。５"), number_text("－５")
     ('85.5', '85.5', '-5')
     """
-    return unicodedata.normalize("NFKC", str(text)).replace("。", ".").strip()
+    text = str(text)
+    # only the full-width forms (U+FF01–FF5E) and the ideographic full stop; NFKC would also read
+    # "²" or "①" as digits, which nobody types for a score
+    return text.translate(FULL_WIDTH).replace("。", ".").replace("\u3000", " ").strip()
 
 
 def parse_score_text(text) -> Decimal | None:

@@ -69,7 +69,7 @@ def test_an_office_manager_submits_the_quarterly_summary(page, live_server, logi
     login(page, office_manager)
     # when
     page.goto(f"{live_server.url}/network/summaries/")
-    page.get_by_role("link", name="SH 上海办事处").click()
+    page.get_by_role("link", name="上海办事处").click()
     page.wait_for_url("**/network/summaries/SH/**")
     page.fill("textarea[name=analysis]", "网络稳定")
     page.fill("textarea[name=problems]", "覆盖不足")

@@ -444,8 +444,10 @@ def plan_regrade(*, quarter: Quarter, engine: "engines.Engine") -> RegradePlan:
     if now is None:
         return RegradePlan(run=run, config=config, offices=offices, full=True)
     now["config"] = config_fingerprint(config)
+    now["grades"] = Grade.objects.filter(quarter=str(quarter)).count()
     stored = grading.fingerprints
-    full = not stored or any(stored.get(key) != now[key] for key in ("config", "sales"))
+    # grades deleted or added since the last finish (not by grading) make its hashes meaningless
+    full = not stored or any(stored.get(key) != now[key] for key in ("config", "sales", "grades"))
     if full:
         changed = offices
     else:
@@ -486,6 +488,7 @@ def _finished_fingerprints(grading: QuarterGrading, run: str | None) -> dict:
     return {
         "config": planned["config"],
         "sales": planned["sales"],
+        "grades": Grade.objects.filter(quarter=grading.quarter).count(),
         "offices": {office_id: h for office_id, h in planned["offices"].items() if office_id in done},
     }
 

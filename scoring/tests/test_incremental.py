@@ -129,6 +129,17 @@ def test_a_move_grades_both_offices_and_a_sales_change_grades_every_office(compa
     assert services.regrade_quarter(quarter=Q3) == {"graded": 4, "busy": 0, "unchanged": 0}
 
 
+def test_grades_deleted_outside_grading_make_the_next_grade_every_office(company):
+    # given grades deleted by hand (not by grading)
+    before = snapshot()
+    Grade.objects.filter(quarter=str(Q3), office=company[0]).delete()
+    # when re-graded with nothing else changed
+    outcome = services.regrade_quarter(quarter=Q3)
+    # then every office was graded and the grades are back
+    assert outcome["graded"] == 4
+    assert snapshot()[0] == before[0]
+
+
 def test_a_failed_run_makes_the_next_grade_every_office(company):
     # given a re-grade that failed part-way (its error shown on the jobs card)
     QuarterGrading.objects.filter(quarter=str(Q3)).update(status="grading", error="disk full")

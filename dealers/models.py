@@ -523,3 +523,21 @@ class ReminderLog(models.Model):
 
     def __str__(self):
         return f"{self.user} {self.month:%Y-%m} {self.kind}"
+
+
+class DataVersion(models.Model):
+    """A version per table (or per table and quarter), raised by PostgreSQL triggers on every
+    statement that changes the table: pages that aggregate a whole company cache their
+    figures under the versions of what they read (`dealers.versions`). Each raise takes the
+    next value of one sequence, so a version is never repeated, even after a rollback.
+    """
+
+    name = models.CharField(max_length=60, primary_key=True)
+    version = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("data version")
+        verbose_name_plural = _("data versions")
+
+    def __str__(self):
+        return f"{self.name} {self.version}"

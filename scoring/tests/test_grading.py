@@ -336,7 +336,14 @@ def test_an_office_held_by_another_run_is_left_alone(catalogue, make_staff):
     assert services.grade_offices(quarter=Q3, office_ids=[office.pk]) == {"graded": 1, "busy": 0}
 
 
-def test_round_progress_counts_sheets_without_a_blocking_missing_score(office, other_office):
+@pytest.mark.parametrize("probed_rounds", [5, 0], ids=["probed", "hashed"])
+def test_round_progress_counts_sheets_without_a_blocking_missing_score(
+    office, other_office, probed_rounds, monkeypatch
+):
+    # both ways of finding the incomplete sheets: probing each (a few rounds), hashing the blanks (many)
+    from scoring.services import rounds as rounds_service
+
+    monkeypatch.setattr(rounds_service, "PROBED_ROUNDS", probed_rounds)
     # given three dealers in one office and one in another, their quarter opened
     from scoring.models import MissingRule, ScoreSheet
 

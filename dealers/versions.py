@@ -19,6 +19,7 @@ from .models import DataVersion
 DEALERS = "dealers_dealer"
 MOVES = "dealers_dealermove"
 SALES = "dealers_monthlysales"
+TARGETS = "dealers_monthlytarget"
 VISITS = "networks_visit"
 CHURN_REPORTS = "networks_churnreport"
 TIMEOUT = 24 * 3600

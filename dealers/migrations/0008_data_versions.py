@@ -4,7 +4,7 @@
 
 from django.db import migrations, models
 
-TABLES = ["dealers_dealer", "dealers_dealermove", "dealers_monthlysales"]
+TABLES = ["dealers_dealer", "dealers_dealermove", "dealers_monthlysales", "dealers_monthlytarget"]
 
 FUNCTION = """
 CREATE SEQUENCE IF NOT EXISTS dealers_dataversion_seq;

@@ -13,6 +13,7 @@ from dealers.access import role_required
 from dealers.models import Dealer, Office
 from dealers.roles import Role, allowed, display_name, sees_all_offices
 from evalsys import reports as evalsys_reports
+from evalsys.fragments import fragment_digest
 from evalsys.imports_view import import_page
 from evalsys.pagination import paginate
 from evalsys.periods import Quarter
@@ -214,6 +215,8 @@ def support_report(request):
             "classes": classes,
             "kinds": SupportKind.choices,
             "chart": chart,
+            # the table of every office rendered once per content (evalsys.fragments)
+            "offices_digest": fragment_digest(quarter, offices, SupportKind.choices),
             "c_dealers": support.supported_c_dealers(quarter=quarter, user=request.user),
             "a_dealers": support.unsupported_a_dealers(quarter=quarter, user=request.user),
             "quarters": QuarterGrading.objects.order_by("-quarter").values_list("quarter", flat=True)[:40],

@@ -35,7 +35,7 @@ from .models import (
     StaffProfile,
     TargetVersion,
 )
-from .moves import last_moves, move_problems, record_moves
+from .moves import last_moves, move_problems, published_problem, record_moves
 from .roles import Role, office_id_of, sees_all_offices
 from .staff import PRIVILEGE_FIELDS, guard_privileges, may_grant
 from .targets.points import adjust_points, affected_months, save_points_tier, tier_set_after
@@ -205,6 +205,8 @@ class DealerAdminForm(forms.ModelForm):
                 last_move=last_moves([self.instance.pk]).get(self.instance.pk),
                 today=today,
             )
+            if not problems and (frozen := published_problem(moved_on, today)):
+                problems.append(frozen)
             if problems:
                 raise ValidationError({"moved_on": problems})
             cleaned["moved_on"] = moved_on

@@ -54,6 +54,17 @@ def ensure_months_open(months: Iterable[datetime.date]) -> None:
         raise FrozenPeriod(quarter)
 
 
+def published_quarter_since(day: datetime.date, today: datetime.date) -> str | None:
+    """The label of a published quarter that ends on or after `day`, or None: a change dated
+    `day` that reaches into later quarters too (a dealer's move) rewrites it. Only ended
+    quarters are published, so the months from `day` to `today` are the ones to check."""
+    months, month = [], day.replace(day=1)
+    while month <= today:
+        months.append(month)
+        month = (month + datetime.timedelta(days=31)).replace(day=1)
+    return published_quarter_for(months)
+
+
 def frozen_months(months: Iterable[datetime.date]) -> dict[datetime.date, str]:
     """Of `months`, those in a published quarter, each with that quarter's label: for
     importers that name the quarter on every refused row. One check per quarter involved."""

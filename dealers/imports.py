@@ -8,7 +8,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from evalsys.tabular import Column, Importer, choice, code, duplicates_in_file, parse_date
 
 from .models import Dealer, DealerKind, DealerStatus, Office
-from .moves import last_moves, move_problems, record_moves
+from .moves import last_moves, move_problems, published_problem, record_moves
 from .staff import people_by_username, person_problem
 
 KINDS = {
@@ -149,6 +149,7 @@ class DealerImporter(Importer):
             [r.values["code"] for r in rows if r.has("code")], field_name="code"
         )
         moved = last_moves(d.pk for d in existing.values())
+        frozen_seen: dict = {}  # quarter of a move date → published quarter it reaches, asked once
         self._pending = []
         self._moves = []
         for row in rows:
@@ -214,9 +215,12 @@ class DealerImporter(Importer):
             ):
                 # A changed office is a move, as of the file's date or today (DESIGN.md §3.4).
                 moved_on = v.get("moved_on") or today
-                for problem in move_problems(
+                problems = move_problems(
                     moved_on=moved_on, joined=v["joined"], last_move=moved.get(dealer.pk), today=today
-                ):
+                )
+                if not problems and (frozen := published_problem(moved_on, today, frozen_seen)):
+                    problems.append(frozen)
+                for problem in problems:
                     self.reject(row, "moved_on", problem)
             if row.errors:
                 continue

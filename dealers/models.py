@@ -7,6 +7,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from evalsys.periods import MonthField, QuarterField
+
 from .roles import office_id_of, sees_all_offices
 
 
@@ -240,7 +242,7 @@ class MonthlyTarget(models.Model):
     dealer = models.ForeignKey(
         Dealer, on_delete=models.CASCADE, related_name="targets", verbose_name=_("dealer")
     )
-    month = models.DateField(_("month"))
+    month = MonthField(_("month"))
     status = models.CharField(
         _("status"), max_length=20, choices=TargetStatus.choices, default=TargetStatus.DRAFT
     )
@@ -283,7 +285,7 @@ class MonthlySales(models.Model):
     dealer = models.ForeignKey(
         Dealer, on_delete=models.CASCADE, related_name="sales", verbose_name=_("dealer")
     )
-    month = models.DateField(_("month"))
+    month = MonthField(_("month"))
     amount = models.DecimalField(_("sales amount"), max_digits=14, decimal_places=2)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -384,7 +386,7 @@ class PointsTier(models.Model):
     """From `threshold` percent attainment (inclusive) upwards, `rate` points per 1000 yuan of
     sales, in the months from `effective_from` until a later set of tiers takes over."""
 
-    effective_from = models.DateField(
+    effective_from = MonthField(
         _("effective from month"),
         default=POINTS_TIERS_FROM_THE_BEGINNING,
         help_text=_(
@@ -422,7 +424,7 @@ class PointsEntry(models.Model):
     dealer = models.ForeignKey(
         Dealer, on_delete=models.CASCADE, related_name="points_entries", verbose_name=_("dealer")
     )
-    month = models.DateField(_("month"))
+    month = MonthField(_("month"))
     kind = models.CharField(_("kind"), max_length=20, choices=PointsEntryKind.choices)
     points = models.DecimalField(_("points"), max_digits=14, decimal_places=2)
     reason = models.CharField(_("reason"), max_length=300, blank=True)
@@ -466,7 +468,7 @@ class QuarterNote(models.Model):
     dealer = models.ForeignKey(
         Dealer, on_delete=models.CASCADE, related_name="quarter_notes", verbose_name=_("dealer")
     )
-    quarter = models.CharField(_("quarter"), max_length=6)
+    quarter = QuarterField(_("quarter"))
     potential = models.TextField(_("potential"), blank=True)
     obstacles = models.TextField(_("obstacles"), blank=True)
     capability = models.TextField(_("capability"), blank=True)
@@ -505,7 +507,7 @@ class ReminderLog(models.Model):
     """A target reminder claimed for one person, month, kind and audience: sent at most once."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    month = models.DateField(_("target month"))
+    month = MonthField(_("target month"))
     kind = models.CharField(_("kind"), max_length=20, choices=ReminderKind.choices)
     audience = models.CharField(_("audience"), max_length=30)
     dealer_count = models.PositiveIntegerField(_("dealers listed"), default=0)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
+from .freeze import published_quarter_since
 from .models import Dealer, DealerMove
 
 
@@ -45,6 +46,27 @@ def move_problems(
     return problems
 
 
+def published_problem(moved_on: datetime.date, today: datetime.date, seen: dict | None = None) -> str | None:
+    """Why a move dated `moved_on` is refused because a published quarter ends on or after that
+    day (the move would change which office that quarter's dealer belonged to); None otherwise.
+
+    `seen` (quarter of the move date → answer) lets an import ask once per quarter, not per row.
+    """
+    key = (moved_on.year, (moved_on.month - 1) // 3)
+    if seen is not None and key in seen:
+        quarter = seen[key]
+    else:
+        quarter = published_quarter_since(moved_on, today)
+        if seen is not None:
+            seen[key] = quarter
+    if quarter is None:
+        return None
+    return _("the move date %(day)s is in or before %(quarter)s, which is published: its data are frozen") % {
+        "day": moved_on,
+        "quarter": quarter,
+    }
+
+
 def last_moves(dealer_ids: Iterable[int]) -> dict[int, datetime.date]:
     """dealer id → date of its latest move, for those that moved: one query."""
     return dict(
@@ -59,9 +81,12 @@ def record_moves(*, moves: list[tuple[Dealer, int, datetime.date]], user=None) -
     """Record each (dealer, office id it leaves, moved_on) as a move to the dealer's `office`.
 
     The dealers themselves are saved by the caller in the same transaction; a
-    move the rules refuse raises `MoveError` naming the dealer.
+    move the rules refuse raises `MoveError` naming the dealer. A move dated in or before a
+    published quarter is refused here, the quarters' grading rows locked until the transaction
+    ends (`dealers.freeze`), so a quarter published meanwhile cannot slip between check and write.
     """
     today = timezone.localdate()
+    seen: dict = {}
     last = last_moves(d.pk for d, _from, _on in moves)
     rows = []
     for dealer, from_office_id, moved_on in moves:
@@ -70,6 +95,8 @@ def record_moves(*, moves: list[tuple[Dealer, int, datetime.date]], user=None) -
         problems = move_problems(
             moved_on=moved_on, joined=dealer.joined, last_move=last.get(dealer.pk), today=today
         )
+        if not problems and (frozen := published_problem(moved_on, today, seen)):
+            problems.append(frozen)
         if problems:
             raise MoveError(
                 _("%(dealer)s: %(problems)s") % {"dealer": dealer.code, "problems": "; ".join(problems)}

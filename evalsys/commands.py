@@ -8,6 +8,7 @@ from django.db import DatabaseError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from .periods import parse_month_input, parse_quarter_input, period_error
 from .tabular import count_text, write_table
 
 
@@ -117,16 +118,20 @@ def open_output(target: str):
 
 
 class ExportCommand(BaseCommand):
-    """`manage.py export_x PERIOD [-o FILE]`: CSV with BOM to stdout or FILE, xlsx for `.xlsx`."""
+    """`manage.py export_x PERIOD [-o FILE]`: CSV with BOM to stdout or FILE, xlsx for `.xlsx`.
+
+    PERIOD is a quarter like 2026Q3 or, with `period_kind = "month"`, a month like 2026-09, read
+    as typed input (years MIN_YEAR..next year); a bad one is one translated message."""
 
     period_help = ""
+    period_kind = "quarter"  # or "month"
 
     def add_arguments(self, parser):
         parser.add_argument("period", help=self.period_help)
         parser.add_argument("-o", "--output", help="file to write; .xlsx for Excel, otherwise CSV")
 
     def parse_period(self, text):
-        raise NotImplementedError
+        return parse_month_input(text) if self.period_kind == "month" else parse_quarter_input(text)
 
     def table(self, period):
         """`(columns, rows)` of the export."""
@@ -135,8 +140,8 @@ class ExportCommand(BaseCommand):
     def handle(self, *args, period, output, **options):
         try:
             parsed = self.parse_period(period)
-        except ValueError as exc:
-            raise CommandError(str(exc)) from None
+        except ValueError:
+            raise CommandError(period_error(period, quarter=self.period_kind != "month")) from None
         self.write(*self.table(parsed), output=output)
 
     def write(self, columns, rows, *, output=None):

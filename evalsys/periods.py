@@ -6,11 +6,20 @@ A month is represented by the date of its first day; a quarter by `Quarter`.
 exist). What a user types in a page's parameters or an import file is bounded here, in one
 place: `parse_quarter_input` and `parse_month_input` accept MIN_YEAR to `max_year()` (next
 year) and raise PeriodOutOfRange otherwise; `period_error` is the message to show.
+
+Every app stores its quarters in a `QuarterField` (text `2026Q3`, which sorts in time order) and
+its months in a `MonthField` (the month's first day); both validate what forms and the admin
+save, with one translated message.
 """
 
 import datetime
 import re
 from dataclasses import dataclass
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy
 
 _QUARTER_RE = re.compile(r"^\s*(\d{4})\s*[Qq]\s*([1-4])\s*$")
 # The years a quarter is read in: anything else is a typing mistake, and year 9999's last quarter
@@ -157,3 +166,139 @@ def quarter_just_ended(today: datetime.date | None = None) -> Quarter:
     from django.utils import timezone
 
     return Quarter.containing(today or timezone.localdate()).previous()
+
+
+def validate_quarter(value) -> None:
+    """A stored quarter must read as `2026Q3`."""
+    try:
+        Quarter.parse(value)
+    except ValueError:
+        raise ValidationError(gettext_lazy("Enter a quarter like 2026Q3."), code="invalid_quarter") from None
+
+
+def validate_month(value) -> None:
+    """A stored month is the first day of that month."""
+    if value is not None and (not isinstance(value, datetime.date) or value.day != 1):
+        raise ValidationError(gettext_lazy("Enter a month like 2026-09."), code="invalid_month")
+
+
+class QuarterField(models.CharField):
+    """A calendar quarter stored as `2026Q3`; the text sorts in time order.
+
+    `2026q3` and ` 2026 Q3 ` are read as `2026Q3`; anything else (`2026Q5`) fails validation."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 6)
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        try:
+            return str(Quarter.parse(value)) if value else value
+        except ValueError:
+            return value
+
+    def run_validators(self, value):
+        # one message for `2026Q5` or `2026-03`, not also the column's length
+        if value not in self.empty_values:
+            validate_quarter(value)
+        super().run_validators(value)
+
+    def formfield(self, **kwargs):
+        # the form reads `2026 Q3` (longer than the column) before the model normalises it
+        return super().formfield(**{"max_length": 20, **kwargs})
+
+
+class MonthFormField(forms.DateField):
+    """A month typed as `2026-09` (the browser's month input), `2026/9`, `2026年9月` or as a
+    day of it (`2026-09-17`, the admin's date widget), cleaned to its first day."""
+
+    widget = forms.DateInput(attrs={"type": "month"}, format="%Y-%m")
+    default_error_messages = {"invalid": gettext_lazy("Enter a month like 2026-09.")}
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, str):
+            try:
+                return parse_month(value)
+            except ValueError:
+                pass
+        # a full date, e.g. from the admin's date widget, stands for its month
+        return super().to_python(value).replace(day=1)
+
+
+class MonthField(models.DateField):
+    """A calendar month stored as the date of its first day."""
+
+    default_error_messages = {
+        "invalid": gettext_lazy("Enter a month like 2026-09."),
+        "invalid_date": gettext_lazy("Enter a month like 2026-09."),
+    }
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("validators", [validate_month])
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs.pop("validators", None)
+        return name, path, args, kwargs
+
+    def to_python(self, value):
+        if isinstance(value, str) and _MONTH_RE.match(value):
+            try:
+                return parse_month(value)
+            except ValueError:
+                raise ValidationError(
+                    gettext_lazy("Enter a month like 2026-09."), code="invalid_month"
+                ) from None
+        return super().to_python(value)
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"form_class": MonthFormField, **kwargs})
+
+
+def normalise_stored_periods(apps, columns: list[tuple[str, str, str]]) -> None:
+    """Data migration step for the columns that became a QuarterField or a MonthField:
+    `columns` lists (app label, model name, field name).
+
+    A quarter that reads as one (`2026q3`, ` 2026Q3`) is rewritten as `2026Q3`; a month is
+    already a date and must be a first day. Anything else stops the migration before any row
+    changes, with a message listing the rows to fix: guessing would corrupt the data.
+    """
+    from django.core.management.base import CommandError
+
+    bad, rewrites = [], []
+    for app_label, model_name, field_name in columns:
+        model = apps.get_model(app_label, model_name)
+        field = model._meta.get_field(field_name)
+        rows = model._base_manager.all()
+        if isinstance(field, models.DateField):
+            wrong = rows.exclude(**{f"{field_name}__day": 1}).exclude(**{f"{field_name}__isnull": True})
+            bad += [
+                f"{app_label}.{model_name} id {pk}: {field_name}={value}"
+                for pk, value in wrong.values_list("pk", field_name)[:20]
+            ]
+            continue
+        # by primary key: a lookup on a QuarterField would read `2026q3` as `2026Q3` already
+        by_value: dict[str, list] = {}
+        for pk, value in rows.values_list("pk", field_name).order_by("pk"):
+            by_value.setdefault(value, []).append(pk)
+        for value, pks in by_value.items():
+            if value == "" and field.blank:
+                continue
+            try:
+                canonical = str(Quarter.parse(value))
+            except ValueError:
+                bad += [f"{app_label}.{model_name} id {pk}: {field_name}={value!r}" for pk in pks[:20]]
+                continue
+            if canonical != value:
+                rewrites.append((model, pks, field_name, canonical))
+    if bad:
+        raise CommandError(
+            "These stored quarters (like 2026Q3) or months (the first day of a month) cannot be "
+            "read; correct them and run migrate again:\n  " + "\n  ".join(bad)
+        )
+    for model, pks, field_name, canonical in rewrites:
+        model._base_manager.filter(pk__in=pks).update(**{field_name: canonical})

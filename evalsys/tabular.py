@@ -92,6 +92,21 @@ class Column:
         value = raw.strip() if isinstance(raw, str) else raw
         return self.parse(value) if self.parse else text(value)
 
+    def clean_repeated(self, raw, memo: dict):
+        """`clean`, remembered in `memo` by text for a column whose cells repeat (`parse.repeats`)."""
+        if not getattr(self.parse, "repeats", False) or not isinstance(raw, str):
+            return self.clean(raw)
+        key = (self.name, raw)
+        if key not in memo:
+            try:
+                memo[key] = (self.clean(raw), None)
+            except CellError as exc:
+                memo[key] = (None, exc)
+        value, error = memo[key]
+        if error is not None:
+            raise error
+        return value
+
     @property
     def rule_text(self) -> str:
         rule = self.rule or getattr(self.parse, "rule", "") or _("text")
@@ -274,6 +289,9 @@ def parse_month_cell(value) -> datetime.date:
         raise CellError(_("not a month like 2026-09: %(value)s") % {"value": value}) from None
 
 
+parse_month_cell.repeats = True
+
+
 @described(gettext_lazy("a quarter like 2026Q3"), "2026Q3")
 def parse_quarter_cell(value):
     from .periods import PeriodOutOfRange, Quarter
@@ -284,6 +302,9 @@ def parse_quarter_cell(value):
         raise CellError(_year_range_error(value)) from None
     except ValueError:
         raise CellError(_("not a quarter like 2026Q3: %(value)s") % {"value": value}) from None
+
+
+parse_quarter_cell.repeats = True
 
 
 def choice(mapping: dict) -> Callable[[Any], str]:
@@ -414,6 +435,8 @@ class Importer:
     def parse(self, content: bytes, filename: str) -> ImportResult:
         limits = Limits.from_settings()
         rows = []
+        # cells that repeat down a file (the month of every row) are read once per distinct text
+        memo = {}
         try:
             mapping, _line, body = self.find_header(content, filename, limits)
             for line, cells in body:
@@ -423,7 +446,7 @@ class Importer:
                 for index, column in mapping.items():
                     raw = cells[index] if index < len(cells) else None
                     try:
-                        row.values[column.name] = column.clean(raw)
+                        row.values[column.name] = column.clean_repeated(raw, memo)
                     except CellError as exc:
                         row.reject(column, exc, raw)
                         row.failed += (column.name,)

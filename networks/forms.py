@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from dealers.models import Dealer
-from evalsys.periods import parse_month
+from evalsys.periods import MonthFormField
 
 from .models import ChurnReason, Verification
 
@@ -54,20 +54,6 @@ class VisitForm(forms.Form):
         self.fields["token"].initial = uuid.uuid4
 
 
-class MonthField(forms.DateField):
-    """A month as `2026-08` (the browser's month input), cleaned to its first day."""
-
-    widget = forms.DateInput(attrs={"type": "month"}, format="%Y-%m")
-
-    def to_python(self, value):
-        if value in self.empty_values:
-            return None
-        try:
-            return parse_month(value)
-        except ValueError:
-            raise forms.ValidationError(_("Enter a month like 2026-09.")) from None
-
-
 class ChurnReportForm(forms.Form):
     churned_on = forms.DateField(
         label=_("Churn date"),
@@ -76,7 +62,7 @@ class ChurnReportForm(forms.Form):
     )
     reason = forms.ChoiceField(label=_("Reason"), choices=ChurnReason.choices, widget=forms.RadioSelect)
     narrative = forms.CharField(label=_("What happened"), widget=forms.Textarea(attrs={"rows": 4}))
-    last_sales_month = MonthField(label=_("Last month with sales"))
+    last_sales_month = MonthFormField(label=_("Last month with sales"))
 
     def __init__(self, *args, dealer, **kwargs):
         super().__init__(*args, **kwargs)

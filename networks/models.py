@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from dealers.models import Dealer, DealerScopedQuerySet, Office, ScopedQuerySet
+from evalsys.periods import MonthField, QuarterField
 
 from .rules import days_to_report
 
@@ -72,7 +73,7 @@ class ChurnReport(models.Model):
     )
     reason = models.CharField(_("reason"), max_length=20, choices=ChurnReason.choices)
     narrative = models.TextField(_("narrative"))
-    last_sales_month = models.DateField(_("last sales month"))
+    last_sales_month = MonthField(_("last sales month"))
     reported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -129,7 +130,7 @@ class OfficeAudit(models.Model):
     office = models.ForeignKey(
         Office, on_delete=models.PROTECT, related_name="audits", verbose_name=_("office")
     )
-    quarter = models.CharField(_("quarter"), max_length=6)
+    quarter = QuarterField(_("quarter"))
     metrics = models.JSONField(_("metrics snapshot"))
     customer_growth_rating = models.DecimalField(
         _("customer growth rating"), max_digits=5, decimal_places=2, validators=RATING_VALIDATORS
@@ -184,7 +185,7 @@ class NetworkSummary(models.Model):
     office = models.ForeignKey(
         Office, on_delete=models.PROTECT, related_name="network_summaries", verbose_name=_("office")
     )
-    quarter = models.CharField(_("quarter"), max_length=6)
+    quarter = QuarterField(_("quarter"))
     metrics = models.JSONField(_("metrics"), default=dict)
     churn_list = models.JSONField(_("churn list"), default=list)
     abc_movements = models.JSONField(_("ABC movements"), default=list)

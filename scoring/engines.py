@@ -4,6 +4,10 @@
   grades the whole company in one transaction, classes included.
 - `PythonEngine` (SQLite, the demo): the rules of scoring/rules.py applied office by office.
 
+On PostgreSQL a re-grade grades only the offices whose inputs changed since the last one
+(`Engine.fingerprints`, `scoring.services.grading.plan_regrade`); the demo's Python engine
+re-grades every office each time.
+
 scoring/tests/test_sql_engine.py proves them equal. The services call the engine's
 operations; none asks which engine it is.
 """
@@ -42,6 +46,11 @@ class Engine:
         """Company ranks, classes and changes of the quarter's grades."""
         raise NotImplementedError
 
+    def fingerprints(self, *, quarter) -> dict | None:
+        """What grading `quarter` reads, hashed ({"sales": h, "offices": {id: h}}), so that a re-grade
+        grades only the offices whose inputs changed; None: this engine re-grades everything."""
+        return None
+
 
 class SqlEngine(Engine):
     name = "sql"
@@ -71,6 +80,10 @@ class SqlEngine(Engine):
 
     def finish(self, *, quarter, config):
         sql.finish(quarter=quarter, policy=config.policy)
+
+    def fingerprints(self, *, quarter):
+        with transaction.atomic():
+            return sql.input_fingerprints(quarter=quarter)
 
 
 class PythonEngine(Engine):

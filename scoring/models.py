@@ -13,37 +13,11 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from dealers.models import Dealer, DealerKind, Office, ScopedQuerySet
-from evalsys.periods import Quarter
+
+# QuarterField is imported here too because the first migrations name it `scoring.models.QuarterField`
+from evalsys.periods import QuarterField
 
 SCORE_VALIDATORS = [MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))]
-
-
-def validate_quarter(value):
-    try:
-        Quarter.parse(value)
-    except ValueError:
-        raise ValidationError(_("Enter a quarter like 2026Q3.")) from None
-
-
-class QuarterField(models.CharField):
-    """A calendar quarter stored as `2026Q3`; the text sorts in time order."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("max_length", 6)
-        kwargs.setdefault("validators", [validate_quarter])
-        super().__init__(*args, **kwargs)
-
-    def deconstruct(self):
-        name, path, args, kwargs = super().deconstruct()
-        kwargs.pop("validators", None)
-        return name, path, args, kwargs
-
-    def to_python(self, value):
-        value = super().to_python(value)
-        try:
-            return str(Quarter.parse(value)) if value else value
-        except ValueError:
-            return value
 
 
 class Method(models.TextChoices):
@@ -393,9 +367,22 @@ class QuarterGrading(models.Model):
     movements = models.JSONField(default=dict, blank=True)
     # DESIGN §5a's calibration per office as graded, {"<office id>": {"dealers": n, "manual_mean": "80.00", …}}
     calibration = models.JSONField(default=dict, blank=True)
+    # What the last finished re-grade read, hashed (`scoring.sql.input_fingerprints`):
+    # {"config": h, "sales": h, "offices": {"<office id>": h}}; a re-grade grades only the offices
+    # whose hash differs. `planned`: the running re-grade's hashes, kept for its finish.
+    fingerprints = models.JSONField(default=dict, blank=True)
+    planned = models.JSONField(default=dict, blank=True)
 
     history = HistoricalRecords(
-        excluded_fields=["distribution", "movements", "calibration", "offices_done", "progress_at"]
+        excluded_fields=[
+            "distribution",
+            "movements",
+            "calibration",
+            "offices_done",
+            "progress_at",
+            "fingerprints",
+            "planned",
+        ]
     )
 
     class Meta:

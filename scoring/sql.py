@@ -9,10 +9,19 @@ Changed rows get their simple-history records in the same statement.
 from django.db import connection
 
 from dealers.models import Dealer, DealerMove, MonthlySales, MonthlyTarget
-from dealers.selectors import office_on_sql
 from evalsys.periods import Quarter
 
-from .models import Grade, Indicator, Method, MissingRule, PolicyMethod, SalesScore, Score, ScoreSheet
+from .models import (
+    EvaluationRound,
+    Grade,
+    Indicator,
+    Method,
+    MissingRule,
+    PolicyMethod,
+    SalesScore,
+    Score,
+    ScoreSheet,
+)
 
 
 def _t(model):
@@ -34,14 +43,25 @@ def _in_network(alias: str) -> str:
     return f"{alias}.joined <= %(end)s AND ({alias}.churned_on IS NULL OR {alias}.churned_on > %(end)s)"
 
 
-def _office_dealers(alias: str = "d") -> str:
-    """WHERE condition: the dealer row `alias`, in the network at %(end)s, belonged on that day to one
-    of %(offices)s. Read through the (office, …) index for dealers that never moved since; the few
-    with a move after the quarter's end are looked up by their moves."""
-    return f"""({alias}.office_id = ANY(%(offices)s)
-                 OR {alias}.id IN (SELECT m.dealer_id FROM {_t(DealerMove)} m WHERE m.moved_on > %(end)s))
-            AND {_in_network(alias)}
-            AND {office_on_sql(alias, "%(end)s")} = ANY(%(offices)s)"""
+def _late_moves() -> str:
+    """Query: each dealer that moved after %(end)s with the office it left by its first such move:
+    its office at quarter end (`dealers.selectors.office_on_sql`, as one set instead of a lookup
+    per dealer)."""
+    return f"""SELECT DISTINCT ON (m.dealer_id) m.dealer_id, m.from_office_id FROM {_t(DealerMove)} m
+               WHERE m.moved_on > %(end)s ORDER BY m.dealer_id, m.moved_on, m.id"""
+
+
+def _located() -> str:
+    """CTEs `late` and `located` (id, code, kind, office_id): the dealers in the network at %(end)s
+    that belonged on that day to one of %(offices)s, with that office."""
+    return f"""late AS MATERIALIZED ({_late_moves()}),
+        located AS MATERIALIZED (
+            SELECT d.id, d.code, d.kind, COALESCE(late.from_office_id, d.office_id) AS office_id
+            FROM {_t(Dealer)} d LEFT JOIN late ON late.dealer_id = d.id
+            WHERE (d.office_id = ANY(%(offices)s) OR late.dealer_id IS NOT NULL)
+              AND {_in_network("d")}
+              AND COALESCE(late.from_office_id, d.office_id) = ANY(%(offices)s)
+        )"""
 
 
 def stage_sales_scores(*, quarter: Quarter) -> None:
@@ -184,12 +204,11 @@ def ensure_sheets(*, quarter: Quarter, config, rounds, only_new: bool = False) -
         WITH r AS (
             SELECT split_part(p, ':', 1)::bigint AS office_id, split_part(p, ':', 2)::bigint AS round_id
             FROM unnest(%(round_pairs)s::text[]) AS p
-        ), sheets AS (
+        ), {_located()}, sheets AS (
             INSERT INTO {_t(ScoreSheet)} (round_id, dealer_id, comment, version, updated_at, updated_by_id)
-            SELECT r.round_id, d.id, '', 1, now(), NULL FROM {_t(Dealer)} d
-            JOIN r ON r.office_id = {office_on_sql("d", "%(end)s")}
-            WHERE {_office_dealers("d")}
-              AND NOT EXISTS (SELECT 1 FROM {_t(ScoreSheet)} x WHERE x.round_id = r.round_id AND x.dealer_id = d.id)
+            SELECT r.round_id, d.id, '', 1, now(), NULL FROM located d
+            JOIN r ON r.office_id = d.office_id
+            WHERE NOT EXISTS (SELECT 1 FROM {_t(ScoreSheet)} x WHERE x.round_id = r.round_id AND x.dealer_id = d.id)
             ON CONFLICT DO NOTHING
             RETURNING id, dealer_id
         )
@@ -198,13 +217,13 @@ def ensure_sheets(*, quarter: Quarter, config, rounds, only_new: bool = False) -
         source = f"sheets sh JOIN {_t(Dealer)} d ON d.id = sh.dealer_id"
         where = "TRUE"
     else:
-        source = f"{_t(ScoreSheet)} sh JOIN {_t(Dealer)} d ON d.id = sh.dealer_id"
-        where = f"sh.round_id = ANY(%(rounds)s) AND {_office_dealers('d')}"
+        source = f"{_t(ScoreSheet)} sh JOIN located d ON d.id = sh.dealer_id"
+        where = "sh.round_id = ANY(%(rounds)s)"
     with connection.cursor() as cursor:
         if not only_new:
             cursor.execute(new_sheets + "SELECT COUNT(*) FROM sheets", base)
         cursor.execute(
-            (new_sheets if only_new else "")
+            (new_sheets if only_new else f"WITH {_located()}")
             + f"""
             INSERT INTO {_t(Score)} (sheet_id, indicator_id, value, computed, override_value, override_reason,
                                      comment, photo)
@@ -288,51 +307,51 @@ def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False
     # classes the company (every office is in it) or leaves that to `finish` (the old values kept).
     sql = f"""
         WITH w(kind, indicator_id, weight, rule, scheme_id) AS (VALUES {values}),
-        located AS MATERIALIZED (
-            -- each dealer in the office it belonged to at quarter end (DESIGN.md §3.4)
-            SELECT d.id, d.code, d.kind, {office_on_sql("d", "%(end)s")} AS office_id
-            FROM {_t(Dealer)} d
-            WHERE {_office_dealers("d")}
-        ), net AS MATERIALIZED (
+        -- each dealer in the office it belonged to at quarter end (DESIGN.md §3.4)
+        {_located()}, net AS MATERIALIZED (
             SELECT located.*, located.office_id = ANY(%(approved)s) AS approved FROM located
         ), r AS (
             SELECT split_part(p, ':', 1)::bigint AS office_id, split_part(p, ':', 2)::bigint AS round_id
             FROM unnest(%(round_pairs)s::text[]) AS p
         ), scores AS (
-            -- only the sheet in the round of the dealer's office counts: none there, not evaluated
-            SELECT sh.dealer_id, w.indicator_id, w.weight, w.rule,
+            -- every dealer with its kind's indicators, from the sheet in the round of its office
+            -- (only that one counts: without it, the dealer is not evaluated)
+            SELECT net.id AS dealer_id, net.code, net.kind, net.office_id, net.approved,
+                   sh.id AS sheet_id, w.indicator_id, w.weight, w.rule,
                    COALESCE(s.override_value, s.value) AS eff,
                    (ROUND(COALESCE(s.override_value, s.value), 2) * 100)::bigint AS hundredths
-            FROM {_t(ScoreSheet)} sh
-            JOIN net ON net.id = sh.dealer_id
-            JOIN r ON r.round_id = sh.round_id AND r.office_id = net.office_id
-            JOIN w ON w.kind = net.kind
+            FROM net
+            LEFT JOIN r ON r.office_id = net.office_id
+            LEFT JOIN {_t(ScoreSheet)} sh ON sh.round_id = r.round_id AND sh.dealer_id = net.id
+            LEFT JOIN w ON w.kind = net.kind AND sh.id IS NOT NULL
             LEFT JOIN {_t(Score)} s ON s.sheet_id = sh.id AND s.indicator_id = w.indicator_id
         ), sums AS MATERIALIZED (
-            SELECT dealer_id,
+            -- one row per dealer, carrying what grading needs of it, so that no later step joins
+            -- two sets of thousands of rows (the planner misjudges such joins for a few offices)
+            SELECT dealer_id, code, kind, office_id, approved,
+                   BOOL_OR(sheet_id IS NOT NULL) AS has_sheet,
                    BOOL_OR(hundredths IS NULL AND rule = 0) AS blocked,
                    SUM(CASE WHEN hundredths IS NULL AND rule = 2 THEN 0 ELSE weight END)::bigint AS weights,
                    SUM(COALESCE(weight * hundredths, 0))::bigint AS weighted,
                    MAX(CASE WHEN indicator_id = %(volume)s THEN eff END) AS sales_volume
-            FROM scores GROUP BY dealer_id
+            FROM scores GROUP BY dealer_id, code, kind, office_id, approved
         ), totals AS (
             -- round half-up of weighted / weights, in hundredths: floor((2a + b) / 2b)
-            SELECT dealer_id, sales_volume,
-                   CASE WHEN blocked OR weights = 0 THEN NULL
-                        ELSE ((2 * weighted + weights) / (2 * weights))::numeric / 100 END AS total
+            SELECT sums.*,
+                   CASE WHEN NOT has_sheet OR blocked OR weights = 0 THEN NULL
+                        ELSE ((2 * weighted + weights) / (2 * weights))::numeric / 100 END AS computed_total
             FROM sums
         ), schemes AS (
             SELECT kind, MIN(scheme_id) AS scheme_id FROM w GROUP BY kind
         ), graded AS (
-            SELECT net.id AS dealer_id, net.code, net.kind, net.office_id,
-                   CASE WHEN net.approved THEN totals.total END AS total,
-                   CASE WHEN net.approved AND totals.total IS NOT NULL THEN totals.sales_volume END AS sales_volume,
+            SELECT t.dealer_id, t.code, t.kind, t.office_id,
+                   CASE WHEN t.approved THEN t.computed_total END AS total,
+                   CASE WHEN t.approved AND t.computed_total IS NOT NULL THEN t.sales_volume END AS sales_volume,
                    COALESCE(prev.final_class, '') AS previous_class,
                    schemes.scheme_id
-            FROM net
-            JOIN schemes ON schemes.kind = net.kind
-            LEFT JOIN totals ON totals.dealer_id = net.id
-            LEFT JOIN {_t(Grade)} prev ON prev.dealer_id = net.id AND prev.quarter = %(previous)s
+            FROM totals t
+            JOIN schemes ON schemes.kind = t.kind
+            LEFT JOIN {_t(Grade)} prev ON prev.dealer_id = t.dealer_id AND prev.quarter = %(previous)s
         ), ranked AS (
             SELECT graded.*, total IS NOT NULL AS evaluated,
                    CASE WHEN total IS NOT NULL
@@ -437,14 +456,20 @@ def remove_gone_grades(*, quarter: Quarter, rounds) -> None:
 
 
 def finish(*, quarter: Quarter, policy) -> None:
-    """Company ranks, computed and final classes and changes of the evaluated grades."""
+    """Company ranks, computed and final classes and changes of the evaluated grades.
+
+    One sort of the quarter's evaluated grades gives both orders (ranks by total; quota positions
+    by total, sales volume, code); only the grades whose figures differ reach the UPDATE, so a
+    re-grade after one office changed rewrites just the grades that moved.
+    """
     computed, class_params = _class_expression(policy)
     with connection.cursor() as cursor:
         _planner_settings(cursor)
         cursor.execute(
             f"""
             WITH r AS (
-                SELECT g.id,
+                SELECT g.id, g.total, g.overridden, g.final_class AS old_final, g.previous_class,
+                       g.company_rank AS old_rank, g.computed_class AS old_computed, g.change AS old_change,
                        RANK() OVER (PARTITION BY g.kind ORDER BY g.total DESC) AS company_rank,
                        ROW_NUMBER() OVER (PARTITION BY g.kind
                            ORDER BY g.total DESC, g.sales_volume DESC NULLS LAST, d.code COLLATE "C") AS pos,
@@ -452,28 +477,84 @@ def finish(*, quarter: Quarter, policy) -> None:
                 FROM {_t(Grade)} g JOIN {_t(Dealer)} d ON d.id = g.dealer_id
                 WHERE g.quarter = %(quarter)s AND g.evaluated
             ), c AS (
-                SELECT id, company_rank, {computed} AS computed_class, overridden, final_class, previous_class
-                FROM (SELECT r.id, r.company_rank, r.pos, r.n, g.total, g.overridden, g.final_class, g.previous_class
-                      FROM r JOIN {_t(Grade)} g ON g.id = r.id) AS x
+                SELECT r.*, {computed} AS computed_class FROM r
             ), f AS (
-                SELECT id, company_rank, computed_class, previous_class,
-                       CASE WHEN overridden THEN final_class ELSE computed_class END AS final_class
-                FROM c
+                SELECT c.*, CASE WHEN overridden THEN old_final ELSE computed_class END AS final_class FROM c
             ), m AS (
-                SELECT id, company_rank, computed_class, final_class,
-                       CASE WHEN previous_class = '' THEN 'new'
-                            WHEN final_class < previous_class THEN 'up'
-                            WHEN final_class > previous_class THEN 'down' ELSE 'same' END AS change
-                FROM f
+                SELECT id, company_rank, computed_class, final_class, change FROM (
+                    SELECT f.*,
+                           CASE WHEN previous_class = '' THEN 'new'
+                                WHEN final_class < previous_class THEN 'up'
+                                WHEN final_class > previous_class THEN 'down' ELSE 'same' END AS change
+                    FROM f
+                ) AS x
+                WHERE (old_rank, old_computed, old_final, old_change)
+                      IS DISTINCT FROM (company_rank, computed_class, final_class, change)
             ), changed AS (
                 UPDATE {_t(Grade)} t SET company_rank = m.company_rank, computed_class = m.computed_class,
                        final_class = m.final_class, change = m.change
                 FROM m
-                WHERE t.id = m.id AND (t.company_rank, t.computed_class, t.final_class, t.change)
-                      IS DISTINCT FROM (m.company_rank, m.computed_class, m.final_class, m.change)
+                WHERE t.id = m.id
                 RETURNING t.*
             )
             {_history_insert(Grade, "changed", "'~'")}
             """,
             {"quarter": str(quarter), **class_params},
         )
+
+
+# Fingerprints of what a grading reads ------------------------------------------------------------
+
+
+def input_fingerprints(*, quarter: Quarter) -> dict:
+    """What grading `quarter` reads, hashed set-wise: {"sales": h, "offices": {office id: h}}.
+
+    `sales` covers what staging reads company-wide (each network dealer's kind, the quarter's
+    sales and targets): percentiles rank every dealer of a kind, so a change there can move any
+    office. An office's hash covers what its own grades are made of: its dealers at quarter end
+    (code, kind), its round (status, when approved) and its dealers' previous classes. Scores need
+    no hash of their own: only an approved round's scores count (DESIGN.md §3.3), and they cannot
+    change while it stays approved (`rounds.lock_round` refuses; reopening changes its status),
+    while its computed scores follow from `sales`. Each hash is the count and sum of the rows'
+    64-bit hashes, independent of the order rows are read in. A re-grade compares them with those
+    its last run stored (`QuarterGrading.fingerprints`) and grades only what differs.
+    """
+    params = {
+        "quarter": str(quarter),
+        "previous": str(quarter.previous()),
+        "end": quarter.end,
+        "months": tuple(quarter.months),
+    }
+    with connection.cursor() as cursor:
+        _planner_settings(cursor)
+        # one statement, one read of the dealers; the company-wide part is the row of office NULL
+        cursor.execute(
+            f"""
+            WITH late AS ({_late_moves()}), net AS MATERIALIZED (
+                SELECT d.id, d.code, d.kind, COALESCE(late.from_office_id, d.office_id) AS office_id
+                FROM {_t(Dealer)} d LEFT JOIN late ON late.dealer_id = d.id WHERE {_in_network("d")}
+            ), parts AS (
+                SELECT NULL::bigint AS office_id, hash_record_extended((1, id, kind), 0) AS h FROM net
+                UNION ALL
+                SELECT NULL, hash_record_extended((2, s.dealer_id, s.month, s.amount), 0)
+                FROM {_t(MonthlySales)} s WHERE s.month IN %(months)s
+                UNION ALL
+                SELECT NULL, hash_record_extended((3, t.dealer_id, t.month, t.status, t.agreed_amount), 0)
+                FROM {_t(MonthlyTarget)} t WHERE t.month IN %(months)s
+                UNION ALL
+                SELECT office_id, hash_record_extended((4, id, code, kind), 0) FROM net
+                UNION ALL
+                SELECT r.office_id, hash_record_extended((5, r.id, r.status, r.approved_at), 0)
+                FROM {_t(EvaluationRound)} r WHERE r.quarter = %(quarter)s
+                UNION ALL
+                SELECT net.office_id, hash_record_extended((6, p.dealer_id, p.final_class), 0)
+                FROM {_t(Grade)} p JOIN net ON net.id = p.dealer_id
+                WHERE p.quarter = %(previous)s
+            )
+            SELECT office_id, COUNT(*), SUM(h) FROM parts GROUP BY office_id
+            """,
+            params,
+        )
+        hashes = {office_id: f"{count}:{total}" for office_id, count, total in cursor.fetchall()}
+    sales = hashes.pop(None, "0:0")
+    return {"sales": sales, "offices": {str(office_id): h for office_id, h in hashes.items()}}

@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from celery import chord, shared_task
 from django.utils import timezone
 
-from dealers.models import Office
 from evalsys.periods import Quarter, quarter_just_ended
 
 from . import services, sql
@@ -38,28 +37,36 @@ def office_batches(office_ids: list[int]) -> list[list[int]]:
 
 @shared_task
 def regrade_quarter_task(quarter: str | None = None):
-    """Coordinate a re-grade: one `regrade_offices_task` per batch of offices, then `finish_grading_task`."""
+    """Coordinate a re-grade: one `regrade_offices_task` per batch of the offices whose inputs
+    changed (`services.plan_regrade`), then `finish_grading_task`. Returns the offices sent."""
     quarter = Quarter.parse(quarter) if quarter else quarter_just_ended()
-    services.start_grading(quarter=quarter)
-    engine_for().stage(quarter=quarter)  # once, for every batch's task
-    offices = list(Office.objects.order_by("code").values_list("pk", flat=True))
-    chord(regrade_offices_task.si(str(quarter), batch) for batch in office_batches(offices))(
-        finish_grading_task.si(str(quarter))
+    engine = engine_for()
+    plan = services.plan_regrade(quarter=quarter, engine=engine)
+    with _errors_shown(str(quarter)):
+        if plan.full:
+            engine.stage(quarter=quarter)  # once, for every batch's task
+    if not plan.offices:
+        finish_grading_task.delay(str(quarter), plan.run, True)
+        return 0
+    chord(regrade_offices_task.si(str(quarter), batch, plan.run) for batch in office_batches(plan.offices))(
+        finish_grading_task.si(str(quarter), plan.run)
     )
-    return len(offices)
+    return len(plan.offices)
 
 
 @shared_task
-def regrade_offices_task(quarter: str, office_ids: list[int]):
+def regrade_offices_task(quarter: str, office_ids: list[int], run: str | None = None):
     """Grade a batch of offices in one transaction (offices another run holds are skipped)."""
     with _errors_shown(quarter):
-        return services.grade_offices(quarter=Quarter.parse(quarter), office_ids=office_ids, staged=True)
+        return services.grade_offices(
+            quarter=Quarter.parse(quarter), office_ids=office_ids, staged=True, run=run
+        )
 
 
 @shared_task
-def finish_grading_task(quarter: str):
+def finish_grading_task(quarter: str, run: str | None = None, unchanged: bool = False):
     with _errors_shown(quarter):
-        return services.finish_grading(quarter=Quarter.parse(quarter))
+        return services.finish_grading(quarter=Quarter.parse(quarter), run=run, unchanged=unchanged)
 
 
 @contextmanager

@@ -160,9 +160,14 @@ def next_month_targets(request):
     )
 
 
-@require_POST
-@role_required(*TARGET_ROLES)
-def target_step(request, code, month):
+def _target_post(request, code, month, *, form_class, not_saved, save, saved, entered):
+    """What target_step and target_correction share: the month from the URL (404 when it cannot
+    be read), the dealer among those the user negotiates (404 otherwise), the form, the service,
+    one message, and back to the dealer's row of the negotiation page.
+
+    `not_saved` is the message for an invalid form (with %(dealer)s); `save(dealer, month, data)`
+    calls the service; `saved(dealer, month, data)` is the success message; `entered(amount)`
+    writes the amount the user typed into a refusal."""
     try:
         month = parse_month_input(month)
     except ValueError:
@@ -170,82 +175,83 @@ def target_step(request, code, month):
     # negotiable_dealers is already narrowed by visible_to; an empty one must stay empty.
     dealer = get_object_or_404(negotiable_dealers(request.user), code=code)
     back = reverse("targets:next_month") + f"?{_back_query(request, month)}#dealer-{dealer.code}"
-    form = TargetStepForm(request.POST)
+    form = form_class(request.POST)
     if not form.is_valid():
-        messages.error(
-            request,
-            _("%(dealer)s: not saved, please enter an amount like 120000.00.") % {"dealer": dealer},
-        )
+        messages.error(request, not_saved % {"dealer": dealer})
         return redirect(back)
+    data = form.cleaned_data
     try:
-        record_target_step(
-            dealer=dealer,
-            month=month,
-            step=form.cleaned_data["step"],
-            amount=form.cleaned_data["amount"],
-            user=request.user,
-            expected_version=form.cleaned_data["version"],
-        )
+        save(dealer, month, data)
     except (TargetError, FrozenPeriod) as exc:
         messages.error(
             request,
-            _("%(message)s (You entered %(amount)s.)")
-            % {"message": exc, "amount": number_format(form.cleaned_data["amount"], 2, force_grouping=True)},
+            _("%(message)s (You entered %(amount)s.)") % {"message": exc, "amount": entered(data["amount"])},
         )
         return redirect(back)
-    messages.success(
-        request,
-        _("%(dealer)s, %(month)s: %(step)s %(amount)s saved.")
-        % {
-            "dealer": dealer,
-            "month": format_month(month),
-            "step": TargetStep(form.cleaned_data["step"]).label,
-            "amount": number_format(form.cleaned_data["amount"], 2, force_grouping=True),
-        },
-    )
+    messages.success(request, saved(dealer, month, data))
     return redirect(back)
+
+
+def _grouped(amount):
+    return number_format(amount, 2, force_grouping=True)
+
+
+@require_POST
+@role_required(*TARGET_ROLES)
+def target_step(request, code, month):
+    return _target_post(
+        request,
+        code,
+        month,
+        form_class=TargetStepForm,
+        not_saved=_("%(dealer)s: not saved, please enter an amount like 120000.00."),
+        save=lambda dealer, month, data: record_target_step(
+            dealer=dealer,
+            month=month,
+            step=data["step"],
+            amount=data["amount"],
+            user=request.user,
+            expected_version=data["version"],
+        ),
+        saved=lambda dealer, month, data: (
+            _("%(dealer)s, %(month)s: %(step)s %(amount)s saved.")
+            % {
+                "dealer": dealer,
+                "month": format_month(month),
+                "step": TargetStep(data["step"]).label,
+                "amount": _grouped(data["amount"]),
+            }
+        ),
+        entered=_grouped,
+    )
 
 
 @require_POST
 @role_required(Role.SALES_PLANNING)
 def target_correction(request, code, month):
     """Sales planning corrects the agreed target of a month that has begun, with a reason."""
-    try:
-        month = parse_month_input(month)
-    except ValueError:
-        raise Http404 from None
-    dealer = get_object_or_404(negotiable_dealers(request.user), code=code)
-    back = reverse("targets:next_month") + f"?{_back_query(request, month)}#dealer-{dealer.code}"
-    form = TargetCorrectionForm(request.POST)
-    if not form.is_valid():
-        messages.error(
-            request,
-            _("%(dealer)s: not corrected; enter an amount like 120000.00 and the reason for the correction.")
-            % {"dealer": dealer},
-        )
-        return redirect(back)
-    try:
-        correct_target(
+    return _target_post(
+        request,
+        code,
+        month,
+        form_class=TargetCorrectionForm,
+        not_saved=_(
+            "%(dealer)s: not corrected; enter an amount like 120000.00 and the reason for the correction."
+        ),
+        save=lambda dealer, month, data: correct_target(
             dealer=dealer,
             month=month,
-            amount=form.cleaned_data["amount"],
-            reason=form.cleaned_data["reason"],
+            amount=data["amount"],
+            reason=data["reason"],
             user=request.user,
-            expected_version=form.cleaned_data["version"],
-        )
-    except (TargetError, FrozenPeriod) as exc:
-        messages.error(
-            request,
-            _("%(message)s (You entered %(amount)s.)")
-            % {"message": exc, "amount": form.cleaned_data["amount"]},
-        )
-        return redirect(back)
-    messages.success(
-        request,
-        _("%(dealer)s, %(month)s: target corrected to %(amount)s.")
-        % {"dealer": dealer, "month": format_month(month), "amount": form.cleaned_data["amount"]},
+            expected_version=data["version"],
+        ),
+        saved=lambda dealer, month, data: (
+            _("%(dealer)s, %(month)s: target corrected to %(amount)s.")
+            % {"dealer": dealer, "month": format_month(month), "amount": data["amount"]}
+        ),
+        entered=str,
     )
-    return redirect(back)
 
 
 @role_required(*TARGET_READER_ROLES)

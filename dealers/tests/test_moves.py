@@ -170,3 +170,78 @@ def test_the_customer_file_lists_the_moves(client, office, other_office, planner
     text = client.get(dealer.get_absolute_url()).text
     moves = text.split('id="moves"')[1]
     assert "2026-05-01" in moves and str(office) in moves and str(other_office) in moves
+
+
+@pytest.fixture
+def published_q2(db):
+    from scoring.models import GradingStatus, QuarterGrading
+
+    return QuarterGrading.objects.create(quarter="2026Q2", status=GradingStatus.PUBLISHED)
+
+
+@pytest.mark.django_db
+@time_machine.travel(datetime.datetime(2026, 7, 10, 12, 0), tick=False)
+@pytest.mark.parametrize("moved_on", [D(2026, 6, 30), D(2026, 4, 1), D(2025, 11, 3)])
+def test_the_service_refuses_a_move_dated_in_or_before_a_published_quarter(
+    office, other_office, published_q2, moved_on
+):
+    from dealers.moves import MoveError, record_moves
+
+    dealer = DealerFactory(code="SH001", office=office)
+    dealer.office = other_office
+    with translation.override("zh-hans"), pytest.raises(MoveError) as error:
+        record_moves(moves=[(dealer, office.pk, moved_on)])
+    assert str(error.value) == f"SH001：调动日期 {moved_on} 在已发布的 2026Q2 之内或之前，其数据已冻结"
+    assert not DealerMove.objects.exists()
+
+
+@pytest.mark.django_db
+@time_machine.travel(datetime.datetime(2026, 7, 10, 12, 0), tick=False)
+def test_a_move_after_the_published_quarter_is_recorded(office, other_office, published_q2):
+    from dealers.moves import record_moves
+
+    dealer = DealerFactory(code="SH001", office=office)
+    dealer.office = other_office
+    assert record_moves(moves=[(dealer, office.pk, D(2026, 7, 1))]) == 1
+    # a quarter graded but not published does not freeze anything
+    published_q2.status = "graded"
+    published_q2.save()
+    DealerMove.objects.all().delete()
+    assert record_moves(moves=[(dealer, office.pk, D(2026, 5, 1))]) == 1
+
+
+@pytest.mark.django_db
+@time_machine.travel(datetime.datetime(2026, 7, 10, 12, 0), tick=False)
+def test_the_import_and_the_admin_refuse_a_move_into_a_published_quarter(
+    admin_client, office, other_office, planner, published_q2
+):
+    dealer = DealerFactory(code="SH001", office=office)
+    DealerFactory(code="SH002", office=office)
+    result = import_csv(
+        planner,
+        "SH001,a,exclusive,BJ,2020-01-01,2026-06-30",
+        "SH002,b,exclusive,BJ,2020-01-01,2026-05-02",
+    )
+    assert not result.saved
+    errors = {row.line: " ".join(row.errors) for row in result.rows}
+    assert "2026Q2, which is published" in errors[2] and "2026Q2, which is published" in errors[3]
+    response = admin_client.post(
+        f"/admin/dealers/dealer/{dealer.pk}/change/",
+        {
+            "code": "SH001",
+            "name": dealer.name,
+            "kind": dealer.kind,
+            "office": other_office.pk,
+            "tier": "",
+            "joined": "2020-01-01",
+            "status": "active",
+            "moved_on": "2026-06-30",
+            "moves-TOTAL_FORMS": "0",
+            "moves-INITIAL_FORMS": "0",
+        },
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 200
+    assert "2026Q2, which is published" in response.content.decode()
+    assert not DealerMove.objects.exists()
+    assert set(Dealer.objects.values_list("office__code", flat=True)) == {"SH"}

@@ -151,3 +151,20 @@ def test_commands_speak_chinese_by_default(tmp_path, office):
     path.write_text("dealer,month,amount\nXX,2026-08,100\n")
     with translation.override("zh-hans"), pytest.raises(CommandError, match="1 个错误，未保存任何内容。"):
         call_command("import_sales", str(path), stdout=io.StringIO(), stderr=io.StringIO())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "command, period, message",
+    [
+        ("export_points", "9999-12", "9999-12：年份须在 2000 至 2027 之间。"),
+        ("export_points", "2026-13", "月份格式应为 2026-09：2026-13"),
+        ("export_abc", "2026Q5", "季度格式应如 2026Q3：2026Q5"),
+        ("open_quarter", "9999Q4", "9999Q4：年份须在 2000 至 2027 之间。"),
+    ],
+)
+@time_machine.travel("2026-11-20 10:00 +0800", tick=False)
+def test_a_bad_period_is_one_translated_message(command, period, message):
+    with translation.override("zh-hans"), pytest.raises(CommandError) as caught:
+        call_command(command, period, stdout=io.StringIO(), stderr=io.StringIO())
+    assert str(caught.value) == message

@@ -276,3 +276,26 @@ def test_cell_errors_name_the_column_in_the_readers_language():
     with translation.override("en"):
         result = FruitImporter().parse("code,price\n苹果,贵\n".encode(), "f.csv")
     assert result.errors == [(2, "price: not a number: 贵")]
+
+
+def test_a_repeated_month_is_read_once_and_each_bad_one_still_named(db, monkeypatch):
+    # given a sales file whose 300 rows share two months, one of them out of range
+    from dealers.targets.imports import SalesImporter
+    from evalsys import periods
+
+    calls = []
+    original = periods.parse_month_input
+
+    def counting(value):
+        calls.append(value)
+        return original(value)
+
+    monkeypatch.setattr(periods, "parse_month_input", counting)
+    lines = ["经销商编码,月份,销售额"] + [
+        f"X{n:03d},{'2026-09' if n % 2 else '1999-09'},100" for n in range(300)
+    ]
+    result = SalesImporter().parse(("\n".join(lines) + "\n").encode(), "sales.csv")
+    # then each distinct month was parsed once, and every row with the bad month has its error
+    assert len(calls) == 2
+    bad = [row for row in result.rows if any("1999" in e for e in row.errors)]
+    assert len(bad) == 150

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from dealers.models import Dealer, DealerScopedQuerySet
+from evalsys.periods import QuarterField
 
 CLASS_CHOICES = [(c, c) for c in "ABC"]
 
@@ -118,11 +119,11 @@ class WatchEntry(models.Model):
     dealer = models.ForeignKey(
         Dealer, on_delete=models.PROTECT, related_name="watch_entries", verbose_name=_("dealer")
     )
-    opened_quarter = models.CharField(_("on the list since"), max_length=6)
+    opened_quarter = QuarterField(_("on the list since"))
     status = models.CharField(
         _("status"), max_length=10, choices=WatchStatus.choices, default=WatchStatus.OPEN
     )
-    closed_quarter = models.CharField(_("closed at publication of"), max_length=6, blank=True)
+    closed_quarter = QuarterField(_("closed at publication of"), blank=True)
     problems = models.TextField(_("problems"), blank=True)
     actions = models.TextField(_("actions"), blank=True)
     owner = models.CharField(_("owner"), max_length=100, blank=True)
@@ -207,7 +208,7 @@ class Appeal(models.Model):
     dealer = models.ForeignKey(
         Dealer, on_delete=models.PROTECT, related_name="appeals", verbose_name=_("dealer")
     )
-    quarter = models.CharField(_("quarter"), max_length=6)
+    quarter = QuarterField(_("quarter"))
     computed_class = models.CharField(_("computed class"), max_length=1, blank=True)
     final_class = models.CharField(_("final class when asked"), max_length=1, blank=True)
     requested_class = models.CharField(_("class asked for"), max_length=1, choices=CLASS_CHOICES, blank=True)

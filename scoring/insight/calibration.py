@@ -5,6 +5,7 @@ same transaction as the classes, from the same scores), so the pages read one
 row per quarter; a quarter graded before that was kept is computed on request.
 """
 
+from dataclasses import astuple
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -24,6 +25,7 @@ from ..models import (
     Score,
     ScoreSheet,
 )
+from ..sql import FEW_OFFICES
 from . import rules
 
 COLUMNS = ["quarter", "office", "dealers", "manual_mean", "computed_mean", "gap", "company_gap", "deviation"]
@@ -39,8 +41,9 @@ def _decimal(value) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
-def office_sums(*, quarter: Quarter) -> dict[int, rules.GroupSums]:
-    """Each office's evaluated dealers and the sums of their manual and computed scores, in two queries.
+def office_sums(*, quarter: Quarter, office_ids: list[int] | None = None) -> dict[int, rules.GroupSums]:
+    """Each office's evaluated dealers and the sums of their manual and computed scores, in two queries
+    (only the offices `office_ids`, when given).
 
     A dealer's group score is Σ(w·s)/Σ(w) over the group's indicators of its own
     scheme, scores as in its total (the override when there is one; a missing
@@ -64,7 +67,7 @@ def office_sums(*, quarter: Quarter) -> dict[int, rules.GroupSums]:
             JOIN {_t(EvaluationRound)} r ON r.quarter = g.quarter AND r.office_id = g.office_id
             JOIN {_t(ScoreSheet)} sh ON sh.round_id = r.id AND sh.dealer_id = g.dealer_id
             LEFT JOIN {_t(Score)} s ON s.sheet_id = sh.id AND s.indicator_id = w.indicator_id
-            WHERE g.quarter = %(quarter)s AND g.evaluated
+            WHERE g.quarter = %(quarter)s AND g.evaluated {{only}}
             GROUP BY g.office_id, g.dealer_id, i.method <> %(manual)s
         ) AS dealer_scores
         GROUP BY office_id, is_computed
@@ -75,23 +78,30 @@ def office_sums(*, quarter: Quarter) -> dict[int, rules.GroupSums]:
         "must": MissingRule.MANUAL,
         "exclude": MissingRule.EXCLUDE,
     }
+    evaluated = Grade.objects.filter(quarter=str(quarter), evaluated=True)
+    only = ""
+    if office_ids is not None:
+        if not office_ids:
+            return {}
+        params.update({f"o{n}": office_id for n, office_id in enumerate(office_ids)})
+        only = "AND g.office_id IN (" + ", ".join(f"%(o{n})s" for n in range(len(office_ids))) + ")"
+        evaluated = evaluated.filter(office_id__in=office_ids)
+    sql = sql.format(only=only)
     groups = {}
     # a transaction of its own (a savepoint within grading's) scopes the planner settings
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # hash joins over the quarter's scores, not a nested loop per dealer (see scoring.sql)
-            cursor.execute("SET LOCAL enable_nestloop = off")
+            # hash joins over the quarter's scores, not a nested loop per dealer (see scoring.sql);
+            # a few offices' scores are read through the indexes
+            few = office_ids is not None and len(office_ids) <= FEW_OFFICES
+            cursor.execute(f"SET LOCAL enable_nestloop = {'on' if few else 'off'}")
             cursor.execute("SET LOCAL work_mem = '256MB'")
             cursor.execute("SET LOCAL jit = off")
         cursor.execute(sql, params)
         for office_id, is_computed, count, total in cursor.fetchall():
             groups[(office_id, bool(is_computed))] = (count, _decimal(total or 0))
     dealers = dict(
-        Grade.objects.filter(quarter=str(quarter), evaluated=True)
-        .values("office_id")
-        .annotate(n=Count("*"))
-        .order_by()
-        .values_list("office_id", "n")
+        evaluated.values("office_id").annotate(n=Count("*")).order_by().values_list("office_id", "n")
     )
     sums = {}
     for office_id, n in dealers.items():
@@ -101,16 +111,41 @@ def office_sums(*, quarter: Quarter) -> dict[int, rules.GroupSums]:
     return sums
 
 
-def snapshot(*, quarter: Quarter) -> dict:
-    """The quarter's calibration per office as JSON, for `QuarterGrading.calibration`."""
-    figures = rules.calibration(office_sums(quarter=quarter))
+def snapshot(*, quarter: Quarter, kept: dict | None = None, office_ids: list[int] | None = None) -> dict:
+    """The quarter's calibration per office as JSON, for `QuarterGrading.calibration`, each office's
+    figures with the unrounded sums they come from (`sums`).
+
+    `kept` and `office_ids`: the snapshot the last grading left, and the only offices graded since;
+    the other offices' sums are taken from it (the company's gap is still over every office).
+    """
+    if kept is not None and office_ids is not None and all("sums" in v for v in kept.values()):
+        graded = {str(office_id) for office_id in office_ids}
+        sums = {
+            int(office_id): _sums_from_json(v["sums"])
+            for office_id, v in kept.items()
+            if office_id not in graded
+        }
+        sums.update(office_sums(quarter=quarter, office_ids=office_ids))
+    else:
+        sums = office_sums(quarter=quarter)
+    figures = rules.calibration(sums)
     return {
         str(office_id): {
-            name: (str(value) if isinstance(value, Decimal) else value)
-            for name, value in zip(FIGURES, c.values(), strict=True)
+            **{
+                name: (str(value) if isinstance(value, Decimal) else value)
+                for name, value in zip(FIGURES, c.values(), strict=True)
+            },
+            "sums": [str(x) for x in astuple(sums[office_id])],
         }
         for office_id, c in figures.items()
     }
+
+
+def _sums_from_json(sums: list[str]) -> rules.GroupSums:
+    dealers, manual_sum, manual_count, computed_sum, computed_count = sums
+    return rules.GroupSums(
+        int(dealers), Decimal(manual_sum), int(manual_count), Decimal(computed_sum), int(computed_count)
+    )
 
 
 def _from_json(data: dict) -> rules.Calibration:

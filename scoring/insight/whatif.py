@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, IntegerField
-from django.db.models.functions import Cast, Coalesce, Round
+from django.db.models.functions import Cast, Round
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
@@ -29,6 +29,7 @@ from ..models import (
     IndicatorWeight,
     QuarterGrading,
     Score,
+    ScoreSheet,
     WeightScheme,
 )
 from ..services import ScoringError, config_for
@@ -189,23 +190,69 @@ def _grade_facts(quarter: Quarter) -> list[rules.GradeFacts]:
     ]
 
 
-def _scores(quarter: Quarter, indicator_ids) -> dict[tuple[int, int], dict[int, int | None]]:
-    """(dealer id, office id) → indicator id → score in hundredths as used in the total.
+RULE_CODES = {rules.rules.ZERO_RULE: 1, rules.rules.EXCLUDE: 2}  # anything else: a missing score blocks
 
-    One query over the quarter's sheets, joining nothing but the sheet: the
-    rounds (one per office) are looked up beforehand.
+
+def draft_totals(
+    *, quarter: Quarter, drafts: dict[str, dict[int, Decimal]], missing_rules: dict[int, str]
+) -> dict[int, Decimal | None]:
+    """Each evaluated dealer's total under the draft weights of its kind (`drafts`: kind → indicator
+    → weight), summed set-wise by the database in one read: `rules.draft_totals` (the definition,
+    tested equal) over the sheet in the round of the grade's office, one row per dealer.
+
+    Only the scores present are read; a missing one follows its rule by arithmetic: a `manual`
+    indicator missing leaves no total, a `zero` one counts its weight, an `exclude` one drops it.
     """
-    rounds = dict(EvaluationRound.objects.filter(quarter=str(quarter)).values_list("pk", "office_id"))
-    scores = defaultdict(dict)
-    rows = (
-        Score.objects.filter(sheet__round_id__in=list(rounds), indicator_id__in=indicator_ids)
-        .annotate(effective=_hundredths(Coalesce("override_value", "value")))
-        .values_list("sheet__dealer_id", "sheet__round_id", "indicator_id", "effective")
-        .order_by()
-    )
-    for dealer_id, round_id, indicator_id, effective in _rows(rows):
-        scores[(dealer_id, rounds[round_id])][indicator_id] = effective
-    return scores
+    plans = {
+        kind: [
+            (indicator_id, rules.hundredths(weight), RULE_CODES.get(missing_rules.get(indicator_id), 0))
+            for indicator_id, weight in weights.items()
+        ]
+        for kind, weights in drafts.items()
+    }
+    rows = [(kind, *row) for kind, plan in plans.items() for row in plan]
+    if not rows:
+        return {}
+    # the weights as a derived table (a plain SELECT, which SQLite reads too)
+    w = " UNION ALL ".join("SELECT %s AS kind, %s AS indicator_id, %s AS weight, %s AS rule" for _ in rows)
+    kinds = list(plans)
+    params = [x for row in rows for x in row] + [str(quarter), *kinds]
+    t = {
+        model: connection.ops.quote_name(model._meta.db_table)
+        for model in (Grade, EvaluationRound, Score, ScoreSheet)
+    }
+    sql = f"""
+        SELECT g.dealer_id, g.kind,
+               COUNT(CASE WHEN w.rule = 0 THEN 1 END),
+               COALESCE(SUM(CASE WHEN w.rule = 2 THEN w.weight ELSE 0 END), 0),
+               COALESCE(SUM(w.weight * CAST(ROUND(COALESCE(s.override_value, s.value) * 100) AS INTEGER)), 0)
+        FROM {t[Grade]} g
+        JOIN {t[EvaluationRound]} r ON r.quarter = g.quarter AND r.office_id = g.office_id
+        LEFT JOIN {t[ScoreSheet]} sh ON sh.round_id = r.id AND sh.dealer_id = g.dealer_id
+        LEFT JOIN ({t[Score]} s JOIN ({w}) AS w ON w.indicator_id = s.indicator_id)
+               ON s.sheet_id = sh.id AND w.kind = g.kind AND COALESCE(s.override_value, s.value) IS NOT NULL
+        WHERE g.quarter = %s AND g.evaluated AND g.kind IN ({", ".join("%s" for _ in kinds)})
+        GROUP BY g.dealer_id, g.kind
+    """
+    manual = {kind: sum(1 for _i, _w, rule in plan if rule == 0) for kind, plan in plans.items()}
+    counted = {kind: sum(weight for _i, weight, rule in plan if rule != 2) for kind, plan in plans.items()}
+    totals = {}
+    # a transaction of its own (a savepoint inside another) scopes the planner settings
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # hash joins over the quarter's scores, as grading reads them (scoring.sql)
+            cursor.execute("SET LOCAL enable_nestloop = off")
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+            cursor.execute("SET LOCAL jit = off")
+        cursor.execute(sql, params)
+        for dealer_id, kind, manual_present, excluded_present, weighted in cursor.fetchall():
+            weights_sum = counted[kind] + int(excluded_present)
+            if manual_present < manual[kind] or weights_sum == 0:
+                totals[dealer_id] = None
+            else:
+                weighted = int(weighted)
+                totals[dealer_id] = Decimal((2 * weighted + weights_sum) // (2 * weights_sum)).scaleb(-2)
+    return totals
 
 
 def run_what_if(*, quarter: Quarter, draft: Draft, base: Baseline | None = None) -> WhatIf:
@@ -219,14 +266,9 @@ def run_what_if(*, quarter: Quarter, draft: Draft, base: Baseline | None = None)
         for kind, weights in drafted.items()
         if weights != {i: w for i, w in base.weights.get(kind, {}).items() if w}
     ]
-    totals = {}
-    if reweighted:
-        scores = _scores(quarter, list({i for kind in reweighted for i in drafted[kind]}))
-        for kind in reweighted:
-            sheets = {
-                g.key: scores.get((g.key, g.office), {}) for g in grades if g.kind == kind and g.evaluated
-            }
-            totals.update(rules.draft_totals(sheets, weights=drafted[kind], missing_rules=missing_rules))
+    totals = draft_totals(
+        quarter=quarter, drafts={kind: drafted[kind] for kind in reweighted}, missing_rules=missing_rules
+    )
     outcomes = rules.what_if(grades, totals=totals, policy=draft.policy)
     changes = [
         Change(g.key, g.office, g.kind, g, outcomes[g.key])

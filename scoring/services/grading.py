@@ -1,7 +1,9 @@
 """Grading and publishing a quarter: totals, ranks and classes through the engine of
 `scoring.engines`, overrides of a class, publication and its follow-through."""
 
+import hashlib
 from collections import defaultdict
+from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -164,8 +166,12 @@ def remove_gone_grades(*, quarter: Quarter, office_ids: list[int]) -> int:
     return len(gone)
 
 
-def _mark_offices_done(quarter: Quarter, office_ids: list[int]) -> None:
+def _mark_offices_done(quarter: Quarter, office_ids: list[int], run: str | None = None) -> None:
+    """Count the offices as graded by the run `run` (its start time), unless a later run has
+    started since: only the running re-grade's offices count toward its finish (`plan_regrade`)."""
     grading = QuarterGrading.objects.select_for_update().get(quarter=str(quarter))
+    if run is not None and _run_of(grading) != run:
+        return
     done = sorted(set(grading.offices_done) | set(office_ids))
     if done != grading.offices_done:
         grading.offices_done = done
@@ -180,10 +186,12 @@ def grade_offices(
     config: Config | None = None,
     engine: "engines.Engine | str | None" = None,
     staged: bool = False,
+    run: str | None = None,
 ) -> dict:
     """Re-grade offices in one transaction: refresh computed indicators, totals and office ranks.
 
     `staged`: the run's coordinator staged the quarter already (`Engine.stage`).
+    `run`: the re-grade this is part of (`_run_of`), whose progress it counts.
     An office whose round another run holds is skipped (that run grades it).
     Returns {"graded": n, "busy": m}.
     """
@@ -201,7 +209,7 @@ def grade_offices(
             Office.objects.values_list("pk", flat=True)
         )
         engine.grade_offices(quarter=quarter, config=config, rounds=locked, company_wide=every_office)
-        _mark_offices_done(quarter, [r.office_id for r in locked])
+        _mark_offices_done(quarter, [r.office_id for r in locked], run)
     return {"graded": len(locked), "busy": len(round_ids) - len(locked)}
 
 
@@ -252,23 +260,33 @@ def finish_grading(
     config: Config | None = None,
     engine: "engines.Engine | str | None" = None,
     classified: bool = False,
+    run: str | None = None,
+    unchanged: bool = False,
 ) -> None:
     """Company-wide part of grading: company ranks, classes, changes; tells sales planning once.
 
     `classified`: the engine already classified every office in the same run.
+    `run`: the re-grade finishing (`_run_of`); its offices' input hashes are kept for the next.
+    `unchanged`: the run found nothing changed since the last one finished, so ranks, classes
+    and the quarter's figures stand as they are.
     """
     _refuse_published(quarter)
     config = config or config_for(quarter)
     with transaction.atomic():
         grading = QuarterGrading.objects.select_for_update().get(quarter=str(quarter))
-        if not classified:
+        if not classified and not unchanged:
             engines.engine_for(engine).finish(quarter=quarter, config=config)
         grading.status = GradingStatus.GRADED
         grading.graded_at = grading.progress_at = timezone.now()
         grading.error = ""
-        grading.distribution = class_distribution(quarter=quarter)
-        grading.movements = movements.movement_counts(quarter=quarter)
-        grading.calibration = calibration.snapshot(quarter=quarter)
+        if not unchanged:
+            grading.distribution = class_distribution(quarter=quarter)
+            grading.movements = movements.movement_counts(quarter=quarter)
+            grading.calibration = calibration.snapshot(
+                quarter=quarter, kept=grading.calibration, office_ids=_graded_since_last(grading, run)
+            )
+        grading.fingerprints = _finished_fingerprints(grading, run)
+        grading.planned = {}
         grading.save()
         _tell_sales_planning(quarter, Grade.objects.filter(quarter=str(quarter)).count())
 
@@ -325,12 +343,19 @@ def _tell_sales_planning(quarter: Quarter, count: int) -> None:
 
 
 def start_grading(*, quarter: Quarter) -> QuarterGrading:
-    """Mark a re-grade as running, refusing a quarter not ended or published."""
+    """Mark a re-grade as running, refusing a quarter not ended or published.
+
+    The input hashes of the last re-grade are kept only when it finished cleanly: after a run
+    that failed or is still running, offices may hold grades of inputs no hash describes, so the
+    next re-grade grades every office."""
     refuse_regrade(quarter)
     with transaction.atomic():
         grading, _created = QuarterGrading.objects.select_for_update().get_or_create(quarter=str(quarter))
         if grading.status == GradingStatus.PUBLISHED:
             raise ScoringError(published_message(quarter))
+        if grading.status != GradingStatus.GRADED or grading.error:
+            grading.fingerprints = {}
+        grading.planned = {}
         grading.status = GradingStatus.GRADING
         grading.offices_total = Office.objects.count()
         grading.offices_done = []
@@ -359,27 +384,146 @@ def record_grading_error(*, quarter: Quarter, error: Exception) -> None:
     QuarterGrading.objects.filter(quarter=str(quarter)).update(error=str(error)[:1000] or repr(error))
 
 
-def regrade_quarter(*, quarter: Quarter, engine: "engines.Engine | str | None" = None) -> dict:
-    """Re-grade every office in this process, then finish company-wide."""
-    engine = engines.engine_for(engine)
-    start_grading(quarter=quarter)
+# Re-grading what changed -------------------------------------------------------------------
+
+
+def _run_of(grading: QuarterGrading) -> str:
+    """The re-grade a grading record belongs to: its start time, passed along to its tasks."""
+    return grading.started_at.isoformat() if grading.started_at else ""
+
+
+def config_fingerprint(config: Config) -> str:
+    """A hash of the configuration a grading applies: schemes, weights, indicators' methods and
+    rules, and the classification policy."""
+    policy = config.policy
+    described = (
+        sorted(
+            (kind, kind_config.scheme.pk, sorted((i, str(w)) for i, w in kind_config.weights.items()))
+            for kind, kind_config in config.kinds.items()
+        ),
+        sorted((i.pk, i.method, i.missing_rule) for i in config.indicators.values()),
+        (
+            policy.pk,
+            policy.method,
+            str(policy.quota_a),
+            str(policy.quota_b),
+            str(policy.band_a),
+            str(policy.band_b),
+        ),
+    )
+    return hashlib.sha256(repr(described).encode()).hexdigest()
+
+
+@dataclass
+class RegradePlan:
+    """What a re-grade does: `offices` to grade (the others' inputs are as the last re-grade found
+    them); `full`: the configuration or the sales changed, so it stages the quarter's sales
+    indicators and grades every office."""
+
+    run: str
+    config: Config
+    offices: list[int]
+    full: bool
+
+
+def plan_regrade(*, quarter: Quarter, engine: "engines.Engine") -> RegradePlan:
+    """Start a re-grade (`start_grading`) and find what changed since the last one finished.
+
+    Work in proportion to the change (DESIGN.md §7): an office is graded again only when the hash
+    of what its grades are made of differs from the one stored by the last finished re-grade
+    (`scoring.sql.input_fingerprints`); a changed configuration or sales (company-wide
+    percentiles) grades every office. Company ranks and quotas are then recomputed company-wide
+    by `finish_grading`, so the result is the full re-grade's (tested row for row). The offices
+    left as they are count as done at once.
+    """
+    grading = start_grading(quarter=quarter)
     config = config_for(quarter)
-    engine.stage(quarter=quarter)
+    run = _run_of(grading)
     offices = list(Office.objects.order_by("code").values_list("pk", flat=True))
+    now = engine.fingerprints(quarter=quarter)
+    if now is None:
+        return RegradePlan(run=run, config=config, offices=offices, full=True)
+    now["config"] = config_fingerprint(config)
+    stored = grading.fingerprints
+    full = not stored or any(stored.get(key) != now[key] for key in ("config", "sales"))
+    if full:
+        changed = offices
+    else:
+        before = stored.get("offices", {})
+        changed = [
+            o for o in offices if str(o) not in now["offices"] or now["offices"][str(o)] != before.get(str(o))
+        ]
+    with transaction.atomic():
+        current = QuarterGrading.objects.select_for_update().get(pk=grading.pk)
+        if _run_of(current) == run:
+            current.planned = now
+            current.offices_done = sorted(set(offices) - set(changed))
+            current.save(update_fields=["planned", "offices_done"])
+    return RegradePlan(run=run, config=config, offices=changed, full=full)
+
+
+def _graded_since_last(grading: QuarterGrading, run: str | None) -> list[int] | None:
+    """The offices the finishing run graded because their inputs changed, when it graded only
+    those (every other office stands as the last finished re-grade left it); None otherwise."""
+    planned, stored = grading.planned, grading.fingerprints
+    if run is None or _run_of(grading) != run or not planned or not stored:
+        return None
+    if any(planned[key] != stored.get(key) for key in ("config", "sales")):
+        return None
+    before = stored.get("offices", {})
+    return [int(o) for o, h in planned["offices"].items() if before.get(o) != h] + [
+        int(o) for o in before if o not in planned["offices"]
+    ]
+
+
+def _finished_fingerprints(grading: QuarterGrading, run: str | None) -> dict:
+    """The input hashes a finishing re-grade leaves for the next: those it planned, for the offices
+    it graded or found unchanged. None when another run has started since, or nothing was planned."""
+    if run is None or _run_of(grading) != run or not grading.planned:
+        return {}
+    done = {str(office_id) for office_id in grading.offices_done}
+    planned = grading.planned
+    return {
+        "config": planned["config"],
+        "sales": planned["sales"],
+        "offices": {office_id: h for office_id, h in planned["offices"].items() if office_id in done},
+    }
+
+
+def regrade_quarter(*, quarter: Quarter, engine: "engines.Engine | str | None" = None) -> dict:
+    """Re-grade the offices whose inputs changed (`plan_regrade`) in this process, then finish
+    company-wide. Returns {"graded": n, "busy": m, "unchanged": k}."""
+    engine = engines.engine_for(engine)
+    plan = plan_regrade(quarter=quarter, engine=engine)
     outcome = defaultdict(int)
     try:
-        for batch in engine.batches(offices):
+        if plan.full:
+            engine.stage(quarter=quarter)
+        for batch in engine.batches(plan.offices) if plan.offices else []:
             result = grade_offices(
-                quarter=quarter, office_ids=batch, config=config, engine=engine, staged=True
+                quarter=quarter,
+                office_ids=batch,
+                config=plan.config,
+                engine=engine,
+                staged=True,
+                run=plan.run,
             )
             for key, count in result.items():
                 outcome[key] += count
     except Exception as exc:
         record_grading_error(quarter=quarter, error=exc)
         raise
-    classified = engine.classifies_company_wide and not outcome["busy"]
-    finish_grading(quarter=quarter, config=config, engine=engine, classified=classified)
-    return dict(outcome)
+    classified = plan.full and engine.classifies_company_wide and not outcome["busy"]
+    finish_grading(
+        quarter=quarter,
+        config=plan.config,
+        engine=engine,
+        classified=classified,
+        run=plan.run,
+        unchanged=not plan.offices,
+    )
+    total = Office.objects.count()
+    return {"graded": outcome["graded"], "busy": outcome["busy"], "unchanged": total - len(plan.offices)}
 
 
 # Classes after grading ---------------------------------------------------------------------

@@ -90,8 +90,8 @@ def test_a_quarter_before_the_companys_first_data_is_refused(company):
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("2026Q5", "not a quarter like 2026Q3"),
-        ("soon", "not a quarter like 2026Q3"),
+        ("2026Q5", "Not a quarter like 2026Q3: 2026Q5"),
+        ("soon", "Not a quarter like 2026Q3: soon"),
         ("0001Q1", "the year must be between"),
         ("9999Q4", "the year must be between"),
     ],

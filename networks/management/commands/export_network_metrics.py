@@ -1,6 +1,5 @@
 from dealers.models import Office
 from evalsys.commands import ExportCommand
-from evalsys.periods import Quarter
 from networks.services import metrics_table
 
 
@@ -10,9 +9,6 @@ class Command(ExportCommand):
         "… (columns: METRIC_NAMES in networks/rules.py)."
     )
     period_help = "quarter, e.g. 2026Q3"
-
-    def parse_period(self, text):
-        return Quarter.parse(text)
 
     def table(self, period):
         return metrics_table(quarter=period, offices=Office.objects.all())

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from evalsys.periods import parse_quarter_input
+from evalsys.periods import parse_quarter_input, period_error
 from scoring.services import ScoringError
 
 
@@ -13,8 +13,8 @@ class QuarterCommand(BaseCommand):
     def handle(self, *args, quarter, **options):
         try:
             parsed = parse_quarter_input(quarter)  # typed by a person: bounded years
-        except ValueError as exc:
-            raise CommandError(str(exc)) from None
+        except ValueError:
+            raise CommandError(period_error(quarter, quarter=True)) from None
         try:
             self.run(parsed, **options)
         except ScoringError as exc:

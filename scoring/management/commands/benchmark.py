@@ -646,20 +646,29 @@ class Command(BaseCommand):
         return {"seconds": seconds, "queries": rows, "checksum": checksum}
 
     def step_office(self, *, quarter, repeat):
-        """One office's round changed (a manual score each of its dealers), then the re-grade."""
+        """One office's round changed, as a recount does it: reopened, a manual score of each of its
+        dealers changed, approved again; then the re-grade, which grades that office only."""
         office_round = EvaluationRound.objects.get(quarter=str(quarter), office__code=f"{PREFIX}0000")
-        scores = Score.objects.filter(
-            sheet__round=office_round, computed=False, indicator__code="store_display"
-        )
-        # move each score by ±0.01 so that repeated runs keep changing it and stay within 60–100
-        scores.update(
-            value=Case(
-                When(value__gte=99, then=F("value") - Decimal("0.01")), default=F("value") + Decimal("0.01")
+        with transaction.atomic():
+            EvaluationRound.objects.filter(pk=office_round.pk).update(
+                status=RoundStatus.OPEN, approved_at=None
             )
-        )
+            scores = Score.objects.filter(
+                sheet__round=office_round, computed=False, indicator__code="store_display"
+            )
+            # move each score by ±0.01 so that repeated runs keep changing it and stay within 60–100
+            scores.update(
+                value=Case(
+                    When(value__gte=99, then=F("value") - Decimal("0.01")),
+                    default=F("value") + Decimal("0.01"),
+                )
+            )
+            EvaluationRound.objects.filter(pk=office_round.pk).update(
+                status=RoundStatus.APPROVED, approved_at=timezone.now()
+            )
         started = time.perf_counter()
-        services.regrade_quarter(quarter=quarter)
-        return {"seconds": time.perf_counter() - started}
+        outcome = services.regrade_quarter(quarter=quarter)
+        return {"seconds": time.perf_counter() - started, "outcome": outcome}
 
     def step_pages(self, *, quarter, repeat):
         """Every page a role opens daily, as that role, with the benchmark company's data."""

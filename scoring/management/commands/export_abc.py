@@ -1,7 +1,6 @@
 from django.core.management.base import CommandError
 
 from evalsys.commands import ExportCommand
-from evalsys.periods import Quarter
 from scoring.exports import ABC_COLUMNS, abc_rows, quarter_grades
 from scoring.models import GradingStatus, QuarterGrading
 
@@ -12,9 +11,6 @@ class Command(ExportCommand):
         "and change (columns in scoring/exports.py)."
     )
     period_help = "quarter, e.g. 2026Q3"
-
-    def parse_period(self, text):
-        return Quarter.parse(text)
 
     def table(self, period):
         graded = QuarterGrading.objects.filter(

@@ -19,6 +19,12 @@ class Command(QuarterCommand):
         parts = [
             ngettext("%(count)s office graded", "%(count)s offices graded", graded) % {"count": graded},
             ngettext("%(count)s busy elsewhere", "%(count)s busy elsewhere", busy) % {"count": busy},
+            ngettext(
+                "%(count)s unchanged since the last re-grade",
+                "%(count)s unchanged since the last re-grade",
+                outcome.get("unchanged", 0),
+            )
+            % {"count": outcome.get("unchanged", 0)},
             ngettext("%(count)s dealer evaluated", "%(count)s dealers evaluated", evaluated)
             % {"count": evaluated},
             ngettext("%(count)s not evaluated", "%(count)s not evaluated", not_evaluated)

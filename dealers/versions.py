@@ -1,8 +1,8 @@
 """Figures of whole-company pages cached under the versions of the data they read.
 
 `dealers.DataVersion` holds a version per table, raised by PostgreSQL triggers on every
-statement that inserts, updates, deletes or truncates (migrations `dealers.0008`,
-`networks.0003`): raw SQL and bulk statements included. A cached value is stored under
+statement that inserts, updates, deletes or truncates (migrations `dealers.0010`,
+`networks.0005`): raw SQL and bulk statements included. A cached value is stored under
 the versions read *before* it was computed, so a reader never gets figures older than
 the versions it sees (a write committed meanwhile at worst makes the entry newer than its
 key). Elsewhere than on PostgreSQL nothing is cached.

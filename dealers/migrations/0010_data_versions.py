@@ -45,7 +45,7 @@ def drop_triggers(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dealers', '0007_points_tiers_effective_from'),
+        ('dealers', '0009_normalise_periods'),
     ]
 
     operations = [

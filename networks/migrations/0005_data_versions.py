@@ -1,4 +1,4 @@
-# Versions of the network tables (dealers.versions, dealers.0008): churn reports one per
+# Versions of the network tables (dealers.versions, dealers.0010): churn reports one per
 # table; visits one per quarter of their date (`networks_visit:2025Q3`), read from the
 # statement's transition tables, so a visit logged today leaves a past quarter's cached
 # figures valid. A truncate raises the table's own version, which readers include too.
@@ -74,8 +74,8 @@ def drop_triggers(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('networks', '0002_visit_submission'),
-        ('dealers', '0008_data_versions'),
+        ('networks', '0004_normalise_periods'),
+        ('dealers', '0010_data_versions'),
     ]
 
     operations = [migrations.RunPython(create_triggers, drop_triggers)]

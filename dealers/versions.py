@@ -11,9 +11,10 @@ key). Elsewhere than on PostgreSQL nothing is cached.
 import hashlib
 
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import Max, Sum
 
-from .models import DataVersion
+from .models import DataVersion, DataVersionLog
 
 # The tables whose triggers raise a version, and the prefix of per-quarter versions.
 DEALERS = "dealers_dealer"
@@ -22,6 +23,14 @@ SALES = "dealers_monthlysales"
 TARGETS = "dealers_monthlytarget"
 VISITS = "networks_visit"
 CHURN_REPORTS = "networks_churnreport"
+# Tables whose triggers log a row per statement instead (dealers.DataVersionLog): written by
+# concurrent transactions; their version is (rows logged, highest value). A state of the
+# table seen by a reader has more rows logged than any earlier one; the highest value tells
+# apart states after a rollback.
+OFFICES = "dealers_office"
+GRADES = "scoring_grade"
+SUPPORT = "scoring_supportentry"
+LOGGED = {OFFICES, GRADES, SUPPORT}
 TIMEOUT = 24 * 3600
 
 
@@ -35,13 +44,28 @@ def versions(names) -> tuple | None:
     versions are not kept (not PostgreSQL)."""
     if connection.vendor != "postgresql":
         return None
-    found = dict(DataVersion.objects.filter(name__in=list(names)).values_list("name", "version"))
+    names = list(names)
+    found = {}
+    kept = [name for name in names if name not in LOGGED]
+    if kept:
+        found.update(DataVersion.objects.filter(name__in=kept).values_list("name", "version"))
+    logged = [name for name in names if name in LOGGED]
+    if logged:
+        rows = (
+            DataVersionLog.objects.filter(name__in=logged)
+            .values("name")
+            .annotate(n=Sum("statements"), last=Max("version"))
+            .order_by()
+        )
+        found.update((row["name"], (row["n"], row["last"])) for row in rows)
     return tuple(found.get(name, 0) for name in names)
 
 
-def cached(key, names, compute):
-    """`compute()`, cached under `key` and the current versions of `names`."""
-    current = versions(names)
+def cached(key, names, compute, current=None):
+    """`compute()`, cached under `key` and the current versions of `names` (or `current`, the
+    versions of `names` the caller read before)."""
+    if current is None:
+        current = versions(names)
     if current is None:
         return compute()
     digest = hashlib.sha1(repr((key, tuple(names), current)).encode()).hexdigest()
@@ -51,3 +75,22 @@ def cached(key, names, compute):
         value = compute()
         cache.set(cache_key, value, TIMEOUT)
     return value
+
+
+def compact_log(keep: int = 100) -> int:
+    """Fold each logged table's rows but its last `keep` into one row carrying their number of
+    statements and their highest value: the versions readers see stay what they were. For a
+    periodic job; returns the rows removed."""
+    removed = 0
+    for name in LOGGED:
+        with transaction.atomic():
+            old = DataVersionLog.objects.select_for_update().filter(name=name).order_by("-version")[keep:]
+            rows = list(old.values_list("pk", "version", "statements"))
+            if len(rows) < 2:
+                continue
+            DataVersionLog.objects.filter(pk__in=[pk for pk, _v, _s in rows]).delete()
+            DataVersionLog.objects.create(
+                name=name, version=max(v for _pk, v, _s in rows), statements=sum(s for _pk, _v, s in rows)
+            )
+            removed += len(rows) - 1
+    return removed

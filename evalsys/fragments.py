@@ -11,16 +11,21 @@ address only costs a cache miss, never a stale fragment.
 """
 
 import dataclasses
+import datetime
 import hashlib
+from decimal import Decimal
 
 from django.db.models import Model
 from django.utils import translation
 from django.utils.functional import Promise
 
 TIMEOUT = 3600
+_PLAIN = frozenset({str, int, float, bool, type(None), Decimal, datetime.date, datetime.datetime})
 
 
 def _canonical(value):
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, Model):
         attributes = {k: v for k, v in vars(value).items() if k != "_state"}
         return (

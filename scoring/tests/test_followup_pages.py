@@ -123,7 +123,8 @@ def test_the_support_report_flags_and_counts_in_a_flat_number_of_queries(
     _support([own[0]], 2)  # C dealer supported: flagged
     _support([own[2]], 1)  # own[3] is an A dealer without support: flagged
     url = reverse("followup:support_report") + "?quarter=2026Q3"
-    with django_assert_max_num_queries(15) as few:
+    # computed (not yet cached): the figures, and the data versions they are cached under (2)
+    with django_assert_max_num_queries(17) as few:
         response = client.get(url)
     body = response.content.decode()
     assert "2 entries to C dealers" in body and "1 A dealer without support" in body
@@ -131,8 +132,11 @@ def test_the_support_report_flags_and_counts_in_a_flat_number_of_queries(
     _support(own + company["other"], 60)
     with django_assert_max_num_queries(len(few.captured_queries)):
         body = client.get(url).content.decode()
-    # the table is rendered once per content (evalsys.fragments): the new entries show at once
+    # the figures and the table are cached under the data versions: the new entries show at once
     assert "2 entries to C dealers" not in body
+    # and read from the cache while nothing changes: the versions and the page's own queries
+    with django_assert_max_num_queries(len(few.captured_queries) - 4):
+        assert "entries to C dealers" in client.get(url).content.decode()
 
 
 def test_the_support_report_downloads_as_data_and_as_an_excel_report(client, company, planner):

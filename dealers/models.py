@@ -559,7 +559,7 @@ class DataVersionLog(models.Model):
     class Meta:
         verbose_name = _("data version")
         verbose_name_plural = _("data versions")
-        indexes = [models.Index(fields=["name", "version"], name="data_version_log")]
+        indexes = [models.Index(fields=["name", "version", "statements"], name="data_version_log")]
 
     def __str__(self):
         return f"{self.name} {self.version}"

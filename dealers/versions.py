@@ -12,7 +12,6 @@ import hashlib
 
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Max, Sum
 
 from .models import DataVersion, DataVersionLog
 
@@ -30,7 +29,11 @@ CHURN_REPORTS = "networks_churnreport"
 OFFICES = "dealers_office"
 GRADES = "scoring_grade"
 SUPPORT = "scoring_supportentry"
-LOGGED = {OFFICES, GRADES, SUPPORT}
+SCORES = "scoring_score"
+SHEETS = "scoring_scoresheet"
+INDICATORS = "scoring_indicator"
+ROUNDS = "scoring_evaluationround"
+LOGGED = {OFFICES, GRADES, SUPPORT, SCORES, SHEETS, INDICATORS, ROUNDS}
 TIMEOUT = 24 * 3600
 
 
@@ -45,19 +48,22 @@ def versions(names) -> tuple | None:
     if connection.vendor != "postgresql":
         return None
     names = list(names)
-    found = {}
     kept = [name for name in names if name not in LOGGED]
-    if kept:
-        found.update(DataVersion.objects.filter(name__in=kept).values_list("name", "version"))
     logged = [name for name in names if name in LOGGED]
-    if logged:
-        rows = (
-            DataVersionLog.objects.filter(name__in=logged)
-            .values("name")
-            .annotate(n=Sum("statements"), last=Max("version"))
-            .order_by()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT name, version, NULL FROM {DataVersion._meta.db_table} WHERE name = ANY(%s)
+            UNION ALL
+            SELECT name, SUM(statements), MAX(version) FROM {DataVersionLog._meta.db_table}
+            WHERE name = ANY(%s) GROUP BY name
+            """,
+            [kept, logged],
         )
-        found.update((row["name"], (row["n"], row["last"])) for row in rows)
+        found = {
+            name: (int(version) if last is None else (int(version), last))
+            for name, version, last in cursor.fetchall()
+        }
     return tuple(found.get(name, 0) for name in names)
 
 

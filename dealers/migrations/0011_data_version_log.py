@@ -3,10 +3,13 @@
 from django.db import migrations, models
 
 # The function that logs a version of a table written by concurrent transactions (grades,
-# support entries: scoring.0019; offices here), from the sequence of dealers.0010.
+# scores, sheets, support entries: scoring.0019; offices here), from the sequence of
+# dealers.0010: a row for each statement that changes the table.
 FUNCTION = """
 CREATE OR REPLACE FUNCTION dealers_log_data_version() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    -- a row per statement, not per transaction: a value cached within the writing transaction
+    -- after its first statement would otherwise keep its version past the later ones
     INSERT INTO dealers_dataversionlog (name, version, statements)
     VALUES (TG_ARGV[0], nextval('dealers_dataversion_seq'), 1);
     RETURN NULL;
@@ -52,7 +55,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': 'data version',
                 'verbose_name_plural': 'data versions',
-                'indexes': [models.Index(fields=['name', 'version'], name='data_version_log')],
+                'indexes': [models.Index(fields=['name', 'version', 'statements'], name='data_version_log')],
             },
         ),
         migrations.RunPython(create_triggers, drop_triggers),

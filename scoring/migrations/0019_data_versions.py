@@ -1,10 +1,18 @@
-# Versions of the grades and the support entries for the pages that aggregate a whole
-# quarter (dealers.versions): a row logged per statement by dealers.0011's function, no
-# update of a shared row, so office jobs grading in parallel never wait for each other.
+# Versions of the grades, support entries, scores, sheets, indicators and rounds for the
+# pages that aggregate a whole quarter (dealers.versions): a row logged per statement by
+# dealers.0011's function, no update of a shared row, so office jobs grading in parallel
+# never wait for each other.
 
 from django.db import migrations
 
-TABLES = ["scoring_grade", "scoring_supportentry"]
+TABLES = [
+    "scoring_grade",
+    "scoring_supportentry",
+    "scoring_score",
+    "scoring_scoresheet",
+    "scoring_indicator",
+    "scoring_evaluationround",
+]
 
 TRIGGER = """
 CREATE TRIGGER {table}_data_version

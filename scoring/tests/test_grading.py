@@ -370,3 +370,12 @@ def test_round_progress_counts_sheets_without_a_blocking_missing_score(
     by_office = {r.office.code: progress[r.pk] for r in rounds}
     assert by_office == {office.code: (3, 3), other_office.code: (0, 1)}
     assert ScoreSheet.objects.count() == 4
+    # cached under the versions of what it reads: a score blanked, a rule relaxed, a dealer
+    # churned before the quarter's end each show at once
+    own = next(r for r in rounds if r.office_id == office.pk)
+    Score.objects.filter(sheet__dealer=a, computed=False).update(value=None)
+    assert services.progress_by_round(rounds=rounds)[own.pk] == (2, 3)
+    Indicator.objects.filter(missing_rule=MissingRule.MANUAL).update(missing_rule=MissingRule.ZERO)
+    assert services.progress_by_round(rounds=rounds)[own.pk] == (3, 3)
+    type(a).objects.filter(pk=b.pk).update(status="churned", churned_on=datetime.date(2026, 8, 1))
+    assert services.progress_by_round(rounds=rounds)[own.pk] == (2, 2)

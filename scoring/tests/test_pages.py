@@ -147,6 +147,15 @@ def test_the_grid_shows_every_change_at_once_and_a_failed_save_as_typed(
     assert 'value="120"' not in again and 'value="77.25"' in again
 
 
+def test_the_dashboard_s_progress_shows_a_score_at_once(client, office, other_office, planner):
+    # the progress panel is cached and rendered once per content: a score entered shows at once
+    _company(office, other_office, 1)
+    client.force_login(planner)
+    assert "0 / 2" in client.get("/").text.split('data-testid="evaluation-progress"')[1]
+    fill_manual()
+    assert "2 / 2" in client.get("/").text.split('data-testid="evaluation-progress"')[1]
+
+
 def test_another_offices_round_is_404(client, office, other_office, office_manager):
     _company(office, other_office, 1)
     client.force_login(office_manager)

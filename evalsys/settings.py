@@ -232,6 +232,12 @@ CELERY_BEAT_SCHEDULE["draft-network-summaries"] = {
     "schedule": crontab(minute=0, hour=6, day_of_month=1, month_of_year="1,4,7,10"),
 }
 
+# The version log behind the cached whole-company figures (dealers.versions) folded nightly.
+CELERY_BEAT_SCHEDULE["compact-data-versions"] = {
+    "task": "dealers.tasks.compact_data_versions_task",
+    "schedule": crontab(minute=30, hour=3),
+}
+
 # Only the app's own scripts, styles, fonts and images (DESIGN.md §7): no inline script or style.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

@@ -119,7 +119,7 @@ def test_the_counts_follow_every_change_of_the_dealers_at_once(
     response = client.get("/")
     assert counts_panel(response)["totals"]["suspended"] == 3
     # the panel is rendered once per content (evalsys.fragments): the page shows the new count
-    suspended = response.text.split('data-testid="count-suspended"')[1].split("stat-value\">")[1]
+    suspended = response.text.split('data-testid="count-suspended"')[1].split('stat-value">')[1]
     assert suspended.startswith("3<")
     client.force_login(office_manager)  # another scope, counted apart
     assert counts_panel(client.get("/"))["totals"]["total"] == 4

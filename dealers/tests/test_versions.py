@@ -29,3 +29,14 @@ def test_compacting_the_log_leaves_the_versions_readers_see():
     assert versions.versions([versions.OFFICES]) == seen
     Office.objects.update(region="华东")
     assert versions.versions([versions.OFFICES]) != seen
+
+
+def test_the_log_is_compacted_nightly_by_a_task(settings):
+    from dealers.tasks import compact_data_versions_task
+
+    assert settings.CELERY_BEAT_SCHEDULE["compact-data-versions"]["task"] == compact_data_versions_task.name
+    for n in range(3):
+        Office.objects.filter(pk=OfficeFactory().pk).update(name=f"办事处{n}")
+    seen = versions.versions([versions.OFFICES])
+    assert compact_data_versions_task.apply(kwargs={}).get() == 0  # fewer rows than it keeps
+    assert versions.versions([versions.OFFICES]) == seen

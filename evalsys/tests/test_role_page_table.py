@@ -4,7 +4,8 @@ Every named page of the project (except the admin and the public login, language
 switch and health check) has a row here; `test_the_table_covers_every_page` fails
 when a page is added without one. Each row gives, for the roles in `ROLES` order,
 "A" (allowed: 200 or a redirect) or "N" (404). Object pages give two strings: for
-an object of the user's own office and for one of another office.
+an object of the user's own office and for one of another office. Every page rendered on
+the way is also read for what the Content-Security-Policy would refuse (`csp.inline_code`).
 
 POST-only pages are requested with POST and no (or harmless) data: allowed means
 the request got past the gates (the form's own errors redirect or re-render).
@@ -26,6 +27,7 @@ from dealers.staff import save_staff
 from dealers.tests.factories import DealerFactory, OfficeFactory, UserFactory
 from dealers.tests.test_login_required import PUBLIC, _walk
 from evalsys.periods import Quarter, add_months, format_month
+from evalsys.tests.csp import inline_code
 from networks.models import OfficeAudit
 from networks.services import record_audit
 from networks.tests.factories import ChurnReportFactory
@@ -488,6 +490,11 @@ def test_role_page_table(client, world, case):
             got = _outcome(response)
             if got != want:
                 mismatches.append(f"{role} / {side}: expected {want}, got {got} ({response.status_code})")
+            # and what it shows runs under the Content-Security-Policy: no inline script or style
+            if response.status_code == 200 and response.get("Content-Type", "").startswith("text/html"):
+                refused = inline_code(response.content.decode())
+                if refused:
+                    mismatches.append(f"{role} / {side}: the policy refuses {sorted(set(refused))}")
     assert not mismatches, f"{case}: " + "; ".join(mismatches)
 
 

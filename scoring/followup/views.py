@@ -204,7 +204,7 @@ def support_report(request):
             )
         offices.append({"code": code, "name": names.get(code, code), "summary": summary, "lines": lines})
     chart = {
-        "labels": [o["code"] for o in offices],
+        "labels": [o["name"] for o in offices],
         "series": {
             c or "-": [float(o["summary"].by_class.get(c, {}).get("value", 0)) for o in offices]
             for c in classes

@@ -176,6 +176,19 @@ def test_office_manager_sees_only_his_offices_abc_list(client, office, other_off
     assert "E000" in csv_text and "X001" not in csv_text
 
 
+def test_the_abc_filter_keeps_the_sort_and_its_direction(client, office, other_office, office_manager):
+    # given the list sorted by dealer code descending (a header click on a desktop)
+    _company(office, other_office, 1)
+    services.regrade_quarter(quarter=Q3)
+    client.force_login(office_manager)
+    html = client.get(reverse("scoring:abc_list"), {"quarter": "2026Q3", "sort": "-code"}).content.decode()
+    # then the filter form sends that sort again (the phones' sort choice, hidden on a desktop)
+    assert '<option value="-code" selected>' in html
+    # and by default the choice offers totals highest first
+    html = client.get(reverse("scoring:abc_list"), {"quarter": "2026Q3"}).content.decode()
+    assert '<option value="code" selected>' in html and '<option value="-total">' in html
+
+
 def test_overriding_a_computed_score_needs_a_reason(client, office, other_office, office_manager):
     _company(office, other_office, 1)
     client.force_login(office_manager)

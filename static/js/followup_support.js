@@ -10,12 +10,12 @@
     data: {
       labels: data.labels,
       datasets: Object.keys(colours).map((c) => ({
-        label: c,
+        label: c === "-" ? canvas.dataset.noClass || c : c,
         data: data.series[c],
         backgroundColor: colours[c],
         maxBarThickness: 48,
       })),
     },
-    options: { responsive: true, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } },
+    options: { responsive: true, maintainAspectRatio: false, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } },
   });
 })();

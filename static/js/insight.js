@@ -42,7 +42,7 @@
         labels: whatIf.labels,
         datasets: ["A", "B", "C"].map((c) => ({ label: c, data: whatIf.series[c], backgroundColor: colours[c] })),
       },
-      options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } },
+      options: { maintainAspectRatio: false, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } },
     });
   }
 
@@ -60,7 +60,7 @@
           spanGaps: true,
         })),
       },
-      options: { scales: { y: { title: { display: true, text: "Δ" } } } },
+      options: { maintainAspectRatio: false, scales: { y: { title: { display: true, text: "Δ" } } } },
     });
   }
 
@@ -70,7 +70,7 @@
     const chart = new window.Chart(canvas, {
       type: "bar",
       data: { labels: movements.labels, datasets: [] },
-      options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } },
+      options: { maintainAspectRatio: false, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } },
     });
     const show = (index) => {
       const office = movements.offices[index];

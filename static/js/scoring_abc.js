@@ -1,5 +1,6 @@
 // The ABC list: one override dialog for every row, filled from the row's button (a row not
-// evaluated has no class to pre-select: the choice starts empty); the class distribution chart.
+// evaluated has no class to pre-select: the choice starts empty), coming back to that row after
+// the save; the class distribution chart.
 (function () {
   "use strict";
   const dialog = document.getElementById("grade-override");
@@ -11,6 +12,11 @@
       document.getElementById("grade-override-label").textContent = button.dataset.label;
       document.getElementById("grade-override-class").value = button.dataset.class;
       document.getElementById("grade-override-reason").value = button.dataset.reason;
+      // After saving, the page comes back at this dealer's row (its card on a phone), message there.
+      const next = form.elements.next;
+      next.dataset.base = next.dataset.base || next.value.split("#")[0];
+      const row = button.closest("tr");
+      next.value = row && row.id ? `${next.dataset.base}#${row.id}` : next.dataset.base;
     });
   }
 })();
@@ -35,6 +41,7 @@
     },
     options: {
       responsive: true,
+      maintainAspectRatio: false,
       scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } },
       plugins: {
         tooltip: {

@@ -525,3 +525,41 @@ class ReminderLog(models.Model):
 
     def __str__(self):
         return f"{self.user} {self.month:%Y-%m} {self.kind}"
+
+
+class DataVersion(models.Model):
+    """A version per table (or per table and quarter), raised by PostgreSQL triggers on every
+    statement that changes the table: pages that aggregate a whole company cache their
+    figures under the versions of what they read (`dealers.versions`). Each raise takes the
+    next value of one sequence, so a version is never repeated, even after a rollback.
+    """
+
+    name = models.CharField(max_length=60, primary_key=True)
+    version = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("data version")
+        verbose_name_plural = _("data versions")
+
+    def __str__(self):
+        return f"{self.name} {self.version}"
+
+
+class DataVersionLog(models.Model):
+    """The versions of tables written by concurrent transactions (grades, while office jobs
+    grade in parallel): a PostgreSQL trigger inserts a row per statement, never updates one,
+    so writers never wait for each other. A table's version is the number of statements
+    logged (the sum of `statements`) and the highest sequence value (`dealers.versions`);
+    `versions.compact_log` folds old rows into one without changing either."""
+
+    name = models.CharField(max_length=60)
+    version = models.BigIntegerField()
+    statements = models.BigIntegerField(default=1)
+
+    class Meta:
+        verbose_name = _("data version")
+        verbose_name_plural = _("data versions")
+        indexes = [models.Index(fields=["name", "version", "statements"], name="data_version_log")]
+
+    def __str__(self):
+        return f"{self.name} {self.version}"

@@ -179,6 +179,18 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "evalsys <evalsys@loca
 # Where users reach the app; links in e-mails start with it.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 
+# Per process: figures of whole-company pages cached under their data versions
+# (dealers.versions), and rendered fragments ({% cache %}, evalsys.fragments) apart, few:
+# an office's score grid renders to about 1.2 MB.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "evalsys"},
+    "template_fragments": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "evalsys-fragments",
+        "OPTIONS": {"MAX_ENTRIES": envint("FRAGMENT_CACHE_ENTRIES", 60)},
+    },
+}
+
 # Without REDIS_URL, tasks run in-process (development, demo); with it, on Celery workers.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -230,6 +242,12 @@ CELERY_BEAT_SCHEDULE["watch-plan-reminders"] = {
 CELERY_BEAT_SCHEDULE["draft-network-summaries"] = {
     "task": "networks.tasks.draft_network_summaries_task",
     "schedule": crontab(minute=0, hour=6, day_of_month=1, month_of_year="1,4,7,10"),
+}
+
+# The version log behind the cached whole-company figures (dealers.versions) folded nightly.
+CELERY_BEAT_SCHEDULE["compact-data-versions"] = {
+    "task": "dealers.tasks.compact_data_versions_task",
+    "schedule": crontab(minute=30, hour=3),
 }
 
 # Only the app's own scripts, styles, fonts and images (DESIGN.md §7): no inline script or style.

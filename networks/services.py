@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from dealers import versions
 from dealers.models import Dealer, DealerStatus, Office, in_network_q
 from dealers.notifications import notify, notify_with_email
 from dealers.roles import Role
@@ -36,17 +37,34 @@ def compute_metrics(*, quarter: Quarter, office_ids=None) -> dict[int, rules.Net
     office they belonged to on those days, so a later move leaves a past quarter as it was.
     A visit counts for the office its dealer belonged to at the quarter's end.
 
-    Five queries whatever the number of offices and dealers: the offices; their dealers
+    Computed, they are cached under the versions of the tables they read (`dealers.versions`):
+    two queries (the offices, the versions) while nothing they read changed. Computing takes
+    five queries whatever the number of offices and dealers (and the versions): the offices; their dealers
     counted by their offices at the quarter's end, at the previous quarter's end and a year
     before; the quarter's visits counted per office; the key-customer candidates, ranked per
     office by a window function so that only the top 20 of each office leave the database;
     and the churn reports of the dealers churned within the quarter, for the days to report.
     """
-    prev, year_before = quarter.previous(), quarter.year_before()
     offices = Office.objects.all()
     if office_ids is not None:
         offices = offices.filter(pk__in=office_ids)
     office_list = list(offices.order_by("code").values_list("pk", flat=True))
+    return versions.cached(
+        ("network-metrics", str(quarter), tuple(office_list)),
+        [
+            versions.DEALERS,
+            versions.MOVES,
+            versions.SALES,
+            versions.CHURN_REPORTS,
+            versions.VISITS,
+            versions.quarter_version(versions.VISITS, quarter),
+        ],
+        lambda: _compute_metrics(quarter, office_list),
+    )
+
+
+def _compute_metrics(quarter: Quarter, office_list: list[int]) -> dict[int, rules.NetworkMetrics]:
+    prev, year_before = quarter.previous(), quarter.year_before()
     dealers = dealers_of_offices_on(quarter.end, office_list)
 
     # one row per combination of offices on the three days, counted into each office

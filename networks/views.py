@@ -13,6 +13,7 @@ from dealers.access import get_dealer_for_user, role_required
 from dealers.models import Dealer, Office
 from dealers.roles import Role, allowed, has_role, office_id_of, sees_all_offices
 from evalsys import reports
+from evalsys.fragments import fragment_digest
 from evalsys.imports_view import import_page
 from evalsys.pagination import paginate
 from evalsys.periods import Quarter, parse_quarter_input, period_error
@@ -398,6 +399,8 @@ def company_metrics(request):
             "rows": rows,
             "chart": chart,
             "summary_statuses": dict(SummaryStatus.choices),
+            # the table's rows rendered once per content (evalsys.fragments)
+            "rows_digest": fragment_digest(rows, quarter, dict(SummaryStatus.choices)),
         },
     )
 

@@ -2,6 +2,8 @@
 
 from collections import defaultdict
 
+from evalsys.fragments import fragment_digest
+
 from .models import ClassBenefit, EvaluationRound, Grade, GradingStatus, Indicator, QuarterGrading, Score
 from .services import progress_by_round
 
@@ -17,7 +19,10 @@ def evaluation_progress(request):
     for r in rounds:
         r.complete, r.total = progress.get(r.pk, (0, 0))
         r.missing = r.total - r.complete
-    return {"template": "scoring/panels/progress.html", "quarter": latest, "rounds": rounds}
+    panel = {"template": "scoring/panels/progress.html", "quarter": latest, "rounds": rounds}
+    # rendered once per content (evalsys.fragments): every office's round for the company roles
+    panel["digest"] = fragment_digest(panel)
+    return panel
 
 
 def quarterly_history(request, dealer):

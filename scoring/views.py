@@ -1,5 +1,7 @@
 """Pages of the quarterly evaluation: rounds, the score grid, sheets, the ABC list, jobs."""
 
+import functools
+import hashlib
 import logging
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -22,6 +24,8 @@ from dealers.access import role_required
 from dealers.models import DealerKind, Office
 from dealers.roles import Role, allowed, display_name, sees_all_offices
 from evalsys import reports
+from evalsys.fragments import TIMEOUT as FRAGMENT_TIMEOUT
+from evalsys.fragments import fragment_digest
 from evalsys.imports_view import import_page
 from evalsys.pagination import paginate
 from evalsys.periods import Quarter, quarter_just_ended
@@ -213,16 +217,33 @@ def round_action(request, pk, action):
 # The score grid -------------------------------------------------------------------------
 
 
-def _grid_sections(office_round, posted=None, errors=None, conflicts=None):
-    """The grid's two sections (one per dealer kind): indicators, weights and rows of cells."""
+def _grid_data(office_round):
+    """What the grid shows: the weights in force, the round's sheets with their dealers, and
+    their scores (three queries)."""
     config = services.config_for(Quarter.parse(office_round.quarter))
     sheets = list(
         ScoreSheet.objects.filter(round=office_round).select_related("dealer").order_by("dealer__code")
     )
+    scores = list(
+        Score.objects.filter(sheet__round=office_round).values(
+            "id", "sheet_id", "indicator_id", "value", "override_value", "override_reason", "computed"
+        )
+    )
+    return config, sheets, scores
+
+
+def _grid_digest(data, can_edit) -> str:
+    """The digest of a grid without posted values, errors or conflicts (evalsys.fragments): its
+    weights, sheets and dealers, can_edit, and the scores (plain values, hashed as they are)."""
+    config, sheets, scores = data
+    return fragment_digest(config, sheets, can_edit, hashlib.sha1(repr(scores).encode()).hexdigest())
+
+
+def _grid_sections(office_round, posted=None, errors=None, conflicts=None, data=None):
+    """The grid's two sections (one per dealer kind): indicators, weights and rows of cells."""
+    config, sheets, score_rows = data or _grid_data(office_round)
     scores = {}
-    for s in Score.objects.filter(sheet__round=office_round).values(
-        "id", "sheet_id", "indicator_id", "value", "override_value", "override_reason", "computed"
-    ):
+    for s in score_rows:
         scores[(s["sheet_id"], s["indicator_id"])] = s
     errors, conflicts = errors or {}, conflicts or {}
     sections = []
@@ -301,14 +322,21 @@ def grid(request, pk):
             messages.success(request, _("%(count)s scores saved.") % {"count": saved})
             return redirect("scoring:grid", pk=office_round.pk)
     # The form carries each sheet's current version, so after a conflict saving again overwrites knowingly.
-    sections = _grid_sections(office_round, posted, errors, conflicts)
+    data = _grid_data(office_round)
+    # Without posted values, errors or conflicts the grid is rendered once per content (its
+    # 500 rows of 10 cells are most of the page's time); the sections are built only to render.
+    plain = posted is None and not errors and not conflicts
     complete, total = services.round_progress(round=office_round)
     return render(
         request,
         "scoring/grid.html",
         {
             "round": office_round,
-            "sections": sections,
+            "sections": functools.cache(
+                lambda: _grid_sections(office_round, posted, errors, conflicts, data)
+            ),
+            "grid_digest": _grid_digest(data, can_edit) if plain else "not cached",
+            "grid_timeout": FRAGMENT_TIMEOUT if plain else 0,  # 0: rendered, not kept
             "can_edit": can_edit,
             "complete": complete,
             "total": total,

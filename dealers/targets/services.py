@@ -4,6 +4,7 @@ import datetime
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Count, DecimalField, F, FilteredRelation, Q, Sum, When
 from django.db.models.functions import Cast
@@ -12,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from evalsys.periods import Quarter, add_months, format_month
 
+from .. import versions
 from ..freeze import ensure_months_open
 from ..models import (
     AnnualAgreement,
@@ -417,7 +419,21 @@ def sort_attainment(dealers, sort: str):
 
 def attainment_totals(dealers) -> dict:
     """Sums of the month's targets and actuals over annotated `dealers`, their attainment, and how
-    many dealers fall in each band of ATTAINMENT_BANDS (and have no agreed target) — one query."""
+    many dealers fall in each band of ATTAINMENT_BANDS (and have no agreed target) — one query,
+    cached under its SQL and the versions of the dealers, sales and targets (`versions`): over a
+    whole company it reads 100,000 dealers and their month's rows."""
+    try:
+        sql = dealers.order_by().query.sql_with_params()
+    except EmptyResultSet:
+        return _attainment_totals(dealers)
+    return versions.cached(
+        ("attainment-totals", sql),
+        [versions.DEALERS, versions.SALES, versions.TARGETS],
+        lambda: _attainment_totals(dealers),
+    )
+
+
+def _attainment_totals(dealers) -> dict:
     bands = {
         f"band{i}": Count(
             "pk",

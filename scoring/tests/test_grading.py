@@ -336,7 +336,14 @@ def test_an_office_held_by_another_run_is_left_alone(catalogue, make_staff):
     assert services.grade_offices(quarter=Q3, office_ids=[office.pk]) == {"graded": 1, "busy": 0}
 
 
-def test_round_progress_counts_sheets_without_a_blocking_missing_score(office, other_office):
+@pytest.mark.parametrize("probed_rounds", [5, 0], ids=["probed", "hashed"])
+def test_round_progress_counts_sheets_without_a_blocking_missing_score(
+    office, other_office, probed_rounds, monkeypatch
+):
+    # both ways of finding the incomplete sheets: probing each (a few rounds), hashing the blanks (many)
+    from scoring.services import rounds as rounds_service
+
+    monkeypatch.setattr(rounds_service, "PROBED_ROUNDS", probed_rounds)
     # given three dealers in one office and one in another, their quarter opened
     from scoring.models import MissingRule, ScoreSheet
 
@@ -363,3 +370,12 @@ def test_round_progress_counts_sheets_without_a_blocking_missing_score(office, o
     by_office = {r.office.code: progress[r.pk] for r in rounds}
     assert by_office == {office.code: (3, 3), other_office.code: (0, 1)}
     assert ScoreSheet.objects.count() == 4
+    # cached under the versions of what it reads: a score blanked, a rule relaxed, a dealer
+    # churned before the quarter's end each show at once
+    own = next(r for r in rounds if r.office_id == office.pk)
+    Score.objects.filter(sheet__dealer=a, computed=False).update(value=None)
+    assert services.progress_by_round(rounds=rounds)[own.pk] == (2, 3)
+    Indicator.objects.filter(missing_rule=MissingRule.MANUAL).update(missing_rule=MissingRule.ZERO)
+    assert services.progress_by_round(rounds=rounds)[own.pk] == (3, 3)
+    type(a).objects.filter(pk=b.pk).update(status="churned", churned_on=datetime.date(2026, 8, 1))
+    assert services.progress_by_round(rounds=rounds)[own.pk] == (2, 2)

@@ -168,6 +168,22 @@ def test_an_office_sees_its_own_movements_and_planning_the_company(client, grade
     assert page.count('data-testid="office-matrix"') == 2 and 'data-testid="company-matrix"' in page
 
 
+def test_the_movement_matrices_show_an_override_at_once(client, graded, planner):
+    # the matrices are rendered once per content (evalsys.fragments): an override changes it
+    client.force_login(planner)
+
+    def company_matrix():
+        page = client.get(reverse("insight:movements"), {"quarter": "2026Q3"}).content.decode()
+        return page.split('data-testid="company-matrix"')[1].split("</table>")[0]
+
+    before = company_matrix()
+    assert before == company_matrix()
+    services.override_class(
+        grade=Grade.objects.get(dealer__code="E2"), final_class="A", reason="战略", user=planner
+    )
+    assert company_matrix() != before
+
+
 def test_the_customer_file_shows_the_class_across_quarters(client, graded, planner):
     client.force_login(planner)
     page = client.get(reverse("dealers:customer_file", args=["E3"])).content.decode()

@@ -126,6 +126,36 @@ def test_a_concurrent_edit_shows_both_versions(client, office, other_office, off
     assert f'name="v-{sheet.pk}" value="2"' in html
 
 
+def test_the_grid_shows_every_change_at_once_and_a_failed_save_as_typed(
+    client, office, other_office, office_manager
+):
+    # the grid is rendered once per content (evalsys.fragments): a score stored by any path, a
+    # renamed dealer, an error page and the grid after it each show what they should
+    _company(office, other_office, 1)
+    client.force_login(office_manager)
+    sheet = ScoreSheet.objects.get(dealer__code="E000")
+    store = Indicator.objects.get(code="store_display")
+    url = reverse("scoring:grid", args=[sheet.round_id])
+    assert 'value="77.25"' not in client.get(url).content.decode()
+    Score.objects.filter(sheet=sheet, indicator=store).update(value=D("77.25"))
+    assert 'value="77.25"' in client.get(url).content.decode()
+    type(sheet.dealer).objects.filter(pk=sheet.dealer_id).update(name="改名的经销商")
+    assert "改名的经销商" in client.get(url).content.decode()
+    failed = client.post(url, {f"v-{sheet.pk}": "1", f"s-{sheet.pk}-{store.pk}": "120"})
+    assert failed.status_code == 400 and 'value="120"' in failed.content.decode()
+    again = client.get(url).content.decode()
+    assert 'value="120"' not in again and 'value="77.25"' in again
+
+
+def test_the_dashboard_s_progress_shows_a_score_at_once(client, office, other_office, planner):
+    # the progress panel is cached and rendered once per content: a score entered shows at once
+    _company(office, other_office, 1)
+    client.force_login(planner)
+    assert "0 / 2" in client.get("/").text.split('data-testid="evaluation-progress"')[1]
+    fill_manual()
+    assert "2 / 2" in client.get("/").text.split('data-testid="evaluation-progress"')[1]
+
+
 def test_another_offices_round_is_404(client, office, other_office, office_manager):
     _company(office, other_office, 1)
     client.force_login(office_manager)

@@ -182,6 +182,31 @@ def test_support_by_class_is_worked_out_by_hand(company):
     assert [(g.dealer.code, g.support_count, g.support_value) for g in c] == [("C1", 1, Decimal("80.00"))]
 
 
+def test_the_report_s_figures_follow_every_change_at_once(company):
+    # cached under the versions of grades, entries, dealers and offices: bulk statements count too
+    from dealers.models import Dealer, Office
+    from scoring.models import Grade
+
+    def figures():
+        return (
+            [(r.office, r.grade_class, r.kind, r.count) for r in support.support_rows(quarter=Q3)],
+            support.a_without_support(quarter=Q3),
+            [g.dealer.code for g in support.unsupported_a_dealers(quarter=Q3)],
+            [g.dealer.code for g in support.supported_c_dealers(quarter=Q3)],
+        )
+
+    before = figures()
+    assert figures() == before
+    Grade.objects.filter(dealer=company["A2"], quarter=str(Q3)).update(final_class="C")
+    assert support.a_without_support(quarter=Q3) == {}
+    SupportEntry.objects.filter(dealer=company["C1"]).delete()
+    assert support.supported_c_dealers(quarter=Q3) == []
+    Office.objects.filter(code="BJ").update(code="BJX")
+    assert ("BJX", "B", "other", 1) in figures()[0]
+    Dealer.objects.filter(pk=company["N1"].pk).update(office=Office.objects.get(code="SH"))
+    assert ("SH", "", "promotion", 1) in figures()[0]
+
+
 def test_the_query_equals_the_rule(company):
     from dealers.models import Dealer
     from scoring.models import Grade

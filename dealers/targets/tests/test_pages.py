@@ -427,3 +427,24 @@ def test_the_attainment_page_shows_no_quarter_figure_when_a_month_lacks_its_actu
     assert (rows["SH002"]["quarter_actual"], rows["SH002"]["quarter_attainment"]) == (D("285000"), D("95.00"))
     cells = re.findall(r'data-testid="quarter-attainment"[^>]*>([^<]*)<', response.content.decode())
     assert cells == ["–", "95.00%"]
+
+
+@pytest.mark.django_db
+def test_the_attainment_totals_follow_every_change_at_once(client, business_manager, office):
+    # the totals are cached under the versions of dealers, sales and targets: bulk updates count too
+    august = datetime.date(2026, 8, 1)
+    dealer = DealerFactory(office=office, business_manager=business_manager)
+    TargetFactory(dealer=dealer, month=august, agreed_amount=D("100"))
+    SalesFactory(dealer=dealer, month=august, amount=D("90"))
+    client.force_login(business_manager)
+
+    def totals():
+        return client.get("/targets/attainment/?month=2026-08").context["totals"]
+
+    assert (totals()["target"], totals()["actual"]) == (D("100"), D("90"))
+    MonthlySales.objects.filter(dealer=dealer).update(amount=D("120"))
+    assert totals()["actual"] == D("120")
+    MonthlyTarget.objects.filter(dealer=dealer).update(agreed_amount=D("200"))
+    assert (totals()["target"], totals()["attainment"]) == (D("200"), D("60.00"))
+    type(dealer).objects.filter(pk=dealer.pk).update(business_manager=None)
+    assert totals()["dealers"] == 0

@@ -38,6 +38,8 @@ from evalsys.periods import Quarter, format_month
 from networks.models import ChurnReport, Visit
 from scoring import services
 from scoring.followup.models import SupportEntry, SupportKind, WatchRule
+from scoring.insight import calibration as insight_calibration
+from scoring.insight import movements as insight_movements
 from scoring.models import (
     EvaluationRound,
     Grade,
@@ -502,8 +504,18 @@ class Command(BaseCommand):
             ),
             batch_size=BATCH,
         )
+        # with the figures grading keeps on a graded quarter, so that the pages read them as they
+        # would after a real grading instead of computing them for a quarter graded before they were kept
+        previous_quarter = quarter.previous()
         QuarterGrading.objects.update_or_create(
-            quarter=previous, defaults={"status": GradingStatus.PUBLISHED, "offices_total": 0}
+            quarter=previous,
+            defaults={
+                "status": GradingStatus.PUBLISHED,
+                "offices_total": 0,
+                "distribution": services.class_distribution(quarter=previous_quarter),
+                "movements": insight_movements.movement_counts(quarter=previous_quarter),
+                "calibration": insight_calibration.snapshot(quarter=previous_quarter),
+            },
         )
 
     # Steps, each in its own process -----------------------------------------------------------

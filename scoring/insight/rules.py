@@ -4,7 +4,7 @@ Values in, values out; no database. They build on `scoring.rules` (the grading
 rules), so a what-if classes dealers exactly as a re-grade would.
 """
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -132,8 +132,8 @@ def what_if(
 def distribution(pairs: Iterable[tuple[Hashable, str]]) -> dict[Hashable, dict[str, int]]:
     """(office, class) pairs counted per office as {"A": n, "B": n, "C": n, "": n}."""
     counts = {}
-    for office, cls in pairs:
-        counts.setdefault(office, dict.fromkeys(CLASS_KEYS, 0))[cls or ""] += 1
+    for (office, cls), n in Counter(pairs).items():
+        counts.setdefault(office, dict.fromkeys(CLASS_KEYS, 0))[cls or ""] += n
     return counts
 
 

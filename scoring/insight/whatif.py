@@ -270,11 +270,15 @@ def run_what_if(*, quarter: Quarter, draft: Draft, base: Baseline | None = None)
         quarter=quarter, drafts={kind: drafted[kind] for kind in reweighted}, missing_rules=missing_rules
     )
     outcomes = rules.what_if(grades, totals=totals, policy=draft.policy)
-    changes = [
-        Change(g.key, g.office, g.kind, g, outcomes[g.key])
-        for g in sorted(grades, key=lambda g: g.code)
+    changed = [
+        g
+        for g in grades
         if (g.computed_class, g.final_class, g.evaluated)
         != (outcomes[g.key].computed_class, outcomes[g.key].final_class, outcomes[g.key].evaluated)
+    ]
+    # sorted by code after filtering: a few thousand changes, not every dealer
+    changes = [
+        Change(g.key, g.office, g.kind, g, outcomes[g.key]) for g in sorted(changed, key=lambda g: g.code)
     ]
     return WhatIf(
         quarter=quarter,

@@ -7,6 +7,7 @@ The services feed them set-wise and write what they return.
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import NamedTuple
 
 from django.utils.translation import gettext as _
 
@@ -220,8 +221,7 @@ def band_class(total: Decimal, *, a: Decimal, b: Decimal) -> str:
     return "C"
 
 
-@dataclass(frozen=True)
-class Ranked:
+class Ranked(NamedTuple):
     key: Hashable
     total: Decimal
     sales_volume: Decimal | None

@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 from scoring import rules
 
@@ -27,9 +28,8 @@ class Policy:
     b: Decimal
 
 
-@dataclass(frozen=True)
-class GradeFacts:
-    """One dealer's grade of the quarter, as graded."""
+class GradeFacts(NamedTuple):
+    """One dealer's grade of the quarter, as graded (named tuples: a what-if makes 100,000)."""
 
     key: Hashable
     code: str
@@ -44,8 +44,7 @@ class GradeFacts:
     previous_class: str
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """A dealer's grade under a draft: total, computed and final class, evaluated or not."""
 
     total: Decimal | None

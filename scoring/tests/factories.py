@@ -78,3 +78,35 @@ def grade_quarter(quarter, classes, *, published=False, office=None):
     )
     if published:
         services.publish_quarter(quarter=quarter)
+
+
+GRADE_SNAPSHOT_FIELDS = (
+    "dealer__code",
+    "office_id",
+    "kind",
+    "evaluated",
+    "total",
+    "sales_volume",
+    "office_rank",
+    "company_rank",
+    "computed_class",
+    "final_class",
+    "previous_class",
+    "change",
+    "overridden",
+    "scheme_id",
+    "policy_id",
+)
+
+
+def graded_rows(quarter=Q3):
+    """Every grade of `quarter` and its computed scores, sorted: what two gradings must agree on."""
+    from scoring.models import Grade
+
+    grades = sorted(Grade.objects.filter(quarter=str(quarter)).values_list(*GRADE_SNAPSHOT_FIELDS))
+    scores = sorted(
+        Score.objects.filter(sheet__round__quarter=str(quarter), computed=True).values_list(
+            "sheet__dealer__code", "indicator__code", "value"
+        )
+    )
+    return grades, scores

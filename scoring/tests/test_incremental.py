@@ -15,37 +15,14 @@ from dealers.tests.factories import OfficeFactory, UserFactory
 from scoring import services
 from scoring.models import EvaluationRound, Grade, QuarterGrading, RoundStatus, Score
 
-from .factories import Q3, dealer_with_sales
+from .factories import Q3, dealer_with_sales, graded_rows
 
 pytestmark = pytest.mark.postgresql
 
 
 def snapshot():
     """Every grade of the quarter, the computed scores and the quarter's figures."""
-    grades = sorted(
-        Grade.objects.filter(quarter=str(Q3)).values_list(
-            "dealer__code",
-            "office_id",
-            "kind",
-            "evaluated",
-            "total",
-            "sales_volume",
-            "office_rank",
-            "company_rank",
-            "computed_class",
-            "final_class",
-            "previous_class",
-            "change",
-            "overridden",
-            "scheme_id",
-            "policy_id",
-        )
-    )
-    scores = sorted(
-        Score.objects.filter(sheet__round__quarter=str(Q3), computed=True).values_list(
-            "sheet__dealer__code", "indicator__code", "value"
-        )
-    )
+    grades, scores = graded_rows(Q3)
     grading = QuarterGrading.objects.get(quarter=str(Q3))
     return grades, scores, grading.status, grading.distribution, grading.movements, grading.calibration
 

@@ -10,35 +10,11 @@ from scoring import services
 from scoring.engines import engine_for
 from scoring.models import ClassificationPolicy, Grade, Indicator, QuarterGrading, Score
 
-from .factories import Q3, dealer_with_sales
+from .factories import Q3, dealer_with_sales, graded_rows
 
 
 def _snapshot():
-    grades = sorted(
-        Grade.objects.filter(quarter=str(Q3)).values_list(
-            "dealer__code",
-            "office_id",
-            "kind",
-            "evaluated",
-            "total",
-            "sales_volume",
-            "office_rank",
-            "company_rank",
-            "computed_class",
-            "final_class",
-            "previous_class",
-            "change",
-            "overridden",
-            "scheme_id",
-            "policy_id",
-        )
-    )
-    scores = sorted(
-        Score.objects.filter(sheet__round__quarter=str(Q3), computed=True).values_list(
-            "sheet__dealer__code", "indicator__code", "value"
-        )
-    )
-    return grades, scores
+    return graded_rows(Q3)
 
 
 @pytest.mark.postgresql

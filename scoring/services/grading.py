@@ -445,16 +445,10 @@ def plan_regrade(*, quarter: Quarter, engine: "engines.Engine") -> RegradePlan:
         return RegradePlan(run=run, config=config, offices=offices, full=True)
     now["config"] = config_fingerprint(config)
     now["grades"] = Grade.objects.filter(quarter=str(quarter)).count()
-    stored = grading.fingerprints
-    # grades deleted or added since the last finish (not by grading) make its hashes meaningless
-    full = not stored or any(stored.get(key) != now[key] for key in ("config", "sales", "grades"))
+    changed = _changed_offices(now, grading.fingerprints, offices)
+    full = changed is None
     if full:
         changed = offices
-    else:
-        before = stored.get("offices", {})
-        changed = [
-            o for o in offices if str(o) not in now["offices"] or now["offices"][str(o)] != before.get(str(o))
-        ]
     with transaction.atomic():
         current = QuarterGrading.objects.select_for_update().get(pk=grading.pk)
         if _run_of(current) == run:
@@ -464,18 +458,24 @@ def plan_regrade(*, quarter: Quarter, engine: "engines.Engine") -> RegradePlan:
     return RegradePlan(run=run, config=config, offices=changed, full=full)
 
 
+def _changed_offices(now: dict, stored: dict, offices) -> list[int] | None:
+    """The `offices` whose input hash in `now` differs from `stored` (or that have none yet);
+    None when every office is to be graded: nothing stored, or the configuration, the sales or
+    the number of grades changed (grades deleted or added outside grading make hashes meaningless)."""
+    if not stored or any(stored.get(key) != now.get(key) for key in ("config", "sales", "grades")):
+        return None
+    before, hashes = stored.get("offices", {}), now["offices"]
+    return [o for o in offices if str(o) not in hashes or hashes[str(o)] != before.get(str(o))]
+
+
 def _graded_since_last(grading: QuarterGrading, run: str | None) -> list[int] | None:
     """The offices the finishing run graded because their inputs changed, when it graded only
     those (every other office stands as the last finished re-grade left it); None otherwise."""
     planned, stored = grading.planned, grading.fingerprints
-    if run is None or _run_of(grading) != run or not planned or not stored:
+    if run is None or _run_of(grading) != run or not planned:
         return None
-    if any(planned[key] != stored.get(key) for key in ("config", "sales")):
-        return None
-    before = stored.get("offices", {})
-    return [int(o) for o, h in planned["offices"].items() if before.get(o) != h] + [
-        int(o) for o in before if o not in planned["offices"]
-    ]
+    offices = sorted({int(o) for o in planned["offices"]} | {int(o) for o in stored.get("offices", {})})
+    return _changed_offices(planned, stored, offices)
 
 
 def _finished_fingerprints(grading: QuarterGrading, run: str | None) -> dict:

@@ -313,28 +313,32 @@ def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False
         ), r AS (
             SELECT split_part(p, ':', 1)::bigint AS office_id, split_part(p, ':', 2)::bigint AS round_id
             FROM unnest(%(round_pairs)s::text[]) AS p
-        ), scores AS (
-            -- every dealer with its kind's indicators, from the sheet in the round of its office
-            -- (only that one counts: without it, the dealer is not evaluated)
-            SELECT net.id AS dealer_id, net.code, net.kind, net.office_id, net.approved,
-                   sh.id AS sheet_id, w.indicator_id, w.weight, w.rule,
-                   COALESCE(s.override_value, s.value) AS eff,
-                   (ROUND(COALESCE(s.override_value, s.value), 2) * 100)::bigint AS hundredths
-            FROM net
-            LEFT JOIN r ON r.office_id = net.office_id
-            LEFT JOIN {_t(ScoreSheet)} sh ON sh.round_id = r.round_id AND sh.dealer_id = net.id
-            LEFT JOIN w ON w.kind = net.kind AND sh.id IS NOT NULL
-            LEFT JOIN {_t(Score)} s ON s.sheet_id = sh.id AND s.indicator_id = w.indicator_id
+        ), sheet_sums AS MATERIALIZED (
+            -- each sheet in the round of its dealer's office (only that one counts: without it, the
+            -- dealer is not evaluated) with its kind's indicators, summed into one row per dealer;
+            -- the 700,000 rows of scores carry only what the sums need
+            SELECT sh.dealer_id,
+                   BOOL_OR(s.hundredths IS NULL AND w.rule = 0) AS blocked,
+                   SUM(CASE WHEN s.hundredths IS NULL AND w.rule = 2 THEN 0 ELSE w.weight END)::bigint AS weights,
+                   SUM(COALESCE(w.weight * s.hundredths, 0))::bigint AS weighted,
+                   MAX(CASE WHEN w.indicator_id = %(volume)s THEN s.eff END) AS sales_volume
+            FROM r
+            JOIN {_t(ScoreSheet)} sh ON sh.round_id = r.round_id
+            JOIN net ON net.id = sh.dealer_id AND net.office_id = r.office_id
+            JOIN w ON w.kind = net.kind
+            LEFT JOIN (
+                SELECT x.sheet_id, x.indicator_id, COALESCE(x.override_value, x.value) AS eff,
+                       (ROUND(COALESCE(x.override_value, x.value), 2) * 100)::bigint AS hundredths
+                FROM {_t(Score)} x
+            ) s ON s.sheet_id = sh.id AND s.indicator_id = w.indicator_id
+            GROUP BY sh.dealer_id
         ), sums AS MATERIALIZED (
             -- one row per dealer, carrying what grading needs of it, so that no later step joins
             -- two sets of thousands of rows (the planner misjudges such joins for a few offices)
-            SELECT dealer_id, code, kind, office_id, approved,
-                   BOOL_OR(sheet_id IS NOT NULL) AS has_sheet,
-                   BOOL_OR(hundredths IS NULL AND rule = 0) AS blocked,
-                   SUM(CASE WHEN hundredths IS NULL AND rule = 2 THEN 0 ELSE weight END)::bigint AS weights,
-                   SUM(COALESCE(weight * hundredths, 0))::bigint AS weighted,
-                   MAX(CASE WHEN indicator_id = %(volume)s THEN eff END) AS sales_volume
-            FROM scores GROUP BY dealer_id, code, kind, office_id, approved
+            SELECT net.id AS dealer_id, net.code, net.kind, net.office_id, net.approved,
+                   x.dealer_id IS NOT NULL AS has_sheet, COALESCE(x.blocked, FALSE) AS blocked,
+                   x.weights, x.weighted, x.sales_volume
+            FROM net LEFT JOIN sheet_sums x ON x.dealer_id = net.id
         ), totals AS (
             -- round half-up of weighted / weights, in hundredths: floor((2a + b) / 2b)
             SELECT sums.*,

@@ -13,7 +13,7 @@ from dealers.models import Dealer
 from dealers.tests.factories import OfficeFactory
 from evalsys.periods import Quarter
 from scoring.management.commands.benchmark import PREFIX, Command, peak_rss_kib
-from scoring.models import Grade, QuarterGrading, Score
+from scoring.models import Grade, QuarterGrading, SalesScore, Score
 
 Q = Quarter.parse("2025Q3")
 
@@ -42,12 +42,22 @@ def test_a_first_grading_starts_from_an_ungraded_quarter_with_the_previous_one_g
     computed = Score.objects.filter(sheet__round__quarter=str(Q), computed=True)
     # two computed indicators (sales volume, attainment) per dealer
     assert computed.count() == 2 * in_network and not computed.filter(value=None).exists()
+    values = sorted(computed.values_list("id", "value"))
     # when it is reused for another first grading
     assert bench.build(dealers=600, quarter=Q, fresh_grades=True) == "reused"
-    # then nothing of the quarter's grading is left, as before a real first grading
+    # then no grade of the quarter is left, and its sheets hold the computed indicators as
+    # opening the quarter copied them, as a real first grading finds them
     assert not Grade.objects.filter(quarter=str(Q)).exists()
+    assert not QuarterGrading.objects.filter(quarter=str(Q)).exists()
+    assert sorted(computed.values_list("id", "value")) == values
+    # and when it is taken back further, to nothing staged
+    bench.ungrade(Q, staged=False)
+    # then the grading has every computed indicator to compute and copy again
     assert not computed.exclude(value=None).exists()
     assert not Score.history.filter(id__in=computed.values("id")).exists()
+    assert not SalesScore.objects.filter(quarter=str(Q)).exists()
+    bench.step_regrade(quarter=Q, repeat=1)
+    assert sorted(computed.values_list("id", "value")) == values
 
 
 def test_the_page_steps_count_queries_and_the_import_saves_a_month(db):

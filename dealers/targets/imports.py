@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from evalsys.bulk import CHANGED, CREATED, insert_history, insert_rows, narrowed
+from evalsys.bulk import CHANGED, CREATED, history_from_rows, insert_history, insert_rows, narrowed
 from evalsys.periods import format_month
 from evalsys.tabular import (
     Column,
@@ -66,7 +66,14 @@ class DealerRowsImporter(Importer):
         """
         codes = {r.values["dealer"] for r in rows if r.has("dealer")}
         dealers = Dealer.objects.all() if self.user is None else Dealer.objects.visible_to(self.user)
-        known = dict(dealers.filter(code__in=codes).values_list("code", "id"))
+        # (for a large file every visible dealer is read: listing 100,000 codes cost more)
+        known = {
+            code: pk
+            for code, pk in narrowed(dealers, "code", codes)
+            .values_list("code", "id")
+            .iterator(chunk_size=10000)
+            if code in codes
+        }
         for row in rows:
             if row.has("dealer") and row.values["dealer"] not in known:
                 self.reject(row, "dealer", _("unknown dealer code %(code)s") % {"code": row.values["dealer"]})
@@ -345,19 +352,28 @@ class SalesImporter(DealerRowsImporter):
             update=["amount", "updated_at"],
             returning=["id", "dealer_id", "month"],
         )
-        rows, kinds = [], []
-        for pk, dealer_id, month in written:
-            key = (dealer_id, _as_date(month))
-            rows.append((pk, dealer_id, key[1], amounts[key], stamp))
-            kinds.append(CREATED if actions[key] == "new" else CHANGED)
-        insert_history(
-            MonthlySales,
-            ["id", "dealer_id", "month", "amount", "updated_at"],
-            rows,
-            kinds=kinds,
-            user=self.user,
-            when=now,
-        )
+        kinds = [
+            CREATED if actions[(dealer_id, _as_date(month))] == "new" else CHANGED
+            for _pk, dealer_id, month in written
+        ]
+        if connection.vendor == "postgresql":
+            # copied from the rows just written, one statement per kind
+            for kind in (CREATED, CHANGED):
+                ids = [row[0] for row, k in zip(written, kinds, strict=True) if k == kind]
+                history_from_rows(MonthlySales, ids, history_type=kind, user=self.user, when=now)
+        else:
+            rows = [
+                (pk, dealer_id, _as_date(month), amounts[(dealer_id, _as_date(month))], stamp)
+                for pk, dealer_id, month in written
+            ]
+            insert_history(
+                MonthlySales,
+                ["id", "dealer_id", "month", "amount", "updated_at"],
+                rows,
+                kinds=kinds,
+                user=self.user,
+                when=now,
+            )
         for month in months:
             recompute_points(
                 months=[month], dealer_ids=[key[0] for _a, key, _v in self._pending if key[1] == month]

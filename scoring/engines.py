@@ -38,8 +38,14 @@ class Engine:
         """Sheets and computed indicators of the rounds being opened (each locked while written)."""
         raise NotImplementedError
 
-    def grade_offices(self, *, quarter, config, rounds: list[EvaluationRound], company_wide: bool) -> None:
-        """Totals, office ranks and (company-wide) classes of the locked rounds' offices."""
+    def grade_offices(
+        self, *, quarter, config, rounds: list[EvaluationRound], company_wide: bool
+    ) -> dict | None:
+        """Totals, office ranks and (company-wide) classes of the locked rounds' offices.
+
+        Returns the offices' calibration sums when the grading computed them on the way
+        ({office id: (dealers, manual sum, manual count, computed sum, computed count)}, offices
+        with no dealer evaluated left out); None: the finish reads them."""
         raise NotImplementedError
 
     def finish(self, *, quarter, config) -> None:
@@ -76,7 +82,7 @@ class SqlEngine(Engine):
         )
         sql.refresh_computed(quarter=quarter, rounds=rounds)
         sql.remove_gone_grades(quarter=quarter, rounds=rounds)
-        sql.write_grades(quarter=quarter, rounds=rounds, config=config, company_wide=company_wide)
+        return sql.write_grades(quarter=quarter, rounds=rounds, config=config, company_wide=company_wide)
 
     def finish(self, *, quarter, config):
         sql.finish(quarter=quarter, policy=config.policy)
@@ -119,6 +125,7 @@ class PythonEngine(Engine):
             services.ensure_sheets(quarter=quarter, config=config, round=office_round)
             services.refresh_computed(round=office_round, values=values, config=config)
             services.write_office_grades(quarter=quarter, office_round=office_round, config=config)
+        return None
 
     def finish(self, *, quarter, config):
         services.finish_in_python(quarter=quarter, config=config)

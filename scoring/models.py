@@ -374,6 +374,10 @@ class QuarterGrading(models.Model):
     # whose hash differs. `planned`: the running re-grade's hashes, kept for its finish.
     fingerprints = models.JSONField(default=dict, blank=True)
     planned = models.JSONField(default=dict, blank=True)
+    # The running re-grade's calibration sums of the offices its batches graded, as the grading
+    # statement summed them (`scoring.insight.calibration.GroupSums` as strings, null for an office
+    # with no dealer evaluated), so that its finish does not read every score again.
+    calibration_sums = models.JSONField(default=dict, blank=True)
 
     history = HistoricalRecords(
         excluded_fields=[
@@ -384,6 +388,7 @@ class QuarterGrading(models.Model):
             "progress_at",
             "fingerprints",
             "planned",
+            "calibration_sums",
         ]
     )
 

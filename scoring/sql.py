@@ -134,15 +134,20 @@ def _weights_values(config, *, with_rules=False) -> tuple[str, dict]:
             indicator = config.indicators[indicator_id]
             params.update({f"w{n}k": kind, f"w{n}i": indicator_id})
             if with_rules:
-                # weights in hundredths and the rule as a number keep the sums in integer arithmetic
+                # weights in hundredths and the rule as a number keep the sums in integer arithmetic;
+                # the weight as stored (`numeric`) and whether the indicator is computed serve the
+                # calibration sums, computed exactly as `scoring.insight.calibration.office_sums` does
                 rows.append(
-                    f"(%(w{n}k)s, %(w{n}i)s::bigint, %(w{n}w)s::bigint, %(w{n}r)s::int, %(w{n}s)s::bigint)"
+                    f"(%(w{n}k)s, %(w{n}i)s::bigint, %(w{n}w)s::bigint, %(w{n}r)s::int, %(w{n}s)s::bigint, "
+                    f"%(w{n}n)s::numeric, %(w{n}c)s::boolean)"
                 )
                 params.update(
                     {
                         f"w{n}w": int(weight * 100),
                         f"w{n}r": RULE_CODES[indicator.missing_rule],
                         f"w{n}s": kind_config.scheme.pk,
+                        f"w{n}n": weight,
+                        f"w{n}c": indicator.computed,
                     }
                 )
             else:
@@ -285,7 +290,18 @@ CHANGE = """CASE WHEN NOT evaluated THEN '' WHEN previous_class = '' THEN 'new'
                  ELSE 'same' END"""
 
 
-def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False) -> None:
+def _group_score(group: str) -> str:
+    """A dealer's score over the indicators of `group` (a condition on `w`), as
+    `scoring.insight.calibration.office_sums` computes it: NULL when one whose missing score
+    leaves no total is missing; a missing one counts 0 under `zero`, drops its weight under
+    `exclude`; NULL without such indicators."""
+    return f"""CASE WHEN BOOL_OR({group} AND s.eff IS NULL AND w.rule = 0) THEN NULL
+                ELSE SUM(w.stored_weight * COALESCE(s.eff, 0)) FILTER (WHERE {group}) * 1.0 / NULLIF(SUM(
+                    CASE WHEN s.eff IS NULL AND w.rule = 2 THEN 0 ELSE w.stored_weight END
+                ) FILTER (WHERE {group}), 0) END"""
+
+
+def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False) -> dict:
     """Totals, office ranks and previous classes of the rounds' dealers, upserted into grades.
 
     With `company_wide` (the rounds are every office's) the company ranks,
@@ -297,16 +313,19 @@ def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False
     rounds half away from zero, the same for scores ≥ 0); missing scores follow
     the indicator's rule: `manual` leaves no total, `zero` counts 0, `exclude`
     drops the weight.
+
+    Returns each office's calibration sums, {office id: (dealers, manual sum, manual count,
+    computed sum, computed count)}, for the offices with a dealer evaluated.
     """
     if not config.kinds or not rounds:
-        return
+        return {}
     volume = config.by_method(Method.PERCENTILE)
     values, weight_params = _weights_values(config, with_rules=True)
     class_expression, class_params = _class_expression(config.policy)
     # Each new column is one rule; %(company_wide)s says whether this statement also ranks and
     # classes the company (every office is in it) or leaves that to `finish` (the old values kept).
     sql = f"""
-        WITH w(kind, indicator_id, weight, rule, scheme_id) AS (VALUES {values}),
+        WITH w(kind, indicator_id, weight, rule, scheme_id, stored_weight, computed) AS (VALUES {values}),
         -- each dealer in the office it belonged to at quarter end (DESIGN.md §3.4)
         {_located()}, net AS MATERIALIZED (
             SELECT located.*, located.office_id = ANY(%(approved)s) AS approved FROM located
@@ -321,7 +340,11 @@ def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False
                    BOOL_OR(s.hundredths IS NULL AND w.rule = 0) AS blocked,
                    SUM(CASE WHEN s.hundredths IS NULL AND w.rule = 2 THEN 0 ELSE w.weight END)::bigint AS weights,
                    SUM(COALESCE(w.weight * s.hundredths, 0))::bigint AS weighted,
-                   MAX(CASE WHEN w.indicator_id = %(volume)s THEN s.eff END) AS sales_volume
+                   MAX(CASE WHEN w.indicator_id = %(volume)s THEN s.eff END) AS sales_volume,
+                   -- the calibration's two group scores, Σ(w·s)/Σ(w) of the manual and of the
+                   -- computed indicators (DESIGN.md §5a), summed as `calibration.office_sums` does
+                   {_group_score("NOT w.computed")} AS manual_score,
+                   {_group_score("w.computed")} AS computed_score
             FROM r
             JOIN {_t(ScoreSheet)} sh ON sh.round_id = r.round_id
             JOIN net ON net.id = sh.dealer_id AND net.office_id = r.office_id
@@ -337,7 +360,7 @@ def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False
             -- two sets of thousands of rows (the planner misjudges such joins for a few offices)
             SELECT net.id AS dealer_id, net.code, net.kind, net.office_id, net.approved,
                    x.dealer_id IS NOT NULL AS has_sheet, COALESCE(x.blocked, FALSE) AS blocked,
-                   x.weights, x.weighted, x.sales_volume
+                   x.weights, x.weighted, x.sales_volume, x.manual_score, x.computed_score
             FROM net LEFT JOIN sheet_sums x ON x.dealer_id = net.id
         ), totals AS (
             -- round half-up of weighted / weights, in hundredths: floor((2a + b) / 2b)
@@ -352,7 +375,7 @@ def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False
                    CASE WHEN t.approved THEN t.computed_total END AS total,
                    CASE WHEN t.approved AND t.computed_total IS NOT NULL THEN t.sales_volume END AS sales_volume,
                    COALESCE(prev.final_class, '') AS previous_class,
-                   schemes.scheme_id,
+                   schemes.scheme_id, t.manual_score, t.computed_score,
                    -- the dealer's grade as it stands, looked up by dealer like the previous one
                    g.id AS grade_id, g.overridden AS was_overridden, g.final_class AS old_final,
                    g.company_rank AS old_company_rank, g.computed_class AS old_computed, g.change AS old_change,
@@ -423,8 +446,13 @@ def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False
                 computed_class = EXCLUDED.computed_class, final_class = EXCLUDED.final_class,
                 change = EXCLUDED.change
             RETURNING g.*, (xmax = 0) AS inserted
+        ), logged AS (
+            {_history_insert(Grade, "upserted", "CASE WHEN inserted THEN '+' ELSE '~' END")}
         )
-        {_history_insert(Grade, "upserted", "CASE WHEN inserted THEN '+' ELSE '~' END")}
+        -- each office's calibration sums over its evaluated dealers
+        SELECT office_id, COUNT(*), SUM(manual_score), COUNT(manual_score), SUM(computed_score),
+               COUNT(computed_score)
+        FROM ranked WHERE evaluated GROUP BY office_id
     """
     params = {
         "end": quarter.end,
@@ -439,6 +467,10 @@ def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False
     with connection.cursor() as cursor:
         _planner_settings(cursor, offices=len(rounds))
         cursor.execute(sql, {**params, **weight_params, **class_params})
+        return {
+            office_id: (dealers, manual_sum or 0, manual_count, computed_sum or 0, computed_count)
+            for office_id, dealers, manual_sum, manual_count, computed_sum, computed_count in cursor.fetchall()
+        }
 
 
 def remove_gone_grades(*, quarter: Quarter, rounds) -> None:

@@ -111,23 +111,41 @@ def office_sums(*, quarter: Quarter, office_ids: list[int] | None = None) -> dic
     return sums
 
 
-def snapshot(*, quarter: Quarter, kept: dict | None = None, office_ids: list[int] | None = None) -> dict:
+def snapshot(
+    *,
+    quarter: Quarter,
+    kept: dict | None = None,
+    office_ids: list[int] | None = None,
+    known: dict | None = None,
+) -> dict:
     """The quarter's calibration per office as JSON, for `QuarterGrading.calibration`, each office's
     figures with the unrounded sums they come from (`sums`).
 
     `kept` and `office_ids`: the snapshot the last grading left, and the only offices graded since;
     the other offices' sums are taken from it (the company's gap is still over every office).
+    `known`: sums the grading of some offices computed on the way (`QuarterGrading.calibration_sums`,
+    null for an office with no dealer evaluated); only the graded offices not among them are read.
     """
+    known = {int(office_id): v for office_id, v in (known or {}).items()}
     if kept is not None and office_ids is not None and all("sums" in v for v in kept.values()):
-        graded = {str(office_id) for office_id in office_ids}
+        graded = set(office_ids)
         sums = {
             int(office_id): _sums_from_json(v["sums"])
             for office_id, v in kept.items()
-            if office_id not in graded
+            if int(office_id) not in graded
         }
-        sums.update(office_sums(quarter=quarter, office_ids=office_ids))
     else:
-        sums = office_sums(quarter=quarter)
+        graded, sums = None, {}
+    from_grading = {o: v for o, v in known.items() if graded is None or o in graded}
+    sums.update({o: _sums_from_json(v) for o, v in from_grading.items() if v is not None})
+    if graded is None and not from_grading:
+        sums.update(office_sums(quarter=quarter))
+    else:
+        unread = (
+            set(Office.objects.values_list("pk", flat=True)) if graded is None else graded
+        ) - from_grading.keys()
+        if unread:
+            sums.update(office_sums(quarter=quarter, office_ids=sorted(unread)))
     figures = rules.calibration(sums)
     return {
         str(office_id): {

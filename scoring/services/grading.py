@@ -166,17 +166,31 @@ def remove_gone_grades(*, quarter: Quarter, office_ids: list[int]) -> int:
     return len(gone)
 
 
-def _mark_offices_done(quarter: Quarter, office_ids: list[int], run: str | None = None) -> None:
+def _mark_offices_done(
+    quarter: Quarter, office_ids: list[int], run: str | None = None, calibration_sums: dict | None = None
+) -> None:
     """Count the offices as graded by the run `run` (its start time), unless a later run has
-    started since: only the running re-grade's offices count toward its finish (`plan_regrade`)."""
+    started since: only the running re-grade's offices count toward its finish (`plan_regrade`).
+
+    `calibration_sums`: the offices' calibration sums as their grading computed them
+    (`Engine.grade_offices`), kept for the run's finish; an office missing from them has no
+    dealer evaluated."""
     grading = QuarterGrading.objects.select_for_update().get(quarter=str(quarter))
     if run is not None and _run_of(grading) != run:
         return
+    fields = []
     done = sorted(set(grading.offices_done) | set(office_ids))
     if done != grading.offices_done:
         grading.offices_done = done
         grading.progress_at = timezone.now()
-        grading.save(update_fields=["offices_done", "progress_at"])
+        fields += ["offices_done", "progress_at"]
+    if run is not None and calibration_sums is not None:
+        for office_id in office_ids:
+            sums = calibration_sums.get(office_id)
+            grading.calibration_sums[str(office_id)] = [str(x) for x in sums] if sums else None
+        fields.append("calibration_sums")
+    if fields:
+        grading.save(update_fields=fields)
 
 
 def grade_offices(
@@ -208,8 +222,8 @@ def grade_offices(
         every_office = len(locked) == len(round_ids) and set(office_ids) >= set(
             Office.objects.values_list("pk", flat=True)
         )
-        engine.grade_offices(quarter=quarter, config=config, rounds=locked, company_wide=every_office)
-        _mark_offices_done(quarter, [r.office_id for r in locked], run)
+        sums = engine.grade_offices(quarter=quarter, config=config, rounds=locked, company_wide=every_office)
+        _mark_offices_done(quarter, [r.office_id for r in locked], run, calibration_sums=sums)
     return {"graded": len(locked), "busy": len(round_ids) - len(locked)}
 
 
@@ -283,10 +297,14 @@ def finish_grading(
             grading.distribution = class_distribution(quarter=quarter)
             grading.movements = movements.movement_counts(quarter=quarter)
             grading.calibration = calibration.snapshot(
-                quarter=quarter, kept=grading.calibration, office_ids=_graded_since_last(grading, run)
+                quarter=quarter,
+                kept=grading.calibration,
+                office_ids=_graded_since_last(grading, run),
+                known=grading.calibration_sums if run is not None and _run_of(grading) == run else None,
             )
         grading.fingerprints = _finished_fingerprints(grading, run)
         grading.planned = {}
+        grading.calibration_sums = {}
         grading.save()
         _tell_sales_planning(quarter, Grade.objects.filter(quarter=str(quarter)).count())
 
@@ -356,6 +374,7 @@ def start_grading(*, quarter: Quarter) -> QuarterGrading:
         if grading.status != GradingStatus.GRADED or grading.error:
             grading.fingerprints = {}
         grading.planned = {}
+        grading.calibration_sums = {}
         grading.status = GradingStatus.GRADING
         grading.offices_total = Office.objects.count()
         grading.offices_done = []

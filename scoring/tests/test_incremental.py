@@ -13,7 +13,17 @@ from dealers.models import Dealer, MonthlySales
 from dealers.moves import record_moves
 from dealers.tests.factories import OfficeFactory, UserFactory
 from scoring import services
-from scoring.models import EvaluationRound, Grade, QuarterGrading, RoundStatus, Score
+from scoring.insight import calibration
+from scoring.models import (
+    EvaluationRound,
+    Grade,
+    Indicator,
+    Method,
+    MissingRule,
+    QuarterGrading,
+    RoundStatus,
+    Score,
+)
 
 from .factories import Q3, dealer_with_sales, graded_rows
 
@@ -92,6 +102,39 @@ def test_one_office_rescored_grades_that_office_only(company):
     QuarterGrading.objects.filter(quarter=str(Q3)).update(fingerprints={})
     assert services.regrade_quarter(quarter=Q3)["graded"] == 4
     assert snapshot() == incremental
+
+
+def test_the_grading_sums_the_calibration_itself_as_reading_every_score_would(company, monkeypatch):
+    # given missing manual scores under each rule, and overridden ones
+    manual = list(Indicator.objects.filter(method=Method.MANUAL).order_by("pk"))
+    for indicator, rule in zip(
+        manual, (MissingRule.MANUAL, MissingRule.ZERO, MissingRule.EXCLUDE), strict=False
+    ):
+        Indicator.objects.filter(pk=indicator.pk).update(missing_rule=rule)
+    scores = list(Score.objects.filter(computed=False, sheet__round__quarter=str(Q3)).order_by("pk"))
+    Score.objects.filter(pk__in=[x.pk for x in scores[::7]]).update(value=None)
+    Score.objects.filter(pk__in=[x.pk for x in scores[3::11]]).update(override_value=D("55.55"))
+    MonthlySales.objects.filter(pk=MonthlySales.objects.order_by("pk").first().pk).update(amount=D(999))
+    # when every office is graded again (the rules and sales changed), with no score read at the finish
+    read = []
+    real = calibration.office_sums
+    monkeypatch.setattr(calibration, "office_sums", lambda **kw: read.append(kw) or real(**kw))
+    assert services.regrade_quarter(quarter=Q3)["graded"] == 4
+    # then the figures are those of reading every score, for the three offices approved
+    grading = QuarterGrading.objects.get(quarter=str(Q3))
+    assert read == []
+    assert grading.calibration == calibration.snapshot(quarter=Q3)
+    assert sorted(grading.calibration) == sorted(str(o.pk) for o in company if o.code != "CD")
+    assert grading.calibration_sums == {}
+    # and when one office is rescored, only the kept figures of the others are reused
+    read.clear()
+    sh = EvaluationRound.objects.get(quarter=str(Q3), office__code="SH")
+    services.reopen_round(round=sh, reason="recount", user=UserFactory())
+    Score.objects.filter(sheet__round=sh, computed=False).update(value=D("61.00"))
+    mark_approved(sh)
+    assert services.regrade_quarter(quarter=Q3)["graded"] == 1
+    assert read == []
+    assert QuarterGrading.objects.get(quarter=str(Q3)).calibration == calibration.snapshot(quarter=Q3)
 
 
 def test_a_move_grades_both_offices_and_a_sales_change_grades_every_office(company):

@@ -6,6 +6,7 @@ import pytest
 
 from dealers.tests.factories import OfficeFactory
 from scoring import services
+from scoring.insight import calibration
 from scoring.models import Grade, GradingStatus, QuarterGrading
 from scoring.tasks import office_batches, regrade_quarter_task
 
@@ -43,6 +44,9 @@ def test_a_real_worker_regrades_a_quarter_office_by_office(catalogue, worker_pro
         "BJ2": "61.33",
     }
     assert set(Grade.objects.values_list("company_rank", flat=True)) == {1, 3}
+    # and the calibration the batches summed, one office each, is what reading every score gives
+    assert grading.calibration == calibration.snapshot(quarter=Q3)
+    assert len(grading.calibration) == 2 and grading.calibration_sums == {}
 
 
 @pytest.mark.parametrize(

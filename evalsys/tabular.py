@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
+from .bulk import collector_paused
 from .reading import HEADER_ROWS, ImportFileError, Limits, sheets, too_many_rows
 
 __all__ = ["ImportFileError"]
@@ -460,7 +461,8 @@ class Importer:
 
     def run(self, content: bytes, filename: str, *, dry_run: bool = False) -> ImportResult:
         """Parse and check the file; unless `dry_run` or any row is bad, save it all."""
-        result = self.parse(content, filename)
+        with collector_paused():  # a row object per line
+            result = self.parse(content, filename)
         if result.ok and not dry_run:
             try:
                 with transaction.atomic():

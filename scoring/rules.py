@@ -228,6 +228,9 @@ class Ranked(NamedTuple):
     code: str
 
 
+NO_VOLUME = Decimal(-1)  # orders a dealer without a sales volume after any with one
+
+
 def quota_classes(entries: Iterable[Ranked], *, a: Decimal, b: Decimal) -> dict[Hashable, str]:
     """Quota classes within one dealer kind, company-wide.
 
@@ -235,9 +238,11 @@ def quota_classes(entries: Iterable[Ranked], *, a: Decimal, b: Decimal) -> dict[
     first round-half-up(N·a/100) are A, those up to round-half-up(N·(a+b)/100) B,
     the rest C.
     """
-    ordered = sorted(
-        entries,
-        key=lambda e: (-e.total, -(e.sales_volume if e.sales_volume is not None else Decimal(-1)), e.code),
+    # by code, then (stable, so codes stay ascending among equals) by total and volume descending:
+    # two sorts without negating a Decimal per dealer (a what-if orders 100,000)
+    ordered = sorted(entries, key=lambda e: e.code)
+    ordered.sort(
+        key=lambda e: (e.total, e.sales_volume if e.sales_volume is not None else NO_VOLUME), reverse=True
     )
     n = len(ordered)
     a_count = round_half_up(Decimal(n) * Decimal(a) / HUNDRED)

@@ -50,3 +50,23 @@ def test_history_missing_a_tracked_column_is_refused_naming_the_columns():
     # then nothing is written and the message names what is needed
     assert "updated_at" in str(error.value)
     assert not MonthlySales.history.exists()
+
+
+def test_the_collector_is_paused_within_and_resumed_after_even_on_an_error():
+    import gc
+
+    from evalsys.bulk import collector_paused
+
+    assert gc.isenabled()
+    with pytest.raises(ValueError), collector_paused():
+        assert not gc.isenabled()
+        raise ValueError
+    assert gc.isenabled()
+    # and a collector paused by someone else stays paused
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

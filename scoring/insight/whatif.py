@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from dealers.models import Dealer, DealerKind
+from evalsys.bulk import collector_paused
 from evalsys.periods import Quarter
 
 from ..models import (
@@ -229,8 +230,11 @@ def draft_totals(
         FROM {t[Grade]} g
         JOIN {t[EvaluationRound]} r ON r.quarter = g.quarter AND r.office_id = g.office_id
         LEFT JOIN {t[ScoreSheet]} sh ON sh.round_id = r.id AND sh.dealer_id = g.dealer_id
-        LEFT JOIN ({t[Score]} s JOIN ({w}) AS w ON w.indicator_id = s.indicator_id)
-               ON s.sheet_id = sh.id AND w.kind = g.kind AND COALESCE(s.override_value, s.value) IS NOT NULL
+        LEFT JOIN {t[Score]} s ON s.sheet_id = sh.id AND COALESCE(s.override_value, s.value) IS NOT NULL
+        -- a score of an indicator the draft does not weigh for the dealer's kind finds no w: its
+        -- NULLs count nowhere (joining the weights to the scores first paired each score with
+        -- both kinds' weights of a shared indicator, twice the rows)
+        LEFT JOIN ({w}) AS w ON w.indicator_id = s.indicator_id AND w.kind = g.kind
         WHERE g.quarter = %s AND g.evaluated AND g.kind IN ({", ".join("%s" for _ in kinds)})
         GROUP BY g.dealer_id, g.kind
     """
@@ -257,6 +261,11 @@ def draft_totals(
 
 def run_what_if(*, quarter: Quarter, draft: Draft, base: Baseline | None = None) -> WhatIf:
     """The quarter graded with `draft` instead of what it was graded with; reads only, writes nothing."""
+    with collector_paused():
+        return _run_what_if(quarter=quarter, draft=draft, base=base)
+
+
+def _run_what_if(*, quarter: Quarter, draft: Draft, base: Baseline | None) -> WhatIf:
     base = base or baseline(quarter=quarter)
     grades = _grade_facts(quarter)
     missing_rules = dict(Indicator.objects.values_list("pk", "missing_rule"))

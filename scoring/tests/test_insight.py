@@ -342,3 +342,40 @@ def test_draft_totals_summed_by_the_database_equal_the_rule(office, other_office
     # then the same, and both kinds of outcome occur
     assert by_sql == by_rule
     assert None in by_sql.values() and any(t is not None for t in by_sql.values())
+
+
+def test_draft_totals_of_both_kinds_weigh_each_dealer_by_its_own_kinds_weights(office):
+    # given dealers of both kinds, graded, whose schemes share indicators
+    from scoring.insight import rules as insight_rules
+
+    for n in range(6):
+        dealer_with_sales(office=office, code=f"K{n:02d}", kind=("exclusive", "logistics")[n % 2])
+    services.open_quarter(quarter=Q3)
+    fill_manual()
+    approve()
+    services.regrade_quarter(quarter=Q3)
+    base = whatif.baseline(quarter=Q3)
+    assert set(base.weights["exclusive"]) & set(base.weights["logistics"])
+    # and a draft that moves weight between the first two indicators of each kind, differently
+    drafts = {}
+    for shift, (kind, weights) in zip((5, 7), sorted(base.weights.items()), strict=True):
+        first, second = list(weights)[:2]
+        drafts[kind] = {**weights, first: weights[first] - shift, second: weights[second] + shift}
+    missing_rules = dict(Indicator.objects.values_list("pk", "missing_rule"))
+    # when totalled by the database for both kinds at once, and by the rule kind by kind
+    by_sql = whatif.draft_totals(quarter=Q3, drafts=drafts, missing_rules=missing_rules)
+    by_rule = {}
+    for kind, weights in drafts.items():
+        sheets = {
+            grade.dealer_id: {
+                s.indicator_id: int(D(s.effective).quantize(D("0.01")) * 100)
+                for s in Score.objects.filter(
+                    sheet__dealer_id=grade.dealer_id, sheet__round__office_id=grade.office_id
+                )
+                if s.effective is not None
+            }
+            for grade in Grade.objects.filter(quarter=str(Q3), kind=kind, evaluated=True)
+        }
+        by_rule.update(insight_rules.draft_totals(sheets, weights=weights, missing_rules=missing_rules))
+    # then each dealer is totalled with its own kind's draft
+    assert len(by_sql) == 6 and by_sql == by_rule

@@ -37,10 +37,10 @@ def _pause_regrade(office_code):
 
     original = grading._mark_offices_done
 
-    def mark_offices_done(quarter, office_ids, run=None):
+    def mark_offices_done(quarter, office_ids, run=None, **kwargs):
         if Office.objects.filter(pk__in=office_ids, code=office_code).exists():
             _pause()
-        return original(quarter, office_ids, run)
+        return original(quarter, office_ids, run, **kwargs)
 
     grading._mark_offices_done = mark_offices_done  # where grade_offices looks it up
 

@@ -60,7 +60,14 @@
           spanGaps: true,
         })),
       },
-      options: { maintainAspectRatio: false, scales: { y: { title: { display: true, text: "Δ" } } } },
+      options: {
+        maintainAspectRatio: false,
+        // a legend of a company's every office would cover the chart: beyond a dozen, the
+        // tooltip names the office under the pointer (the table below lists them all)
+        plugins: { legend: { display: calibration.offices.length <= 12 } },
+        interaction: { mode: "nearest", intersect: false },
+        scales: { y: { title: { display: true, text: "Δ" } } },
+      },
     });
   }
 

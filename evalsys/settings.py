@@ -1,6 +1,7 @@
 """Settings for evalsys, all read from the environment (see README, "Configuration")."""
 
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -25,14 +26,20 @@ def envint(name, default):
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
 
 
+# Commands that only compare the models with the migrations: they sign nothing, so they run
+# without a secret key (a CI job checking migrations has none). Any use of the empty key is refused
+# by Django itself ("The SECRET_KEY setting must not be empty"). Through `django-admin` or
+# `python -m django` a settings error is otherwise swallowed and surfaces as AppRegistryNotReady.
+SCHEMA_ONLY_COMMANDS = {"makemigrations", "showmigrations", "sqlmigrate"}
+
 DEBUG = envbool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG:
+    if not DEBUG and not (set(sys.argv[1:2]) & SCHEMA_ONLY_COMMANDS):
         raise ImproperlyConfigured(
             "Set SECRET_KEY in the environment (or DEBUG=true for local development); see README, Configuration."
         )
-    SECRET_KEY = "insecure-development-key-only-used-with-DEBUG"
+    SECRET_KEY = "insecure-development-key-only-used-with-DEBUG" if DEBUG else ""
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()
 ]

@@ -290,15 +290,22 @@ CHANGE = """CASE WHEN NOT evaluated THEN '' WHEN previous_class = '' THEN 'new'
                  ELSE 'same' END"""
 
 
-def _group_score(group: str) -> str:
-    """A dealer's score over the indicators of `group` (a condition on `w`), as
+def _group_sums(group: str, name: str) -> str:
+    """The per-sheet sums of a calibration group's scores (`group` a condition on `w`), for
+    `_group_score`."""
+    return f"""COUNT(s.eff) FILTER (WHERE {group} AND w.rule = 0) AS {name}_required,
+               SUM(w.stored_weight * s.eff) FILTER (WHERE {group}) AS {name}_weighted,
+               SUM(w.stored_weight) FILTER (WHERE {group} AND w.rule = 2 AND s.eff IS NOT NULL) AS {name}_optional"""
+
+
+def _group_score(name: str) -> str:
+    """A dealer's score over one group of indicators (`name`: `manual` or `computed`), as
     `scoring.insight.calibration.office_sums` computes it: NULL when one whose missing score
     leaves no total is missing; a missing one counts 0 under `zero`, drops its weight under
-    `exclude`; NULL without such indicators."""
-    return f"""CASE WHEN BOOL_OR({group} AND s.eff IS NULL AND w.rule = 0) THEN NULL
-                ELSE SUM(w.stored_weight * COALESCE(s.eff, 0)) FILTER (WHERE {group}) * 1.0 / NULLIF(SUM(
-                    CASE WHEN s.eff IS NULL AND w.rule = 2 THEN 0 ELSE w.stored_weight END
-                ) FILTER (WHERE {group}), 0) END"""
+    `exclude`; NULL without such indicators. An absent score row counts as a missing score."""
+    return f"""CASE WHEN x.dealer_id IS NULL OR x.{name}_required < k.{name}_required THEN NULL
+                ELSE COALESCE(x.{name}_weighted, 0) * 1.0
+                     / NULLIF(k.{name}_counted + COALESCE(x.{name}_optional, 0), 0) END"""
 
 
 def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False) -> dict:
@@ -322,6 +329,14 @@ def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False
     volume = config.by_method(Method.PERCENTILE)
     values, weight_params = _weights_values(config, with_rules=True)
     class_expression, class_params = _class_expression(config.policy)
+    # a quota classes by position (ties broken by sales volume, then code); bands need no second sort
+    positions = (
+        """, ROW_NUMBER() OVER (PARTITION BY kind, total IS NOT NULL
+                       ORDER BY total DESC, sales_volume DESC NULLS LAST, code COLLATE "C") AS pos,
+                   COUNT(*) OVER (PARTITION BY kind, total IS NOT NULL) AS n"""
+        if config.policy.method == PolicyMethod.QUOTA
+        else ""
+    )
     # Each new column is one rule; %(company_wide)s says whether this statement also ranks and
     # classes the company (every office is in it) or leaves that to `finish` (the old values kept).
     sql = f"""
@@ -332,36 +347,55 @@ def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False
         ), r AS (
             SELECT split_part(p, ':', 1)::bigint AS office_id, split_part(p, ':', 2)::bigint AS round_id
             FROM unnest(%(round_pairs)s::text[]) AS p
-        ), sheet_sums AS MATERIALIZED (
+        ), kinds AS (
+            -- what each kind's indicators count for when a score is missing, so that the sums read only
+            -- the score rows there are: a missing row counts as a missing score
+            SELECT kind, COUNT(*) FILTER (WHERE rule = 0) AS required,
+                   COALESCE(SUM(weight) FILTER (WHERE rule <> 2), 0)::bigint AS counted,
+                   COUNT(*) FILTER (WHERE rule = 0 AND NOT computed) AS manual_required,
+                   COUNT(*) FILTER (WHERE rule = 0 AND computed) AS computed_required,
+                   COALESCE(SUM(stored_weight) FILTER (WHERE rule <> 2 AND NOT computed), 0) AS manual_counted,
+                   COALESCE(SUM(stored_weight) FILTER (WHERE rule <> 2 AND computed), 0) AS computed_counted
+            FROM w GROUP BY kind
+        ), sheets AS (
             -- each sheet in the round of its dealer's office (only that one counts: without it, the
-            -- dealer is not evaluated) with its kind's indicators, summed into one row per dealer;
-            -- the 700,000 rows of scores carry only what the sums need
-            SELECT sh.dealer_id,
-                   BOOL_OR(s.hundredths IS NULL AND w.rule = 0) AS blocked,
-                   SUM(CASE WHEN s.hundredths IS NULL AND w.rule = 2 THEN 0 ELSE w.weight END)::bigint AS weights,
-                   SUM(COALESCE(w.weight * s.hundredths, 0))::bigint AS weighted,
-                   MAX(CASE WHEN w.indicator_id = %(volume)s THEN s.eff END) AS sales_volume,
-                   -- the calibration's two group scores, Σ(w·s)/Σ(w) of the manual and of the
-                   -- computed indicators (DESIGN.md §5a), summed as `calibration.office_sums` does
-                   {_group_score("NOT w.computed")} AS manual_score,
-                   {_group_score("w.computed")} AS computed_score
-            FROM r
+            -- dealer is not evaluated)
+            SELECT sh.id, sh.dealer_id, net.kind FROM r
             JOIN {_t(ScoreSheet)} sh ON sh.round_id = r.round_id
             JOIN net ON net.id = sh.dealer_id AND net.office_id = r.office_id
-            JOIN w ON w.kind = net.kind
+        ), sheet_sums AS MATERIALIZED (
+            -- the sheets' scores of their kind's indicators, summed into one row per dealer: the
+            -- 700,000 score rows probe the sheets and carry only what the sums need
+            SELECT sh.dealer_id, sh.kind,
+                   COUNT(s.hundredths) FILTER (WHERE w.rule = 0) AS required,
+                   SUM(w.weight) FILTER (WHERE w.rule = 2 AND s.hundredths IS NOT NULL) AS optional_weights,
+                   SUM(w.weight * s.hundredths) AS weighted,
+                   MAX(CASE WHEN w.indicator_id = %(volume)s THEN s.eff END) AS sales_volume,
+                   {_group_sums("NOT w.computed", "manual")},
+                   {_group_sums("w.computed", "computed")}
+            FROM sheets sh
             LEFT JOIN (
                 SELECT x.sheet_id, x.indicator_id, COALESCE(x.override_value, x.value) AS eff,
                        (ROUND(COALESCE(x.override_value, x.value), 2) * 100)::bigint AS hundredths
                 FROM {_t(Score)} x
-            ) s ON s.sheet_id = sh.id AND s.indicator_id = w.indicator_id
-            GROUP BY sh.dealer_id
+            ) s ON s.sheet_id = sh.id
+            LEFT JOIN w ON w.kind = sh.kind AND w.indicator_id = s.indicator_id
+            GROUP BY sh.dealer_id, sh.kind
         ), sums AS MATERIALIZED (
             -- one row per dealer, carrying what grading needs of it, so that no later step joins
-            -- two sets of thousands of rows (the planner misjudges such joins for a few offices)
+            -- two sets of thousands of rows (the planner misjudges such joins for a few offices).
+            -- A rule applies to a score row that is NULL or absent alike: `manual` leaves no total,
+            -- `zero` counts 0, `exclude` drops the weight
             SELECT net.id AS dealer_id, net.code, net.kind, net.office_id, net.approved,
-                   x.dealer_id IS NOT NULL AS has_sheet, COALESCE(x.blocked, FALSE) AS blocked,
-                   x.weights, x.weighted, x.sales_volume, x.manual_score, x.computed_score
+                   x.dealer_id IS NOT NULL AS has_sheet, COALESCE(x.required < k.required, FALSE) AS blocked,
+                   (k.counted + COALESCE(x.optional_weights, 0))::bigint AS weights,
+                   COALESCE(x.weighted, 0)::bigint AS weighted, x.sales_volume,
+                   -- the calibration's two group scores, Σ(w·s)/Σ(w) of the manual and of the
+                   -- computed indicators (DESIGN.md §5a), as `calibration.office_sums` computes them
+                   {_group_score("manual")} AS manual_score,
+                   {_group_score("computed")} AS computed_score
             FROM net LEFT JOIN sheet_sums x ON x.dealer_id = net.id
+            LEFT JOIN kinds k ON k.kind = net.kind
         ), totals AS (
             -- round half-up of weighted / weights, in hundredths: floor((2a + b) / 2b)
             SELECT sums.*,
@@ -394,10 +428,8 @@ def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False
                    CASE WHEN total IS NOT NULL
                         THEN RANK() OVER (PARTITION BY office_id, kind, total IS NOT NULL ORDER BY total DESC)
                    END AS office_rank,
-                   RANK() OVER (PARTITION BY kind, total IS NOT NULL ORDER BY total DESC) AS company_rank,
-                   ROW_NUMBER() OVER (PARTITION BY kind, total IS NOT NULL
-                       ORDER BY total DESC, sales_volume DESC NULLS LAST, code COLLATE "C") AS pos,
-                   COUNT(*) OVER (PARTITION BY kind, total IS NOT NULL) AS n
+                   RANK() OVER (PARTITION BY kind, total IS NOT NULL ORDER BY total DESC) AS company_rank
+                   {positions}
             FROM graded
         ), classed AS (
             SELECT ranked.*, {class_expression} AS class FROM ranked

@@ -94,3 +94,54 @@ def test_sql_engine_matches_the_python_rules(db, policy):
     grades = by_python[0]
     assert {g[3] for g in grades} == {True, False}
     assert len({g[9] for g in grades if g[3]}) > 1
+
+
+@pytest.mark.postgresql
+def test_an_absent_score_row_counts_as_a_missing_score(db):
+    # given approved rounds whose sheets lack some score rows (as a sheet of a locked round does when
+    # an indicator is added later): a required manual one, a `zero` one, an `exclude` one, all of one sheet
+    from scoring.insight.calibration import office_sums
+    from scoring.models import EvaluationRound
+
+    Indicator.objects.filter(code="sales_attainment").update(missing_rule="exclude")
+    Indicator.objects.filter(code="store_display").update(missing_rule="zero")
+    offices = [OfficeFactory(code=c) for c in ("SH", "BJ")]
+    for i in range(12):
+        dealer_with_sales(
+            office=offices[i % 2],
+            code=f"Z{i:03d}",
+            kind="logistics" if i % 3 == 0 else "exclusive",
+            sales=[100 + 10 * i, 200, 300],
+            targets=[300, 300, 300],
+        )
+    services.open_quarter(quarter=Q3, engine="python")
+    for n, score in enumerate(Score.objects.filter(computed=False).order_by("pk")):
+        score.value = D(60 + n % 40)
+        score.save()
+    EvaluationRound.objects.update(status="approved")
+    manual = Score.objects.filter(computed=False).exclude(indicator__code="store_display")
+    absent = [
+        manual.filter(sheet__dealer__code="Z001").first(),
+        Score.objects.get(sheet__dealer__code="Z002", indicator__code="store_display"),
+        Score.objects.get(sheet__dealer__code="Z004", indicator__code="sales_attainment"),
+        *Score.objects.filter(sheet__dealer__code="Z005"),
+    ]
+    Score.objects.filter(pk__in=[s.pk for s in absent]).delete()
+    # when the SQL engine grades them as they are
+    services.regrade_quarter(quarter=Q3, engine="sql")
+    by_sql = _snapshot()[0]
+    calibration = QuarterGrading.objects.get(quarter=str(Q3)).calibration
+    sums = office_sums(quarter=Q3)
+    # then they grade as the rules grade a NULL score, which the Python engine gives them
+    Grade.objects.filter(quarter=str(Q3)).delete()
+    QuarterGrading.objects.all().delete()
+    services.regrade_quarter(quarter=Q3, engine="python")
+    assert by_sql == _snapshot()[0]
+    evaluated = {g.dealer.code: g.evaluated for g in Grade.objects.filter(quarter=str(Q3))}
+    assert evaluated["Z001"] is False and evaluated["Z005"] is False
+    assert evaluated["Z002"] is True and evaluated["Z004"] is True
+    # and the calibration the grading statement summed is the one read from the scores
+    assert {int(o): [D(x) for x in v["sums"]] for o, v in calibration.items()} == {
+        o: [D(x) for x in (s.dealers, s.manual_sum, s.manual_count, s.computed_sum, s.computed_count)]
+        for o, s in sums.items()
+    }

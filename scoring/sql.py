@@ -135,18 +135,16 @@ def _weights_values(config, *, with_rules=False) -> tuple[str, dict]:
             params.update({f"w{n}k": kind, f"w{n}i": indicator_id})
             if with_rules:
                 # weights in hundredths and the rule as a number keep the sums in integer arithmetic;
-                # the weight as stored (`numeric`) and whether the indicator is computed serve the
-                # calibration sums, computed exactly as `scoring.insight.calibration.office_sums` does
+                # whether the indicator is computed splits the calibration's sums
                 rows.append(
                     f"(%(w{n}k)s, %(w{n}i)s::bigint, %(w{n}w)s::bigint, %(w{n}r)s::int, %(w{n}s)s::bigint, "
-                    f"%(w{n}n)s::numeric, %(w{n}c)s::boolean)"
+                    f"%(w{n}c)s::boolean)"
                 )
                 params.update(
                     {
                         f"w{n}w": int(weight * 100),
                         f"w{n}r": RULE_CODES[indicator.missing_rule],
                         f"w{n}s": kind_config.scheme.pk,
-                        f"w{n}n": weight,
                         f"w{n}c": indicator.computed,
                     }
                 )
@@ -291,21 +289,23 @@ CHANGE = """CASE WHEN NOT evaluated THEN '' WHEN previous_class = '' THEN 'new'
 
 
 def _group_sums(group: str, name: str) -> str:
-    """The per-sheet sums of a calibration group's scores (`group` a condition on `w`), for
-    `_group_score`."""
-    return f"""COUNT(s.eff) FILTER (WHERE {group} AND w.rule = 0) AS {name}_required,
-               SUM(w.stored_weight * s.eff) FILTER (WHERE {group}) AS {name}_weighted,
-               SUM(w.stored_weight) FILTER (WHERE {group} AND w.rule = 2 AND s.eff IS NOT NULL) AS {name}_optional"""
+    """A sheet's sums over one group of indicators (`group` a condition on `w`), in hundredths:
+    the required scores present, Σ weight × score, and the weights of `exclude` scores present."""
+    return f"""COUNT(s.hundredths) FILTER (WHERE {group} AND w.rule = 0) AS {name}_required,
+               SUM(w.weight * s.hundredths) FILTER (WHERE {group}) AS {name}_weighted,
+               SUM(w.weight) FILTER (WHERE {group} AND w.rule = 2 AND s.hundredths IS NOT NULL) AS {name}_optional"""
 
 
 def _group_score(name: str) -> str:
     """A dealer's score over one group of indicators (`name`: `manual` or `computed`), as
     `scoring.insight.calibration.office_sums` computes it: NULL when one whose missing score
     leaves no total is missing; a missing one counts 0 under `zero`, drops its weight under
-    `exclude`; NULL without such indicators. An absent score row counts as a missing score."""
+    `exclude`; NULL without such indicators. An absent score row counts as a missing score.
+    The integer sums scaled back (`* 0.0001`, `* 0.01`) are the same numerics, to the last
+    digit, as summing the stored weights times the scores."""
     return f"""CASE WHEN x.dealer_id IS NULL OR x.{name}_required < k.{name}_required THEN NULL
-                ELSE COALESCE(x.{name}_weighted, 0) * 1.0
-                     / NULLIF(k.{name}_counted + COALESCE(x.{name}_optional, 0), 0) END"""
+                ELSE COALESCE(x.{name}_weighted, 0) * 0.0001 * 1.0
+                     / NULLIF((k.{name}_counted + COALESCE(x.{name}_optional, 0)) * 0.01, 0) END"""
 
 
 def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False) -> dict:
@@ -331,16 +331,16 @@ def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False
     class_expression, class_params = _class_expression(config.policy)
     # a quota classes by position (ties broken by sales volume, then code); bands need no second sort
     positions = (
-        """, ROW_NUMBER() OVER (PARTITION BY kind, total IS NOT NULL
-                       ORDER BY total DESC, sales_volume DESC NULLS LAST, code COLLATE "C") AS pos,
-                   COUNT(*) OVER (PARTITION BY kind, total IS NOT NULL) AS n"""
+        """, ROW_NUMBER() OVER (PARTITION BY kind COLLATE "C", total IS NOT NULL
+                       ORDER BY total_hundredths DESC, sales_volume DESC NULLS LAST, code COLLATE "C") AS pos,
+                   COUNT(*) OVER (PARTITION BY kind COLLATE "C", total IS NOT NULL) AS n"""
         if config.policy.method == PolicyMethod.QUOTA
         else ""
     )
     # Each new column is one rule; %(company_wide)s says whether this statement also ranks and
     # classes the company (every office is in it) or leaves that to `finish` (the old values kept).
     sql = f"""
-        WITH w(kind, indicator_id, weight, rule, scheme_id, stored_weight, computed) AS (VALUES {values}),
+        WITH w(kind, indicator_id, weight, rule, scheme_id, computed) AS (VALUES {values}),
         -- each dealer in the office it belonged to at quarter end (DESIGN.md §3.4)
         {_located()}, net AS MATERIALIZED (
             SELECT located.*, located.office_id = ANY(%(approved)s) AS approved FROM located
@@ -348,14 +348,13 @@ def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False
             SELECT split_part(p, ':', 1)::bigint AS office_id, split_part(p, ':', 2)::bigint AS round_id
             FROM unnest(%(round_pairs)s::text[]) AS p
         ), kinds AS (
-            -- what each kind's indicators count for when a score is missing, so that the sums read only
-            -- the score rows there are: a missing row counts as a missing score
-            SELECT kind, COUNT(*) FILTER (WHERE rule = 0) AS required,
-                   COALESCE(SUM(weight) FILTER (WHERE rule <> 2), 0)::bigint AS counted,
+            -- what each kind's manual and computed indicators count for when a score is missing, so
+            -- that the sums read only the score rows there are: an absent row is a missing score
+            SELECT kind,
                    COUNT(*) FILTER (WHERE rule = 0 AND NOT computed) AS manual_required,
                    COUNT(*) FILTER (WHERE rule = 0 AND computed) AS computed_required,
-                   COALESCE(SUM(stored_weight) FILTER (WHERE rule <> 2 AND NOT computed), 0) AS manual_counted,
-                   COALESCE(SUM(stored_weight) FILTER (WHERE rule <> 2 AND computed), 0) AS computed_counted
+                   COALESCE(SUM(weight) FILTER (WHERE rule <> 2 AND NOT computed), 0) AS manual_counted,
+                   COALESCE(SUM(weight) FILTER (WHERE rule <> 2 AND computed), 0) AS computed_counted
             FROM w GROUP BY kind
         ), sheets AS (
             -- each sheet in the round of its dealer's office (only that one counts: without it, the
@@ -364,19 +363,16 @@ def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False
             JOIN {_t(ScoreSheet)} sh ON sh.round_id = r.round_id
             JOIN net ON net.id = sh.dealer_id AND net.office_id = r.office_id
         ), sheet_sums AS MATERIALIZED (
-            -- the sheets' scores of their kind's indicators, summed into one row per dealer: the
-            -- 700,000 score rows probe the sheets and carry only what the sums need
+            -- the sheets' scores of their kind's indicators, summed into one row per dealer and group
+            -- (manual, computed): the 700,000 score rows probe the sheets and carry only a score and
+            -- a weight in hundredths (scores and weights have two decimals), summed as integers
             SELECT sh.dealer_id, sh.kind,
-                   COUNT(s.hundredths) FILTER (WHERE w.rule = 0) AS required,
-                   SUM(w.weight) FILTER (WHERE w.rule = 2 AND s.hundredths IS NOT NULL) AS optional_weights,
-                   SUM(w.weight * s.hundredths) AS weighted,
-                   MAX(CASE WHEN w.indicator_id = %(volume)s THEN s.eff END) AS sales_volume,
                    {_group_sums("NOT w.computed", "manual")},
-                   {_group_sums("w.computed", "computed")}
+                   {_group_sums("w.computed", "computed")},
+                   MAX(s.hundredths) FILTER (WHERE w.indicator_id = %(volume)s) AS sales_volume
             FROM sheets sh
             LEFT JOIN (
-                SELECT x.sheet_id, x.indicator_id, COALESCE(x.override_value, x.value) AS eff,
-                       (ROUND(COALESCE(x.override_value, x.value), 2) * 100)::bigint AS hundredths
+                SELECT x.sheet_id, x.indicator_id, (COALESCE(x.override_value, x.value) * 100)::bigint AS hundredths
                 FROM {_t(Score)} x
             ) s ON s.sheet_id = sh.id
             LEFT JOIN w ON w.kind = sh.kind AND w.indicator_id = s.indicator_id
@@ -387,9 +383,13 @@ def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False
             -- A rule applies to a score row that is NULL or absent alike: `manual` leaves no total,
             -- `zero` counts 0, `exclude` drops the weight
             SELECT net.id AS dealer_id, net.code, net.kind, net.office_id, net.approved,
-                   x.dealer_id IS NOT NULL AS has_sheet, COALESCE(x.required < k.required, FALSE) AS blocked,
-                   (k.counted + COALESCE(x.optional_weights, 0))::bigint AS weights,
-                   COALESCE(x.weighted, 0)::bigint AS weighted, x.sales_volume,
+                   x.dealer_id IS NOT NULL AS has_sheet,
+                   COALESCE(x.manual_required + x.computed_required < k.manual_required + k.computed_required,
+                            FALSE) AS blocked,
+                   (k.manual_counted + k.computed_counted + COALESCE(x.manual_optional, 0)
+                    + COALESCE(x.computed_optional, 0))::bigint AS weights,
+                   (COALESCE(x.manual_weighted, 0) + COALESCE(x.computed_weighted, 0))::bigint AS weighted,
+                   x.sales_volume * 0.01 AS sales_volume,
                    -- the calibration's two group scores, Σ(w·s)/Σ(w) of the manual and of the
                    -- computed indicators (DESIGN.md §5a), as `calibration.office_sums` computes them
                    {_group_score("manual")} AS manual_score,
@@ -398,15 +398,17 @@ def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False
             LEFT JOIN kinds k ON k.kind = net.kind
         ), totals AS (
             -- round half-up of weighted / weights, in hundredths: floor((2a + b) / 2b)
-            SELECT sums.*,
-                   CASE WHEN NOT has_sheet OR blocked OR weights = 0 THEN NULL
-                        ELSE ((2 * weighted + weights) / (2 * weights))::numeric / 100 END AS computed_total
-            FROM sums
+            SELECT sums.*, h.hundredths, h.hundredths::numeric / 100 AS computed_total
+            FROM sums, LATERAL (
+                SELECT CASE WHEN NOT has_sheet OR blocked OR weights = 0 THEN NULL
+                            ELSE (2 * weighted + weights) / (2 * weights) END AS hundredths
+            ) AS h
         ), schemes AS (
             SELECT kind, MIN(scheme_id) AS scheme_id FROM w GROUP BY kind
         ), graded AS (
             SELECT t.dealer_id, t.code, t.kind, t.office_id,
                    CASE WHEN t.approved THEN t.computed_total END AS total,
+                   CASE WHEN t.approved THEN t.hundredths END AS total_hundredths,
                    CASE WHEN t.approved AND t.computed_total IS NOT NULL THEN t.sales_volume END AS sales_volume,
                    COALESCE(prev.final_class, '') AS previous_class,
                    schemes.scheme_id, t.manual_score, t.computed_score,
@@ -424,11 +426,15 @@ def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False
             -- all of them for each dealer of a batch of offices)
             LEFT JOIN {_t(Grade)} g ON g.dealer_id = t.dealer_id AND g.quarter || '' = %(quarter)s
         ), ranked AS (
+            -- sorted by the total in hundredths and the kind byte by byte: the same order, and
+            -- much quicker to sort than numerics and text compared under the database's locale
             SELECT graded.*, total IS NOT NULL AS evaluated,
                    CASE WHEN total IS NOT NULL
-                        THEN RANK() OVER (PARTITION BY office_id, kind, total IS NOT NULL ORDER BY total DESC)
+                        THEN RANK() OVER (PARTITION BY office_id, kind COLLATE "C", total IS NOT NULL
+                                          ORDER BY total_hundredths DESC)
                    END AS office_rank,
-                   RANK() OVER (PARTITION BY kind, total IS NOT NULL ORDER BY total DESC) AS company_rank
+                   RANK() OVER (PARTITION BY kind COLLATE "C", total IS NOT NULL ORDER BY total_hundredths DESC)
+                       AS company_rank
                    {positions}
             FROM graded
         ), classed AS (

@@ -91,10 +91,11 @@ def stage_sales_scores(*, quarter: Quarter) -> None:
                 WHERE t.month IN %(months)s AND t.status = 'agreed' AND t.agreed_amount IS NOT NULL
                 GROUP BY t.dealer_id HAVING COUNT(*) = 3
             ), peers AS (
+                -- (kinds compared byte by byte: the same partitions, sorted without the locale)
                 SELECT sales.dealer_id, sales.total,
-                       COUNT(*) OVER (PARTITION BY net.kind) AS n,
-                       RANK() OVER (PARTITION BY net.kind ORDER BY sales.total) - 1 AS lower,
-                       COUNT(*) OVER (PARTITION BY net.kind, sales.total) - 1 AS equal_others
+                       COUNT(*) OVER (PARTITION BY net.kind COLLATE "C") AS n,
+                       RANK() OVER (PARTITION BY net.kind COLLATE "C" ORDER BY sales.total) - 1 AS lower,
+                       COUNT(*) OVER (PARTITION BY net.kind COLLATE "C", sales.total) - 1 AS equal_others
                 FROM sales JOIN net ON net.id = sales.dealer_id
             ), fresh AS (
                 SELECT net.id AS dealer_id,
@@ -247,15 +248,21 @@ def refresh_computed(*, quarter: Quarter, rounds) -> None:
         cursor.execute(
             f"""
             WITH fresh AS MATERIALIZED (
-                SELECT s.id, CASE i.method WHEN %(percentile)s THEN ss.sales_volume ELSE ss.sales_attainment END AS value
-                FROM {_t(Score)} s
-                JOIN {_t(ScoreSheet)} sh ON sh.id = s.sheet_id
-                JOIN {_t(Indicator)} i ON i.id = s.indicator_id
-                LEFT JOIN {_t(SalesScore)} ss ON ss.dealer_id = sh.dealer_id AND ss.quarter = %(quarter)s
-                WHERE sh.round_id = ANY(%(rounds)s) AND s.computed AND i.method <> %(manual)s
+                SELECT * FROM (
+                    SELECT s.id, s.value AS old,
+                           CASE i.method WHEN %(percentile)s THEN ss.sales_volume ELSE ss.sales_attainment END AS value
+                    FROM {_t(Score)} s
+                    JOIN {_t(ScoreSheet)} sh ON sh.id = s.sheet_id
+                    JOIN {_t(Indicator)} i ON i.id = s.indicator_id
+                    LEFT JOIN {_t(SalesScore)} ss ON ss.dealer_id = sh.dealer_id AND ss.quarter = %(quarter)s
+                    WHERE sh.round_id = ANY(%(rounds)s) AND s.computed AND i.method <> %(manual)s
+                ) AS copies
+                WHERE value IS DISTINCT FROM old
             ), changed AS (
+                -- the differing scores through the primary key: usually none or a few, instead of
+                -- hashing every score of the company to find them
                 UPDATE {_t(Score)} s SET value = fresh.value FROM fresh
-                WHERE s.id = fresh.id AND s.value IS DISTINCT FROM fresh.value
+                WHERE s.id = fresh.id AND s.id = ANY(ARRAY(SELECT id FROM fresh))
                 RETURNING s.*
             )
             {_history_insert(Score, "changed", "'~'")}
@@ -547,10 +554,10 @@ def finish(*, quarter: Quarter, policy) -> None:
             WITH r AS (
                 SELECT g.id, g.total, g.overridden, g.final_class AS old_final, g.previous_class,
                        g.company_rank AS old_rank, g.computed_class AS old_computed, g.change AS old_change,
-                       RANK() OVER (PARTITION BY g.kind ORDER BY g.total DESC) AS company_rank,
-                       ROW_NUMBER() OVER (PARTITION BY g.kind
+                       RANK() OVER (PARTITION BY g.kind COLLATE "C" ORDER BY g.total DESC) AS company_rank,
+                       ROW_NUMBER() OVER (PARTITION BY g.kind COLLATE "C"
                            ORDER BY g.total DESC, g.sales_volume DESC NULLS LAST, d.code COLLATE "C") AS pos,
-                       COUNT(*) OVER (PARTITION BY g.kind) AS n
+                       COUNT(*) OVER (PARTITION BY g.kind COLLATE "C") AS n
                 FROM {_t(Grade)} g JOIN {_t(Dealer)} d ON d.id = g.dealer_id
                 WHERE g.quarter = %(quarter)s AND g.evaluated
             ), c AS (

@@ -26,8 +26,9 @@ class Engine:
     # `finish` has nothing left to do).
     classifies_company_wide = False
 
-    def stage(self, *, quarter) -> None:
-        """Compute the quarter's sales indicators once, company-wide, for the office steps."""
+    def stage(self, *, quarter, inputs: str | None = None) -> None:
+        """Compute the quarter's sales indicators once, company-wide, for the office steps.
+        `inputs`: the hash of what staging reads, when the run has it (`fingerprints()["sales"]`)."""
         raise NotImplementedError
 
     def batches(self, office_ids: list[int]) -> list[list[int]]:
@@ -62,9 +63,9 @@ class SqlEngine(Engine):
     name = "sql"
     classifies_company_wide = True
 
-    def stage(self, *, quarter) -> None:
+    def stage(self, *, quarter, inputs=None) -> None:
         with transaction.atomic():
-            sql.stage_sales_scores(quarter=quarter)
+            sql.stage_sales_scores(quarter=quarter, inputs=inputs)
 
     def batches(self, office_ids):
         return [office_ids]
@@ -98,7 +99,7 @@ class PythonEngine(Engine):
     def __init__(self):
         self._values = {}  # quarter -> computed indicators, computed once in this run
 
-    def stage(self, *, quarter) -> None:
+    def stage(self, *, quarter, inputs=None) -> None:
         """Nothing to store: the run computes the indicators when its first office needs them."""
 
     def _staged(self, quarter):

@@ -553,6 +553,29 @@ class SalesScore(models.Model):
         return f"{self.dealer_id} {self.quarter}"
 
 
+class StagedSales(models.Model):
+    """What a quarter's staged sales indicators were computed from and what staging left, so
+    that staging the same inputs again is skipped (`scoring.sql.stage_sales_scores`).
+
+    `inputs`: the hash of every row staging reads (network, sales, targets) with the version of
+    its rules; `outputs`: the hash of the quarter's `SalesScore` rows it left. Staging is skipped
+    only while both still match, so a changed input, a changed rule or a staged row changed or
+    deleted by any other means is staged again.
+    """
+
+    quarter = QuarterField(unique=True)
+    inputs = models.CharField(max_length=100)
+    outputs = models.CharField(max_length=100)
+    staged_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("staged sales indicators")
+        verbose_name_plural = _("staged sales indicators")
+
+    def __str__(self):
+        return f"{self.quarter} {self.staged_at:%Y-%m-%d %H:%M}"
+
+
 # The follow-through of the classes (DESIGN.md §5a) lives in its own module of this app.
 from .followup.models import (  # noqa: E402, F401
     Appeal,

@@ -21,6 +21,7 @@ from .models import (
     SalesScore,
     Score,
     ScoreSheet,
+    StagedSales,
 )
 
 
@@ -64,9 +65,28 @@ def _located() -> str:
         )"""
 
 
-def stage_sales_scores(*, quarter: Quarter) -> None:
-    """`sales_volume` and `sales_attainment` of every dealer in the network at quarter end."""
+# Raise when the staging statement's rules change: indicators staged by the old rules are then
+# staged again even though their inputs are unchanged.
+STAGING_RULES = "1"
+
+
+def stage_sales_scores(*, quarter: Quarter, inputs: str | None = None) -> bool:
+    """`sales_volume` and `sales_attainment` of every dealer in the network at quarter end.
+
+    Skipped when what staging reads is as it was when the quarter was last staged and the staged
+    rows are as that staging left them (`StagedSales`); returns whether it staged. `inputs`: the
+    hash of what staging reads (`sales_fingerprint`) when the caller has it, taken before this
+    transaction: if the inputs change after it, the hash kept is older than theirs, so the next
+    staging does not skip.
+    """
     params = {"quarter": str(quarter), "end": quarter.end, "months": tuple(quarter.months)}
+    with connection.cursor() as cursor:
+        _planner_settings(cursor)
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('scoring-stage-' || %(quarter)s))", params)
+    inputs = f"{STAGING_RULES}:{inputs or sales_fingerprint(quarter=quarter)}"
+    kept = StagedSales.objects.filter(quarter=str(quarter)).values_list("inputs", "outputs").first()
+    if kept is not None and kept == (inputs, staged_fingerprint(quarter=quarter)):
+        return False
     with connection.cursor() as cursor:
         _planner_settings(cursor)
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext('scoring-stage-' || %(quarter)s))", params)
@@ -121,6 +141,22 @@ def stage_sales_scores(*, quarter: Quarter) -> None:
             """,
             params,
         )
+    StagedSales.objects.update_or_create(
+        quarter=str(quarter), defaults={"inputs": inputs, "outputs": staged_fingerprint(quarter=quarter)}
+    )
+    return True
+
+
+def staged_fingerprint(*, quarter: Quarter) -> str:
+    """The hash of the quarter's staged sales indicators (`SalesScore`), as count:sum of row hashes."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT COUNT(*), SUM(hash_record_extended((dealer_id, sales_volume, sales_attainment), 0))
+                FROM {_t(SalesScore)} WHERE quarter = %s""",
+            [str(quarter)],
+        )
+        count, total = cursor.fetchone()
+    return f"{count}:{total or 0}"
 
 
 RULE_CODES = {MissingRule.MANUAL: 0, MissingRule.ZERO: 1, MissingRule.EXCLUDE: 2}
@@ -590,6 +626,33 @@ def finish(*, quarter: Quarter, policy) -> None:
 # Fingerprints of what a grading reads ------------------------------------------------------------
 
 
+def _sales_parts() -> str:
+    """Rows (office_id NULL, h): the hash of each row staging reads, given a CTE `net` (id, kind)
+    of the dealers in the network at %(end)s and %(months)s the quarter's months."""
+    return f"""SELECT NULL::bigint AS office_id, hash_record_extended((1, id, kind), 0) AS h FROM net
+                UNION ALL
+                SELECT NULL, hash_record_extended((2, s.dealer_id, s.month, s.amount), 0)
+                FROM {_t(MonthlySales)} s WHERE s.month IN %(months)s
+                UNION ALL
+                SELECT NULL, hash_record_extended((3, t.dealer_id, t.month, t.status, t.agreed_amount), 0)
+                FROM {_t(MonthlyTarget)} t WHERE t.month IN %(months)s"""
+
+
+def sales_fingerprint(*, quarter: Quarter) -> str:
+    """The `sales` hash of `input_fingerprints` alone: what staging reads."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH net AS (SELECT d.id, d.kind FROM {_t(Dealer)} d WHERE {_in_network("d")}),
+            parts AS ({_sales_parts()})
+            SELECT COUNT(*), SUM(h) FROM parts
+            """,
+            {"end": quarter.end, "months": tuple(quarter.months)},
+        )
+        count, total = cursor.fetchone()
+    return f"{count}:{total or 0}"
+
+
 def input_fingerprints(*, quarter: Quarter) -> dict:
     """What grading `quarter` reads, hashed set-wise: {"sales": h, "offices": {office id: h}}.
 
@@ -618,13 +681,7 @@ def input_fingerprints(*, quarter: Quarter) -> dict:
                 SELECT d.id, d.code, d.kind, COALESCE(late.from_office_id, d.office_id) AS office_id
                 FROM {_t(Dealer)} d LEFT JOIN late ON late.dealer_id = d.id WHERE {_in_network("d")}
             ), parts AS (
-                SELECT NULL::bigint AS office_id, hash_record_extended((1, id, kind), 0) AS h FROM net
-                UNION ALL
-                SELECT NULL, hash_record_extended((2, s.dealer_id, s.month, s.amount), 0)
-                FROM {_t(MonthlySales)} s WHERE s.month IN %(months)s
-                UNION ALL
-                SELECT NULL, hash_record_extended((3, t.dealer_id, t.month, t.status, t.agreed_amount), 0)
-                FROM {_t(MonthlyTarget)} t WHERE t.month IN %(months)s
+                {_sales_parts()}
                 UNION ALL
                 SELECT office_id, hash_record_extended((4, id, code, kind), 0) FROM net
                 UNION ALL

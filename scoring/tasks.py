@@ -44,7 +44,7 @@ def regrade_quarter_task(quarter: str | None = None):
     plan = services.plan_regrade(quarter=quarter, engine=engine)
     with _errors_shown(str(quarter)):
         if plan.full:
-            engine.stage(quarter=quarter)  # once, for every batch's task
+            engine.stage(quarter=quarter, inputs=plan.sales)  # once, for every batch's task
     if not plan.offices:
         finish_grading_task.delay(str(quarter), plan.run, True)
         return 0

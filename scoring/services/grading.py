@@ -443,6 +443,8 @@ class RegradePlan:
     config: Config
     offices: list[int]
     full: bool
+    # the hash of what staging reads, taken with the plan (None where the engine keeps none)
+    sales: str | None = None
 
 
 def plan_regrade(*, quarter: Quarter, engine: "engines.Engine") -> RegradePlan:
@@ -474,7 +476,7 @@ def plan_regrade(*, quarter: Quarter, engine: "engines.Engine") -> RegradePlan:
             current.planned = now
             current.offices_done = sorted(set(offices) - set(changed))
             current.save(update_fields=["planned", "offices_done"])
-    return RegradePlan(run=run, config=config, offices=changed, full=full)
+    return RegradePlan(run=run, config=config, offices=changed, full=full, sales=now["sales"])
 
 
 def _changed_offices(now: dict, stored: dict, offices) -> list[int] | None:
@@ -520,7 +522,7 @@ def regrade_quarter(*, quarter: Quarter, engine: "engines.Engine | str | None" =
     outcome = defaultdict(int)
     try:
         if plan.full:
-            engine.stage(quarter=quarter)
+            engine.stage(quarter=quarter, inputs=plan.sales)
         for batch in engine.batches(plan.offices) if plan.offices else []:
             result = grade_offices(
                 quarter=quarter,

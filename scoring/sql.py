@@ -373,13 +373,15 @@ def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False
     values, weight_params = _weights_values(config, with_rules=True)
     class_expression, class_params = _class_expression(config.policy)
     # a quota classes by position (ties broken by sales volume, then code); bands need no second sort
+    quota = config.policy.method == PolicyMethod.QUOTA
     positions = (
-        """, ROW_NUMBER() OVER (PARTITION BY kind COLLATE "C", total IS NOT NULL
-                       ORDER BY total_hundredths DESC, sales_volume DESC NULLS LAST, code COLLATE "C") AS pos,
-                   COUNT(*) OVER (PARTITION BY kind COLLATE "C", total IS NOT NULL) AS n"""
-        if config.policy.method == PolicyMethod.QUOTA
+        """, ROW_NUMBER() OVER (PARTITION BY kind COLLATE "C", hundredths IS NOT NULL
+                       ORDER BY hundredths DESC, ranked_volume DESC NULLS LAST, code COLLATE "C") AS pos,
+                   COUNT(*) OVER (PARTITION BY kind COLLATE "C", hundredths IS NOT NULL) AS n"""
+        if quota
         else ""
     )
+    rank_positions = ", ranks.pos, ranks.n" if quota else ""
     # Each new column is one rule; %(company_wide)s says whether this statement also ranks and
     # classes the company (every office is in it) or leaves that to `finish` (the old values kept).
     sql = f"""
@@ -439,20 +441,32 @@ def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False
                    {_group_score("computed")} AS computed_score
             FROM net LEFT JOIN sheet_sums x ON x.dealer_id = net.id
             LEFT JOIN kinds k ON k.kind = net.kind
-        ), totals AS (
-            -- round half-up of weighted / weights, in hundredths: floor((2a + b) / 2b)
-            SELECT sums.*, h.hundredths, h.hundredths::numeric / 100 AS computed_total
+        ), totals AS MATERIALIZED (
+            -- round half-up of weighted / weights, in hundredths: floor((2a + b) / 2b); a total only
+            -- where the round is approved
+            SELECT sums.*, h.hundredths, h.hundredths::numeric / 100 AS total,
+                   CASE WHEN h.hundredths IS NOT NULL THEN sums.sales_volume END AS ranked_volume
             FROM sums, LATERAL (
-                SELECT CASE WHEN NOT has_sheet OR blocked OR weights = 0 THEN NULL
+                SELECT CASE WHEN NOT approved OR NOT has_sheet OR blocked OR weights = 0 THEN NULL
                             ELSE (2 * weighted + weights) / (2 * weights) END AS hundredths
             ) AS h
+        ), ranks AS (
+            -- ranks sorted on narrow rows, by the total in hundredths and the kind byte by byte: the
+            -- same order, much quicker to sort than numerics and text under the database's locale
+            SELECT dealer_id,
+                   CASE WHEN hundredths IS NOT NULL
+                        THEN RANK() OVER (PARTITION BY office_id, kind COLLATE "C", hundredths IS NOT NULL
+                                          ORDER BY hundredths DESC)
+                   END AS office_rank,
+                   RANK() OVER (PARTITION BY kind COLLATE "C", hundredths IS NOT NULL ORDER BY hundredths DESC)
+                       AS company_rank
+                   {positions}
+            FROM totals
         ), schemes AS (
             SELECT kind, MIN(scheme_id) AS scheme_id FROM w GROUP BY kind
-        ), graded AS (
-            SELECT t.dealer_id, t.code, t.kind, t.office_id,
-                   CASE WHEN t.approved THEN t.computed_total END AS total,
-                   CASE WHEN t.approved THEN t.hundredths END AS total_hundredths,
-                   CASE WHEN t.approved AND t.computed_total IS NOT NULL THEN t.sales_volume END AS sales_volume,
+        ), ranked AS (
+            SELECT t.dealer_id, t.code, t.kind, t.office_id, t.total, t.hundredths IS NOT NULL AS evaluated,
+                   t.ranked_volume AS sales_volume, ranks.office_rank, ranks.company_rank {rank_positions},
                    COALESCE(prev.final_class, '') AS previous_class,
                    schemes.scheme_id, t.manual_score, t.computed_score,
                    -- the dealer's grade as it stands, looked up by dealer like the previous one
@@ -462,24 +476,13 @@ def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False
                    g.total AS old_total, g.sales_volume AS old_sales_volume, g.office_rank AS old_office_rank,
                    g.previous_class AS old_previous_class, g.scheme_id AS old_scheme_id, g.policy_id AS old_policy_id
             FROM totals t
+            JOIN ranks ON ranks.dealer_id = t.dealer_id
             JOIN schemes ON schemes.kind = t.kind
             LEFT JOIN {_t(Grade)} prev ON prev.dealer_id = t.dealer_id AND prev.quarter = %(previous)s
             -- (quarter || '' keeps the planner off the quarter indexes: while a first grading is
             -- being written their statistics say the quarter has no grades, and it then scanned
             -- all of them for each dealer of a batch of offices)
             LEFT JOIN {_t(Grade)} g ON g.dealer_id = t.dealer_id AND g.quarter || '' = %(quarter)s
-        ), ranked AS (
-            -- sorted by the total in hundredths and the kind byte by byte: the same order, and
-            -- much quicker to sort than numerics and text compared under the database's locale
-            SELECT graded.*, total IS NOT NULL AS evaluated,
-                   CASE WHEN total IS NOT NULL
-                        THEN RANK() OVER (PARTITION BY office_id, kind COLLATE "C", total IS NOT NULL
-                                          ORDER BY total_hundredths DESC)
-                   END AS office_rank,
-                   RANK() OVER (PARTITION BY kind COLLATE "C", total IS NOT NULL ORDER BY total_hundredths DESC)
-                       AS company_rank
-                   {positions}
-            FROM graded
         ), classed AS (
             SELECT ranked.*, {class_expression} AS class FROM ranked
         ), joined AS (

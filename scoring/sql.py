@@ -677,10 +677,12 @@ def input_fingerprints(*, quarter: Quarter) -> dict:
     }
     with connection.cursor() as cursor:
         _planner_settings(cursor)
-        # one statement, one read of the dealers; the company-wide part is the row of office NULL
+        # one statement; the company-wide part is the row of office NULL. The network is not
+        # materialized, so that PostgreSQL can hash the parts in parallel workers (a CTE's rows
+        # are the leader's): each part reads the dealers again, 0.25 s instead of 0.4-0.55 s
         cursor.execute(
             f"""
-            WITH late AS ({_late_moves()}), net AS MATERIALIZED (
+            WITH late AS NOT MATERIALIZED ({_late_moves()}), net AS NOT MATERIALIZED (
                 SELECT d.id, d.code, d.kind, COALESCE(late.from_office_id, d.office_id) AS office_id
                 FROM {_t(Dealer)} d LEFT JOIN late ON late.dealer_id = d.id WHERE {_in_network("d")}
             ), parts AS (

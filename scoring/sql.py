@@ -52,16 +52,21 @@ def _late_moves() -> str:
                WHERE m.moved_on > %(end)s ORDER BY m.dealer_id, m.moved_on, m.id"""
 
 
-def _located() -> str:
+def _located(*, every_office: bool = False) -> str:
     """CTEs `late` and `located` (id, code, kind, office_id): the dealers in the network at %(end)s
-    that belonged on that day to one of %(offices)s, with that office."""
+    that belonged on that day to one of %(offices)s, with that office (`every_office`: %(offices)s
+    are all the company's, so every dealer in the network)."""
+    offices = (
+        ""
+        if every_office
+        else """AND (d.office_id = ANY(%(offices)s) OR late.dealer_id IS NOT NULL)
+              AND COALESCE(late.from_office_id, d.office_id) = ANY(%(offices)s)"""
+    )
     return f"""late AS MATERIALIZED ({_late_moves()}),
         located AS MATERIALIZED (
             SELECT d.id, d.code, d.kind, COALESCE(late.from_office_id, d.office_id) AS office_id
             FROM {_t(Dealer)} d LEFT JOIN late ON late.dealer_id = d.id
-            WHERE (d.office_id = ANY(%(offices)s) OR late.dealer_id IS NOT NULL)
-              AND {_in_network("d")}
-              AND COALESCE(late.from_office_id, d.office_id) = ANY(%(offices)s)
+            WHERE {_in_network("d")} {offices}
         )"""
 
 
@@ -387,7 +392,7 @@ def write_grades(*, quarter: Quarter, rounds, config, company_wide: bool = False
     sql = f"""
         WITH w(kind, indicator_id, weight, rule, scheme_id, computed) AS (VALUES {values}),
         -- each dealer in the office it belonged to at quarter end (DESIGN.md §3.4)
-        {_located()}, net AS MATERIALIZED (
+        {_located(every_office=company_wide)}, net AS MATERIALIZED (
             SELECT located.*, located.office_id = ANY(%(approved)s) AS approved FROM located
         ), r AS (
             SELECT split_part(p, ':', 1)::bigint AS office_id, split_part(p, ':', 2)::bigint AS round_id

@@ -95,8 +95,6 @@ def stage_sales_scores(*, quarter: Quarter, inputs: str | None = None) -> bool:
     if kept is not None and kept == (inputs, staged_fingerprint(quarter=quarter)):
         return False
     with connection.cursor() as cursor:
-        _planner_settings(cursor)
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('scoring-stage-' || %(quarter)s))", params)
         cursor.execute(
             f"""
             DELETE FROM {_t(SalesScore)} ss WHERE ss.quarter = %(quarter)s

@@ -4,9 +4,8 @@ The one place for bulk writes of the apps:
 - `insert_rows`: plain multi-row INSERTs (upserts) of tuples, for the 100,000-row paths
   (sales import, points recomputation): `bulk_create` spends most of its time turning each
   model instance into SQL parameters.
-- `insert_history`: the history records of rows written that way, their columns taken from
-  the model (a field added to the model is a field in its history, or an error here).
-- `history_from_rows`: history records copied from rows already in their table.
+- `history_from_rows`: history records copied from rows already in their table (a field added
+  to the model is a field in its history).
 - `update_rows`: fields of saved instances written in batches, with history records.
 - `collector_paused`: Python's garbage collector paused while 100,000 objects are built.
 
@@ -19,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 
 from django.db import connection
+from django.utils import timezone
 
 
 def insert_rows(
@@ -97,25 +97,6 @@ def collector_paused():
 
 
 CREATED, CHANGED = "+", "~"
-HISTORY_OWN = {"history_id", "history_date", "history_change_reason", "history_type", "history_user_id"}
-
-
-def insert_history(model, columns: Sequence[str], rows: Sequence[Sequence], *, kinds, user=None, when) -> int:
-    """The history records of `model` for rows written set-wise, one per row: `rows` hold the
-    row's `columns` (its id and every tracked field, by column name) as they are now; `kinds`
-    is CREATED or CHANGED for all rows, or one per row; `user` and `when` say who and when."""
-    history = model.history.model
-    tracked = {f.column for f in history._meta.concrete_fields} - HISTORY_OWN
-    if set(columns) != tracked:
-        raise ValueError(f"{history._meta.label} needs the columns {sorted(tracked)}, got {sorted(columns)}")
-    kinds = [kinds] * len(rows) if isinstance(kinds, str) else list(kinds)
-    user_id = user.pk if user is not None else None
-    stamp = connection.ops.adapt_datetimefield_value(when)
-    return insert_rows(
-        history._meta.db_table,
-        [*columns, "history_date", "history_type", "history_user_id"],
-        [(*row, stamp, kind, user_id) for row, kind in zip(rows, kinds, strict=True)],
-    )
 
 
 def update_rows(model, objs, fields, *, batch_size=2000, user=None) -> int:
@@ -162,29 +143,32 @@ def update_rows(model, objs, fields, *, batch_size=2000, user=None) -> int:
 
 def history_from_rows(model, ids, *, history_type: str, user=None, when=None) -> None:
     """Add a history record (`+` created, `~` changed) for each row `ids` of `model`, copied from
-    the table by one `INSERT … SELECT` on PostgreSQL, dated `when` (default: the transaction's
-    start).
+    the table by `INSERT … SELECT`, dated `when` (default: now).
 
     simple-history's `bulk_history_create` builds a Python object per row, which costs about
     a second per 10,000 rows; the publication's watch-list step writes that many. Copying rows
     just written costs a third of sending their values again (the sales import's 100,000).
+    On PostgreSQL one statement takes the ids as an array; elsewhere they are listed in batches
+    within the backend's parameter limit.
     """
     ids = list(ids)
     if not ids:
         return
-    if connection.vendor != "postgresql":
-        model.history.bulk_history_create(
-            model.objects.filter(pk__in=ids), update=history_type == CHANGED, default_user=user
-        )
-        return
     history = model.history.model
     qn = connection.ops.quote_name
-    columns = [qn(f.column) for f in model._meta.concrete_fields]
+    columns = ", ".join(qn(f.column) for f in model._meta.concrete_fields)
+    head = (
+        f"INSERT INTO {qn(history._meta.db_table)} "
+        f"({columns}, history_date, history_change_reason, history_type, history_user_id) "
+        f"SELECT {columns}, %s, NULL, %s, %s FROM {qn(model._meta.db_table)} WHERE {qn(model._meta.pk.column)}"
+    )
+    stamp = connection.ops.adapt_datetimefield_value(when or timezone.now())
+    fixed = [stamp, history_type, user.pk if user is not None else None]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {qn(history._meta.db_table)} "
-            f"({', '.join(columns)}, history_date, history_change_reason, history_type, history_user_id) "
-            f"SELECT {', '.join(columns)}, COALESCE(%s, now()), NULL, %s, %s FROM {qn(model._meta.db_table)} "
-            f"WHERE {qn(model._meta.pk.column)} = ANY(%s)",
-            [when, history_type, user.pk if user is not None else None, ids],
-        )
+        if connection.vendor == "postgresql":
+            cursor.execute(f"{head} = ANY(%s)", [*fixed, ids])
+            return
+        batch = max(1, (connection.features.max_query_params or 100_000) - len(fixed))
+        for start in range(0, len(ids), batch):
+            chunk = ids[start : start + batch]
+            cursor.execute(f"{head} IN ({', '.join(['%s'] * len(chunk))})", [*fixed, *chunk])

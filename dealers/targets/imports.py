@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from evalsys.bulk import CHANGED, CREATED, history_from_rows, insert_history, insert_rows, narrowed
+from evalsys.bulk import CHANGED, CREATED, history_from_rows, insert_rows, narrowed
 from evalsys.periods import format_month
 from evalsys.tabular import (
     Column,
@@ -342,7 +342,6 @@ class SalesImporter(DealerRowsImporter):
         months = sorted({key[1] for _action, key, _amount in self._pending})
         self.ensure_open(months)
         actions = {key: action for action, key, _amount in self._pending}
-        amounts = {key: amount for _action, key, amount in self._pending}
         touched = [(d, m, amount, stamp) for action, (d, m), amount in self._pending if action != "unchanged"]
         written = insert_rows(
             MonthlySales._meta.db_table,
@@ -352,28 +351,14 @@ class SalesImporter(DealerRowsImporter):
             update=["amount", "updated_at"],
             returning=["id", "dealer_id", "month"],
         )
+        # copied from the rows just written, one statement per kind
         kinds = [
             CREATED if actions[(dealer_id, _as_date(month))] == "new" else CHANGED
             for _pk, dealer_id, month in written
         ]
-        if connection.vendor == "postgresql":
-            # copied from the rows just written, one statement per kind
-            for kind in (CREATED, CHANGED):
-                ids = [row[0] for row, k in zip(written, kinds, strict=True) if k == kind]
-                history_from_rows(MonthlySales, ids, history_type=kind, user=self.user, when=now)
-        else:
-            rows = [
-                (pk, dealer_id, _as_date(month), amounts[(dealer_id, _as_date(month))], stamp)
-                for pk, dealer_id, month in written
-            ]
-            insert_history(
-                MonthlySales,
-                ["id", "dealer_id", "month", "amount", "updated_at"],
-                rows,
-                kinds=kinds,
-                user=self.user,
-                when=now,
-            )
+        for kind in (CREATED, CHANGED):
+            ids = [row[0] for row, k in zip(written, kinds, strict=True) if k == kind]
+            history_from_rows(MonthlySales, ids, history_type=kind, user=self.user, when=now)
         for month in months:
             recompute_points(
                 months=[month], dealer_ids=[key[0] for _a, key, _v in self._pending if key[1] == month]
